@@ -1,0 +1,225 @@
+//! Command-line front end: argument definitions (clap) and the thin commands that chain the
+//! library stages. Owns output formats (text, JSON, Markdown) and exit codes, not logic.
+
+mod build;
+mod scan_text;
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Parser, Subcommand};
+
+use crate::demo::DemoProject;
+use crate::fsutil::{self, WriteOutcome};
+use crate::plan::{BuildPlan, Config, Flavour, Severity, Variant};
+use crate::render;
+use crate::scan::{self, ScanReport};
+
+/// Turn a Python web service into a small container image that really runs, and prove the saving.
+#[derive(Debug, Parser)]
+#[command(name = "pyslim", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Report what pyslim detects in a project, each fact with the file it came from.
+    Scan {
+        #[command(flatten)]
+        project: ProjectArgs,
+        /// Print one JSON object instead of a summary.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print (or write) the Dockerfile of a variant.
+    Dockerfile {
+        #[command(flatten)]
+        project: ProjectArgs,
+        #[command(flatten)]
+        plan: PlanArgs,
+        /// Write Dockerfile and .dockerignore into the project instead of printing.
+        #[arg(long)]
+        write: bool,
+        /// With --write: replace existing files (the old ones are kept as *.pyslim-backup).
+        #[arg(long, requires = "write")]
+        force: bool,
+        /// Also write the resolved choices to pyslim.toml (with --write).
+        #[arg(long, requires = "write")]
+        save_config: bool,
+    },
+    /// Build one variant through the Docker Engine API.
+    Build(build::BuildArgs),
+    /// Build several variants, check that each starts, and compare their sizes.
+    Compare(build::CompareArgs),
+    /// Interactive wizard: scan, choose images, preview, build and compare.
+    Tui {
+        #[command(flatten)]
+        project: ProjectArgs,
+        #[command(flatten)]
+        plan: PlanArgs,
+    },
+}
+
+/// Which project to work on.
+#[derive(Debug, Clone, Args)]
+pub struct ProjectArgs {
+    /// Project folder (default: the current folder).
+    #[arg(value_name = "PATH", conflicts_with = "demo")]
+    pub path: Option<PathBuf>,
+    /// Work on a copy of the embedded demo project (FastAPI + Poetry) in a temporary folder.
+    #[arg(long)]
+    pub demo: bool,
+}
+
+/// Choices that override pyslim.toml for this run.
+#[derive(Debug, Clone, Default, Args)]
+pub struct PlanArgs {
+    /// Builder image of the multi-stage variants (e.g. python:3.13-slim).
+    #[arg(long, value_name = "IMAGE")]
+    pub builder: Option<String>,
+    /// Runtime image (e.g. gcr.io/distroless/python3-debian13:nonroot, python:3.13-slim).
+    #[arg(long, value_name = "IMAGE")]
+    pub runtime: Option<String>,
+    /// Python version (major.minor) when the project does not say.
+    #[arg(long, value_name = "X.Y")]
+    pub python: Option<crate::python::PythonVersion>,
+    /// Command that starts the service, e.g. 'uvicorn app:app --host 0.0.0.0'.
+    #[arg(long, value_name = "CMD")]
+    pub entrypoint: Option<String>,
+    /// Port the service listens on.
+    #[arg(long)]
+    pub port: Option<u16>,
+    /// User the runtime image runs as (default 65532:65532; `root` is allowed with a warning).
+    #[arg(long)]
+    pub user: Option<String>,
+    /// Variant: naive, slim, multistage-slim or distroless (default: the recommended one).
+    #[arg(long)]
+    pub variant: Option<Variant>,
+    /// Dockerfile for the classic builder (no RUN --mount cache mounts).
+    #[arg(long)]
+    pub classic: bool,
+    /// Registry or local namespace that mirrors every catalogue image.
+    #[arg(long, env = "PYSLIM_IMAGE_MIRROR", value_name = "PREFIX")]
+    pub mirror: Option<String>,
+}
+
+impl PlanArgs {
+    /// The flags as a `Config` overlay (flags win over pyslim.toml).
+    pub fn overrides(&self) -> Result<Config> {
+        let entrypoint = match &self.entrypoint {
+            None => None,
+            Some(s) => {
+                Some(shlex::split(s).with_context(|| format!("cannot split --entrypoint {s:?}: unbalanced quotes"))?)
+            }
+        };
+        Ok(Config {
+            python: self.python,
+            builder: self.builder.clone(),
+            runtime: self.runtime.clone(),
+            entrypoint,
+            port: self.port,
+            user: self.user.clone(),
+            variant: self.variant,
+            flavour: self.classic.then_some(Flavour::Classic),
+            image_mirror: self.mirror.clone(),
+            ..Default::default()
+        })
+    }
+}
+
+/// A project folder to work on; keeps the demo copy alive while it is used.
+pub struct Project {
+    pub path: PathBuf,
+    _demo: Option<DemoProject>,
+}
+
+impl ProjectArgs {
+    pub fn open(&self) -> Result<Project> {
+        if self.demo {
+            let demo = DemoProject::extract().context("cannot write the demo project to a temporary folder")?;
+            return Ok(Project { path: demo.path(), _demo: Some(demo) });
+        }
+        Ok(Project { path: self.path.clone().unwrap_or_else(|| PathBuf::from(".")), _demo: None })
+    }
+}
+
+/// Scans, loads pyslim.toml and resolves the plan.
+pub fn load_plan(project: &Project, args: &PlanArgs) -> Result<(ScanReport, BuildPlan)> {
+    let report = scan::scan(&project.path)?;
+    let config = Config::load(&report.root)?;
+    let plan = BuildPlan::resolve(&report, config.as_ref(), &args.overrides()?)?;
+    Ok((report, plan))
+}
+
+/// Runs the command line; returns the process exit code.
+pub fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::Scan { project, json } => {
+            let project = project.open()?;
+            let report = scan::scan(&project.path)?;
+            let mut out = std::io::stdout().lock();
+            if json {
+                serde_json::to_writer_pretty(&mut out, &report)?;
+                writeln!(out)?;
+            } else {
+                write!(out, "{}", scan_text::summary(&report))?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Dockerfile { project, plan, write, force, save_config } => {
+            let project = project.open()?;
+            let (report, build_plan) = load_plan(&project, &plan)?;
+            let variant = build_plan.variant;
+            let checks = build_plan.checks(variant, &report);
+            for c in &checks {
+                let tag = match c.severity {
+                    Severity::Error => "error",
+                    Severity::Warning => "warning",
+                };
+                eprintln!("{tag}: {}", c.message);
+            }
+            if checks.iter().any(|c| c.severity == Severity::Error) {
+                bail!("the {variant} variant cannot work with these images (see above)");
+            }
+            let rendered = render::render(&build_plan, &report, variant, build_plan.flavour)?;
+            if !write {
+                print!("{}", rendered.dockerfile);
+                return Ok(ExitCode::SUCCESS);
+            }
+            let mut files =
+                vec![("Dockerfile", rendered.dockerfile.clone()), (".dockerignore", rendered.dockerignore.clone())];
+            if save_config {
+                files.push((crate::plan::CONFIG_FILE, build_plan.to_config().to_toml()));
+            }
+            // Refuse before writing anything, so a refusal leaves every file as it was.
+            if !force {
+                for (name, content) in &files {
+                    let p = report.root.join(name);
+                    if p.exists() && std::fs::read_to_string(&p).ok().as_deref() != Some(content.as_str()) {
+                        bail!("{} already exists; pass --force to replace it (a backup is kept)", p.display());
+                    }
+                }
+            }
+            for (name, content) in &files {
+                match fsutil::write_file(&report.root.join(name), content, force)? {
+                    WriteOutcome::Created(p) => eprintln!("wrote {}", p.display()),
+                    WriteOutcome::Unchanged(p) => eprintln!("unchanged {}", p.display()),
+                    WriteOutcome::Replaced { path, backup } => {
+                        eprintln!("replaced {} (previous kept as {})", path.display(), backup.display())
+                    }
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Build(args) => build::build(args),
+        Command::Compare(args) => build::compare(args),
+        Command::Tui { project, plan } => {
+            let project = project.open()?;
+            crate::tui::run(&project.path, &plan)
+        }
+    }
+}

@@ -1,0 +1,92 @@
+//! Safe file writing: atomic replace (temporary file + rename in the same folder), refusal to
+//! replace a user's file without consent, and a backup when consent is given.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// What happened to one file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum WriteOutcome {
+    Created(PathBuf),
+    /// Replaced, with the previous content kept at the backup path.
+    Replaced {
+        path: PathBuf,
+        backup: PathBuf,
+    },
+    /// Existing content was identical; nothing written.
+    Unchanged(PathBuf),
+}
+
+/// Why a write did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    #[error("{0} already exists; pass --force to replace it (a backup is kept)")]
+    Exists(PathBuf),
+    #[error("cannot write {path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+}
+
+/// Writes `content` to `path` atomically. An existing, different file is only replaced when
+/// `force` is true, and then its old content is kept as `<name>.pyslim-backup` (or
+/// `.pyslim-backup.N` when that exists already).
+pub fn write_file(path: &Path, content: &str, force: bool) -> Result<WriteOutcome, WriteError> {
+    let io = |source| WriteError::Io { path: path.to_path_buf(), source };
+    let existing = match std::fs::read(path) {
+        Ok(bytes) => Some(bytes),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(io(e)),
+    };
+    if existing.as_deref() == Some(content.as_bytes()) {
+        return Ok(WriteOutcome::Unchanged(path.to_path_buf()));
+    }
+    if existing.is_some() && !force {
+        return Err(WriteError::Exists(path.to_path_buf()));
+    }
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let mut tmp = tempfile::Builder::new().prefix(".pyslim-tmp-").tempfile_in(dir).map_err(io)?;
+    tmp.write_all(content.as_bytes()).map_err(io)?;
+    tmp.as_file().sync_all().map_err(io)?;
+    let outcome = match existing {
+        None => WriteOutcome::Created(path.to_path_buf()),
+        Some(old) => {
+            let backup = backup_path(path);
+            std::fs::write(&backup, old).map_err(|e| WriteError::Io { path: backup.clone(), source: e })?;
+            WriteOutcome::Replaced { path: path.to_path_buf(), backup }
+        }
+    };
+    tmp.persist(path).map_err(|e| io(e.error))?;
+    Ok(outcome)
+}
+
+fn backup_path(path: &Path) -> PathBuf {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let first = path.with_file_name(format!("{name}.pyslim-backup"));
+    if !first.exists() {
+        return first;
+    }
+    (1..)
+        .map(|n| path.with_file_name(format!("{name}.pyslim-backup.{n}")))
+        .find(|p| !p.exists())
+        .expect("some backup name is free")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refuses_then_backs_up() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("Dockerfile");
+        assert!(matches!(write_file(&p, "a", false).unwrap(), WriteOutcome::Created(_)));
+        assert!(matches!(write_file(&p, "a", false).unwrap(), WriteOutcome::Unchanged(_)));
+        assert!(matches!(write_file(&p, "b", false), Err(WriteError::Exists(_))));
+        assert_eq!(std::fs::read_to_string(&p).unwrap(), "a");
+        let WriteOutcome::Replaced { backup, .. } = write_file(&p, "b", true).unwrap() else { panic!() };
+        assert_eq!(std::fs::read_to_string(&backup).unwrap(), "a");
+        assert_eq!(std::fs::read_to_string(&p).unwrap(), "b");
+        let WriteOutcome::Replaced { backup: b2, .. } = write_file(&p, "c", true).unwrap() else { panic!() };
+        assert_ne!(backup, b2);
+        assert_eq!(std::fs::read_to_string(&b2).unwrap(), "b");
+    }
+}

@@ -1,0 +1,688 @@
+//! Plan: the user's choices (`pyslim.toml`, CLI flags) resolved against the scan and the
+//! catalogue into a [`BuildPlan`] that the renderer and engine consume.
+//!
+//! Owns: the `pyslim.toml` format ([`Config`]), precedence (flag > config > scan > default),
+//! the variants and which images each uses, and compatibility checks with plain-language
+//! reasons. It does not read project files (that is `scan`) or produce Dockerfile text (`render`).
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::catalogue::{self, BaseImage, Family, Libc};
+use crate::python::PythonVersion;
+use crate::scan::{PackageManager, ScanReport};
+
+/// File name of the stored choices in a project.
+pub const CONFIG_FILE: &str = "pyslim.toml";
+/// Python version used when neither flags, config nor the scan say one.
+pub const DEFAULT_PYTHON: PythonVersion = PythonVersion::new(3, 13);
+/// Default port when nothing else says one.
+pub const DEFAULT_PORT: u16 = 8000;
+/// Default non-root user: distroless's `nonroot` (uid/gid 65532), numeric so it needs no passwd entry.
+pub const DEFAULT_USER: &str = "65532:65532";
+/// Where the virtualenv lives, in the builder and at run time alike.
+pub const VENV: &str = "/opt/venv";
+/// Where the application source lives in the image.
+pub const APP_DIR: &str = "/app";
+
+/// An image variant that pyslim can render, build and compare.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Variant {
+    /// The typical single-stage image on `python:3.X` with everything in it.
+    Naive,
+    /// Single stage on `python:3.X-slim`.
+    Slim,
+    /// Venv built in a builder stage, copied onto a runtime that has a shell (`python:3.X-slim`).
+    MultistageSlim,
+    /// Venv built in a builder stage, copied onto a shell-less runtime (distroless).
+    Distroless,
+}
+
+impl Variant {
+    pub const ALL: [Variant; 4] = [Variant::Naive, Variant::Slim, Variant::MultistageSlim, Variant::Distroless];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Naive => "naive",
+            Self::Slim => "slim",
+            Self::MultistageSlim => "multistage-slim",
+            Self::Distroless => "distroless",
+        }
+    }
+
+    pub fn is_multistage(self) -> bool {
+        matches!(self, Self::MultistageSlim | Self::Distroless)
+    }
+
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::Naive => "single stage on python:3.X, everything in it (the usual Dockerfile)",
+            Self::Slim => "single stage on python:3.X-slim",
+            Self::MultistageSlim => "venv built in a builder stage, shipped on python:3.X-slim",
+            Self::Distroless => "venv built in a builder stage, shipped on distroless (no shell)",
+        }
+    }
+}
+
+impl fmt::Display for Variant {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Variant {
+    type Err = PlanError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL.into_iter().find(|v| v.as_str() == s.trim()).ok_or_else(|| PlanError::UnknownVariant(s.to_string()))
+    }
+}
+
+/// Dockerfile flavour: BuildKit (cache mounts) or the classic builder (no `RUN --mount`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Flavour {
+    #[default]
+    Buildkit,
+    Classic,
+}
+
+impl Flavour {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Buildkit => "buildkit",
+            Self::Classic => "classic",
+        }
+    }
+}
+
+/// Trimming options: each saves bytes at a stated cost.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Trim {
+    /// Keep pip, setuptools and wheel in the runtime venv (not needed to run; off by default).
+    pub keep_installers: bool,
+    /// Precompile `.pyc` files (faster start, larger image; off by default).
+    pub bytecode: bool,
+    /// `strip --strip-unneeded` extension modules (smaller, no debug symbols; off by default).
+    pub strip: bool,
+}
+
+/// A user-declared image that the catalogue does not know.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CustomImage {
+    #[serde(rename = "ref")]
+    pub reference: String,
+    pub python: PythonVersion,
+    pub interpreter: String,
+    #[serde(default = "yes")]
+    pub shell: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// The contents of `pyslim.toml`: every field optional; what is unset comes from the scan.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub python: Option<PythonVersion>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub builder: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub runtime: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub entrypoint: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    /// The variant `dockerfile` and `build` use by default.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub variant: Option<Variant>,
+    /// The variants `compare` builds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub variants: Option<Vec<Variant>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub flavour: Option<Flavour>,
+    /// Prefix that replaces the registry of every catalogue image (`PYSLIM_IMAGE_MIRROR`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image_mirror: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trim: Option<Trim>,
+    #[serde(default, rename = "custom_image", skip_serializing_if = "Vec::is_empty")]
+    pub custom_images: Vec<CustomImage>,
+}
+
+impl Config {
+    /// Reads `pyslim.toml` from a project folder; `Ok(None)` when there is none.
+    pub fn load(project: &Path) -> Result<Option<Config>, PlanError> {
+        let path = project.join(CONFIG_FILE);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(PlanError::ConfigRead { path, source: e }),
+        };
+        Self::parse(&text).map(Some).map_err(|e| match e {
+            PlanError::ConfigSyntax { message, .. } => PlanError::ConfigSyntax { path, message },
+            other => other,
+        })
+    }
+
+    pub fn parse(text: &str) -> Result<Config, PlanError> {
+        toml::from_str(text)
+            .map_err(|e| PlanError::ConfigSyntax { path: PathBuf::from(CONFIG_FILE), message: e.to_string() })
+    }
+
+    pub fn to_toml(&self) -> String {
+        let body = toml::to_string_pretty(self).expect("Config has only TOML-representable fields");
+        format!("# pyslim settings: flags override these, the scan fills what is unset.\n{body}")
+    }
+
+    /// `other`'s set fields win over `self`'s.
+    pub fn overlay(mut self, other: &Config) -> Config {
+        macro_rules! take {
+            ($($f:ident),*) => { $( if other.$f.is_some() { self.$f = other.$f.clone(); } )* };
+        }
+        take!(python, builder, runtime, entrypoint, port, user, variant, variants, flavour, image_mirror, trim);
+        self.custom_images.extend(other.custom_images.iter().cloned());
+        self
+    }
+}
+
+/// Why a plan cannot be made.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    #[error("cannot read {path}: {source}")]
+    ConfigRead { path: PathBuf, source: std::io::Error },
+    #[error("{path} is not valid pyslim configuration: {message}")]
+    ConfigSyntax { path: PathBuf, message: String },
+    #[error("unknown variant `{0}` (known: naive, slim, multistage-slim, distroless)")]
+    UnknownVariant(String),
+    #[error(
+        "image `{0}` is not in pyslim's catalogue; declare it in pyslim.toml as \
+         [[custom_image]] with ref, python and interpreter (and shell = false if it has no shell)"
+    )]
+    UnknownImage(String),
+    #[error("no distroless image ships Python {python}: {hint}")]
+    NoDistroless { python: PythonVersion, hint: String },
+    #[error("no catalogue image for {family:?} with Python {python}")]
+    NoImage { family: Family, python: PythonVersion },
+    #[error("the entrypoint is empty: pass --entrypoint, e.g. --entrypoint 'uvicorn app:app'")]
+    EmptyEntrypoint,
+    #[error("no entrypoint was detected: pass --entrypoint 'uvicorn app:app' (or set entrypoint in pyslim.toml)")]
+    NoEntrypoint,
+    #[error("the builder image {0} has no shell, so it cannot run the install steps")]
+    BuilderWithoutShell(String),
+}
+
+/// How serious a compatibility finding is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// The image would not build or not start.
+    Error,
+    /// It works, with a risk the user should know.
+    Warning,
+}
+
+/// One compatibility finding, with its reason.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Check {
+    pub severity: Severity,
+    pub message: String,
+}
+
+/// The images one variant uses.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct VariantImages {
+    /// Builder stage (for single-stage variants, the same as `runtime`).
+    pub builder: BaseImage,
+    pub runtime: BaseImage,
+}
+
+/// Everything the renderer and the engine need, resolved.
+#[derive(Clone, Debug, Serialize)]
+pub struct BuildPlan {
+    pub project: PathBuf,
+    pub python: PythonVersion,
+    pub package_manager: PackageManager,
+    /// Builder image of the multi-stage variants.
+    pub builder: BaseImage,
+    /// Runtime image chosen for the recommended variant.
+    pub runtime: BaseImage,
+    /// Variant `dockerfile`/`build` use unless told otherwise.
+    pub variant: Variant,
+    /// Variants `compare` builds.
+    pub variants: Vec<Variant>,
+    pub entrypoint: Vec<String>,
+    pub port: u16,
+    pub user: String,
+    pub trim: Trim,
+    pub flavour: Flavour,
+    pub image_mirror: Option<String>,
+    #[serde(skip)]
+    custom_images: Vec<CustomImage>,
+}
+
+/// Flags from the command line (or the TUI) that override `pyslim.toml`.
+pub type Overrides = Config;
+
+impl BuildPlan {
+    /// Resolves a plan: flags (`overrides`) > `pyslim.toml` (`config`) > scan > defaults.
+    pub fn resolve(scan: &ScanReport, config: Option<&Config>, overrides: &Overrides) -> Result<BuildPlan, PlanError> {
+        let base = config.cloned().unwrap_or_default();
+        let c = base.overlay(overrides);
+        let custom = c.custom_images.clone();
+        let lookup = |r: &str| resolve_image(r, &custom);
+
+        let user_builder = c.builder.as_deref().map(lookup).transpose()?;
+        let user_runtime = c.runtime.as_deref().map(lookup).transpose()?;
+        let python = c
+            .python
+            .or_else(|| user_runtime.as_ref().map(|i| i.python))
+            .or_else(|| user_builder.as_ref().map(|i| i.python))
+            .or_else(|| scan.python.as_ref().map(|f| f.value))
+            .unwrap_or(DEFAULT_PYTHON);
+
+        let needs_compilers = scan.system_libs.as_ref().is_some_and(|f| !f.value.is_empty());
+        let builder = match user_builder {
+            Some(b) => b,
+            // Builder size never reaches the final image; the full image has compilers and dev
+            // headers, which source builds (psycopg2, mysqlclient) need. Otherwise slim is quicker.
+            None => {
+                let fam = if needs_compilers { Family::Python } else { Family::PythonSlim };
+                catalogue::for_family(fam, python, false).cloned().ok_or(PlanError::NoImage { family: fam, python })?
+            }
+        };
+        if !builder.shell {
+            return Err(PlanError::BuilderWithoutShell(builder.reference.clone()));
+        }
+
+        let distroless_ok = catalogue::for_family(Family::Distroless, python, true).is_some_and(|i| !i.is_eol());
+        let (runtime, default_variant) = match user_runtime {
+            Some(r) => {
+                let v = if r.shell && r.family != Family::Distroless {
+                    Variant::MultistageSlim
+                } else {
+                    Variant::Distroless
+                };
+                (r, v)
+            }
+            None if distroless_ok && !needs_compilers => (
+                catalogue::for_family(Family::Distroless, python, true).cloned().expect("checked above"),
+                Variant::Distroless,
+            ),
+            None => (
+                catalogue::for_family(Family::PythonSlim, python, false)
+                    .cloned()
+                    .ok_or(PlanError::NoImage { family: Family::PythonSlim, python })?,
+                Variant::MultistageSlim,
+            ),
+        };
+
+        let port = c.port.or_else(|| scan.port.as_ref().map(|f| f.value)).unwrap_or(DEFAULT_PORT);
+        let entrypoint = match c.entrypoint {
+            Some(e) if e.is_empty() => return Err(PlanError::EmptyEntrypoint),
+            Some(e) => e,
+            None => scan.entrypoint.as_ref().map(|f| f.value.clone()).ok_or(PlanError::NoEntrypoint)?,
+        };
+        let entrypoint = with_port(&entrypoint, port);
+
+        Ok(BuildPlan {
+            project: scan.root.clone(),
+            python,
+            package_manager: scan.package_manager.as_ref().map(|f| f.value).unwrap_or(PackageManager::Pip),
+            builder,
+            runtime,
+            variant: c.variant.unwrap_or(default_variant),
+            variants: c.variants.unwrap_or_else(|| Variant::ALL.to_vec()),
+            entrypoint,
+            port,
+            user: c.user.unwrap_or_else(|| DEFAULT_USER.to_string()),
+            trim: c.trim.unwrap_or_default(),
+            flavour: c.flavour.unwrap_or_default(),
+            image_mirror: c.image_mirror.filter(|m| !m.trim().is_empty()),
+            custom_images: custom,
+        })
+    }
+
+    /// The images a variant uses. Fails for `distroless` when no distroless image has the
+    /// plan's Python version.
+    pub fn images(&self, variant: Variant) -> Result<VariantImages, PlanError> {
+        let family = |fam: Family| {
+            catalogue::for_family(fam, self.python, false)
+                .cloned()
+                .ok_or(PlanError::NoImage { family: fam, python: self.python })
+        };
+        Ok(match variant {
+            Variant::Naive => {
+                let i = family(Family::Python)?;
+                VariantImages { builder: i.clone(), runtime: i }
+            }
+            Variant::Slim => {
+                let i = family(Family::PythonSlim)?;
+                VariantImages { builder: i.clone(), runtime: i }
+            }
+            Variant::MultistageSlim => {
+                let runtime = if self.runtime.shell && self.runtime.family != Family::Distroless {
+                    self.runtime.clone()
+                } else {
+                    family(Family::PythonSlim)?
+                };
+                VariantImages { builder: self.builder.clone(), runtime }
+            }
+            Variant::Distroless => {
+                let runtime = if !self.runtime.shell || self.runtime.family == Family::Distroless {
+                    self.runtime.clone()
+                } else {
+                    let nonroot = self.user != "root" && self.user != "0";
+                    catalogue::for_family(Family::Distroless, self.python, nonroot)
+                        .cloned()
+                        .ok_or_else(|| PlanError::NoDistroless { python: self.python, hint: distroless_hint() })?
+                };
+                VariantImages { builder: self.builder.clone(), runtime }
+            }
+        })
+    }
+
+    /// The reference to use in `FROM` for an image: mirrored when a mirror is set.
+    pub fn image_ref(&self, image: &BaseImage) -> String {
+        if image.family == Family::Custom {
+            return image.reference.clone();
+        }
+        catalogue::mirror(&image.reference, self.image_mirror.as_deref())
+    }
+
+    /// Compatibility findings for a variant's images, each with its reason.
+    pub fn checks(&self, variant: Variant, scan: &ScanReport) -> Vec<Check> {
+        let mut out = Vec::new();
+        let images = match self.images(variant) {
+            Ok(i) => i,
+            Err(e) => {
+                out.push(Check { severity: Severity::Error, message: e.to_string() });
+                return out;
+            }
+        };
+        check_pair(&images.builder, &images.runtime, variant.is_multistage(), scan, &mut out);
+        if self.user == "root" || self.user == "0" || self.user.starts_with("0:") {
+            out.push(Check {
+                severity: Severity::Warning,
+                message: "the image runs as root; set user = \"65532:65532\" for least privilege".into(),
+            });
+        }
+        out
+    }
+
+    /// Checks for an arbitrary builder/runtime pair (the wizard uses this before building).
+    pub fn check_images(builder: &BaseImage, runtime: &BaseImage, scan: &ScanReport) -> Vec<Check> {
+        let mut out = Vec::new();
+        check_pair(builder, runtime, true, scan, &mut out);
+        out
+    }
+
+    /// User-declared images, for front ends that list choices.
+    pub fn custom_images(&self) -> &[CustomImage] {
+        &self.custom_images
+    }
+
+    /// Stores the plan's choices as a `Config` (what `pyslim.toml` would hold).
+    pub fn to_config(&self) -> Config {
+        Config {
+            python: Some(self.python),
+            builder: Some(self.builder.reference.clone()),
+            runtime: Some(self.runtime.reference.clone()),
+            entrypoint: Some(self.entrypoint.clone()),
+            port: Some(self.port),
+            user: Some(self.user.clone()),
+            variant: Some(self.variant),
+            variants: Some(self.variants.clone()),
+            flavour: Some(self.flavour),
+            image_mirror: self.image_mirror.clone(),
+            trim: Some(self.trim),
+            custom_images: self.custom_images.clone(),
+        }
+    }
+}
+
+fn distroless_hint() -> String {
+    let live: Vec<String> = catalogue::all()
+        .iter()
+        .filter(|i| i.family == Family::Distroless && !i.is_eol())
+        .map(|i| i.python.to_string())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    format!(
+        "maintained distroless images ship Python {}; use that version or the multistage-slim variant",
+        live.join(", ")
+    )
+}
+
+fn check_pair(builder: &BaseImage, runtime: &BaseImage, multistage: bool, scan: &ScanReport, out: &mut Vec<Check>) {
+    let err = |m: String| Check { severity: Severity::Error, message: m };
+    let warn = |m: String| Check { severity: Severity::Warning, message: m };
+    if multistage && builder.python != runtime.python {
+        out.push(err(format!(
+            "Python mismatch: builder {} has {} but runtime {} has {}; the venv and its compiled \
+             extensions only work with the same minor version",
+            builder.reference, builder.python, runtime.reference, runtime.python
+        )));
+    }
+    if multistage && builder.libc != runtime.libc {
+        out.push(err(format!(
+            "libc mismatch: builder {} uses {:?} but runtime {} uses {:?}; compiled wheels will not load",
+            builder.reference, builder.libc, runtime.reference, runtime.libc
+        )));
+    }
+    for image in if multistage { vec![builder, runtime] } else { vec![runtime] } {
+        if let Some(eol) = &image.eol {
+            out.push(warn(format!(
+                "{} is end-of-life since {eol}: {}",
+                image.reference,
+                image.note.as_deref().unwrap_or("no more security fixes")
+            )));
+        }
+        if image.libc == Libc::Musl {
+            out.push(warn(format!(
+                "{} uses musl libc: manylinux wheels do not apply, so compiled dependencies build from source (slow, needs compilers)",
+                image.reference
+            )));
+        }
+    }
+    if let Some(libs) = &scan.system_libs
+        && !libs.value.is_empty()
+    {
+        let names: Vec<String> = libs.value.iter().map(|l| format!("{} (for {})", l.name, l.needed_by)).collect();
+        if !runtime.shell || runtime.family == Family::Distroless {
+            out.push(err(format!(
+                "{} lacks {} and has no package manager to add it; use the binary wheel ({}) or the multistage-slim variant",
+                runtime.reference,
+                names.join(", "),
+                libs.value.iter().filter_map(|l| l.alternative.clone()).collect::<Vec<_>>().join(", ")
+            )));
+        } else if runtime.family == Family::PythonSlim || runtime.family == Family::Custom {
+            out.push(warn(format!(
+                "{} lacks {}; pyslim installs the runtime package in the image",
+                runtime.reference,
+                names.join(", ")
+            )));
+        }
+    }
+}
+
+/// Finds an image by reference in the custom images, then the catalogue.
+pub fn resolve_image(reference: &str, custom: &[CustomImage]) -> Result<BaseImage, PlanError> {
+    if let Some(c) = custom.iter().find(|c| catalogue::normalize(&c.reference) == catalogue::normalize(reference)) {
+        return Ok(BaseImage::custom(&c.reference, c.python, &c.interpreter, c.shell));
+    }
+    catalogue::find(reference).cloned().ok_or_else(|| PlanError::UnknownImage(reference.to_string()))
+}
+
+/// Makes an entrypoint listen on `port`: rewrites `--port N`, `--port=N`, `-p N`, `--bind/-b host:N`,
+/// `--http :N` (uwsgi), `--server.port N` (streamlit), `runserver host:N`; appends nothing when
+/// the argv names no port (the app is then expected to read it itself).
+pub fn with_port(argv: &[String], port: u16) -> Vec<String> {
+    let mut out: Vec<String> = argv.to_vec();
+    let p = port.to_string();
+    let mut i = 0;
+    while i < out.len() {
+        let a = out[i].clone();
+        let next_is_value = i + 1 < out.len();
+        match a.as_str() {
+            "--port" | "--server.port" if next_is_value => {
+                out[i + 1] = p.clone();
+                i += 1;
+            }
+            "--bind" | "-b" | "--http" | "--http-socket" | "--socket" if next_is_value => {
+                out[i + 1] = replace_port(&out[i + 1], &p);
+                i += 1;
+            }
+            _ => {
+                for flag in ["--port=", "--server.port="] {
+                    if let Some(_rest) = a.strip_prefix(flag) {
+                        out[i] = format!("{flag}{p}");
+                    }
+                }
+                for flag in ["--bind=", "-b=", "--http="] {
+                    if let Some(rest) = a.strip_prefix(flag) {
+                        out[i] = format!("{flag}{}", replace_port(rest, &p));
+                    }
+                }
+                if a == "runserver" && i + 1 < out.len() && out[i + 1].contains(':') {
+                    out[i + 1] = replace_port(&out[i + 1], &p);
+                    i += 1;
+                }
+            }
+        }
+        i += 1;
+    }
+    out
+}
+
+fn replace_port(addr: &str, port: &str) -> String {
+    match addr.rsplit_once(':') {
+        Some((host, old)) if old.chars().all(|c| c.is_ascii_digit()) => format!("{host}:{port}"),
+        _ => addr.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scan::Fact;
+
+    fn argv(s: &str) -> Vec<String> {
+        s.split_whitespace().map(String::from).collect()
+    }
+
+    fn scan_with(python: Option<&str>) -> ScanReport {
+        ScanReport {
+            python: python.map(|p| Fact::new(p.parse().unwrap(), "test")),
+            entrypoint: Some(Fact::new(argv("uvicorn app:app --host 0.0.0.0 --port 8000"), "test")),
+            port: Some(Fact::new(8000, "test")),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn port_rewrites() {
+        assert_eq!(
+            with_port(&argv("uvicorn a:b --host 0.0.0.0 --port 8000"), 80),
+            argv("uvicorn a:b --host 0.0.0.0 --port 80")
+        );
+        assert_eq!(with_port(&argv("gunicorn -b 0.0.0.0:8000 a:b"), 9000), argv("gunicorn -b 0.0.0.0:9000 a:b"));
+        assert_eq!(with_port(&argv("gunicorn --bind=0.0.0.0:8000 a:b"), 1), argv("gunicorn --bind=0.0.0.0:1 a:b"));
+        assert_eq!(
+            with_port(&argv("streamlit run a.py --server.port 8501"), 8000),
+            argv("streamlit run a.py --server.port 8000")
+        );
+        assert_eq!(
+            with_port(&argv("python manage.py runserver 0.0.0.0:8000"), 81),
+            argv("python manage.py runserver 0.0.0.0:81")
+        );
+        assert_eq!(with_port(&argv("uwsgi --http :8000 --module a"), 5), argv("uwsgi --http :5 --module a"));
+    }
+
+    #[test]
+    fn defaults_choose_distroless_for_313_and_slim_for_312() {
+        let p = BuildPlan::resolve(&scan_with(Some("3.13")), None, &Config::default()).unwrap();
+        assert_eq!(p.variant, Variant::Distroless);
+        assert_eq!(p.runtime.reference, "gcr.io/distroless/python3-debian13:nonroot");
+        assert_eq!(p.builder.reference, "python:3.13-slim");
+        assert!(p.checks(Variant::Distroless, &scan_with(Some("3.13"))).is_empty());
+
+        let p = BuildPlan::resolve(&scan_with(Some("3.12")), None, &Config::default()).unwrap();
+        assert_eq!(p.variant, Variant::MultistageSlim);
+        let e = p.images(Variant::Distroless).unwrap_err().to_string();
+        assert!(e.contains("no distroless image ships Python 3.12"), "{e}");
+        assert!(e.contains("3.13"), "{e}");
+    }
+
+    #[test]
+    fn precedence_flag_over_config_over_scan() {
+        let cfg = Config { port: Some(9000), python: Some("3.11".parse().unwrap()), ..Default::default() };
+        let flags = Config { port: Some(7000), ..Default::default() };
+        let p = BuildPlan::resolve(&scan_with(Some("3.13")), Some(&cfg), &flags).unwrap();
+        assert_eq!(p.port, 7000);
+        assert_eq!(p.python.to_string(), "3.11");
+        assert_eq!(p.entrypoint.last().unwrap(), "7000");
+    }
+
+    #[test]
+    fn mismatch_and_eol_are_flagged() {
+        let flags = Config {
+            builder: Some("python:3.12-slim".into()),
+            runtime: Some("gcr.io/distroless/python3-debian12".into()),
+            ..Default::default()
+        };
+        let scan = scan_with(None);
+        let p = BuildPlan::resolve(&scan, None, &flags).unwrap();
+        let checks = p.checks(Variant::Distroless, &scan);
+        assert!(
+            checks.iter().any(|c| c.severity == Severity::Error && c.message.contains("Python mismatch")),
+            "{checks:?}"
+        );
+        assert!(
+            checks.iter().any(|c| c.severity == Severity::Warning && c.message.contains("end-of-life")),
+            "{checks:?}"
+        );
+    }
+
+    #[test]
+    fn unknown_and_custom_images() {
+        let flags = Config { runtime: Some("corp/python:hardened".into()), ..Default::default() };
+        let e = BuildPlan::resolve(&scan_with(None), None, &flags).unwrap_err();
+        assert!(e.to_string().contains("custom_image"), "{e}");
+        let cfg = Config::parse(
+            "runtime = \"corp/python:hardened\"\n[[custom_image]]\nref = \"corp/python:hardened\"\npython = \"3.12\"\ninterpreter = \"/usr/bin/python3.12\"\nshell = false\n",
+        )
+        .unwrap();
+        let p = BuildPlan::resolve(&scan_with(None), Some(&cfg), &Config::default()).unwrap();
+        assert_eq!(p.variant, Variant::Distroless);
+        assert_eq!(p.python.to_string(), "3.12");
+        assert_eq!(p.image_ref(&p.runtime), "corp/python:hardened");
+    }
+
+    #[test]
+    fn config_round_trip_and_unknown_fields() {
+        let p = BuildPlan::resolve(
+            &scan_with(Some("3.13")),
+            None,
+            &Config { image_mirror: Some("m".into()), ..Default::default() },
+        )
+        .unwrap();
+        let text = p.to_config().to_toml();
+        let back = Config::parse(&text).unwrap();
+        assert_eq!(back, p.to_config());
+        assert_eq!(p.image_ref(&p.runtime), "m/distroless/python3-debian13:nonroot");
+        let e = Config::parse("prot = 80\n").unwrap_err().to_string();
+        assert!(e.contains("prot"), "{e}");
+    }
+}

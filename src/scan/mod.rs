@@ -1,0 +1,199 @@
+//! Scan: reads a Python project and reports facts about it, each with the file and reason it came
+//! from (`Fact`). Owns detection only; it never writes and never talks to Docker.
+//!
+//! Entry point: [`scan`]. The detectors live in submodules, one per kind of fact.
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::python::PythonVersion;
+
+/// A detected value and where it came from (`"poetry.lock"`, `"src/app.py:12 (FastAPI())"`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Fact<T> {
+    pub value: T,
+    pub source: String,
+}
+
+impl<T> Fact<T> {
+    pub fn new(value: T, source: impl Into<String>) -> Self {
+        Self { value, source: source.into() }
+    }
+}
+
+/// How dependencies are declared and installed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PackageManager {
+    /// `requirements*.txt`
+    Pip,
+    Poetry,
+    Uv,
+    Pdm,
+    Pipenv,
+    /// PEP 621 / setuptools / hatch `pyproject.toml` without a lockfile (installed with pip).
+    Pyproject,
+    /// Legacy `setup.py` (installed with pip).
+    SetupPy,
+}
+
+impl PackageManager {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pip => "pip",
+            Self::Poetry => "poetry",
+            Self::Uv => "uv",
+            Self::Pdm => "pdm",
+            Self::Pipenv => "pipenv",
+            Self::Pyproject => "pyproject",
+            Self::SetupPy => "setup-py",
+        }
+    }
+}
+
+/// Web framework of the service.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Framework {
+    Fastapi,
+    Starlette,
+    Litestar,
+    Flask,
+    Django,
+    Streamlit,
+    Gradio,
+}
+
+impl Framework {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Fastapi => "fastapi",
+            Self::Starlette => "starlette",
+            Self::Litestar => "litestar",
+            Self::Flask => "flask",
+            Self::Django => "django",
+            Self::Streamlit => "streamlit",
+            Self::Gradio => "gradio",
+        }
+    }
+}
+
+/// Program that serves the app.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AppServer {
+    Uvicorn,
+    Gunicorn,
+    Uwsgi,
+    Hypercorn,
+    Granian,
+    Daphne,
+    Streamlit,
+    /// `python app.py` (the script starts its own server, e.g. Gradio `launch()`).
+    Python,
+}
+
+impl AppServer {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Uvicorn => "uvicorn",
+            Self::Gunicorn => "gunicorn",
+            Self::Uwsgi => "uwsgi",
+            Self::Hypercorn => "hypercorn",
+            Self::Granian => "granian",
+            Self::Daphne => "daphne",
+            Self::Streamlit => "streamlit",
+            Self::Python => "python",
+        }
+    }
+}
+
+/// A shared library that a dependency needs at run time and that slim/distroless images lack.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SystemLib {
+    /// Library name, e.g. `libpq`.
+    pub name: String,
+    /// The Python distribution that needs it, e.g. `psycopg2`.
+    pub needed_by: String,
+    /// Debian package with the runtime files, e.g. `libpq5`.
+    pub debian_runtime: String,
+    /// Debian package needed to build from source, e.g. `libpq-dev`.
+    pub debian_build: String,
+    /// Shared objects (file names) that must exist in the runtime image, e.g. `libpq.so.5`.
+    pub sonames: Vec<String>,
+    /// A binary-wheel alternative that bundles the library, e.g. `psycopg2-binary`.
+    pub alternative: Option<String>,
+}
+
+/// One declared dependency (normalized PEP 503 name, as written in the project).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Dependency {
+    pub name: String,
+    /// The requirement as written (`psycopg2>=2.9`), for messages.
+    pub requirement: String,
+    pub source: String,
+}
+
+/// Everything the scan learned about a project. Every fact is `None` when not found.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct ScanReport {
+    /// Absolute project root that was scanned.
+    pub root: PathBuf,
+    pub package_manager: Option<Fact<PackageManager>>,
+    /// Path of the lockfile relative to the root (may be `../uv.lock` in a uv workspace).
+    pub lockfile: Option<Fact<String>>,
+    pub python: Option<Fact<PythonVersion>>,
+    pub framework: Option<Fact<Framework>>,
+    pub app_server: Option<Fact<AppServer>>,
+    /// `pkg.module:attr`, or the script path for Streamlit.
+    pub app: Option<Fact<String>>,
+    /// Full argv that starts the service, e.g. `["uvicorn", "app:app", "--host", "0.0.0.0", "--port", "8000"]`.
+    pub entrypoint: Option<Fact<Vec<String>>>,
+    pub port: Option<Fact<u16>>,
+    pub system_libs: Option<Fact<Vec<SystemLib>>>,
+    /// Runtime dependencies (not dev), as declared.
+    pub dependencies: Vec<Dependency>,
+    /// Files the dependency install step needs, relative to the build context root, in the
+    /// order to copy them (`requirements.txt` and its `-r` includes, `pyproject.toml`,
+    /// `poetry.lock`, `uv.lock`, `Pipfile`, `Pipfile.lock`, `pdm.lock`, `setup.py`, ...).
+    pub dependency_files: Vec<String>,
+    /// Folder holding the importable code when the project uses a `src/` layout (`"src"`).
+    pub source_dir: Option<String>,
+    /// Whether the project itself is an installable package (has a build backend / packages).
+    pub installable: bool,
+    /// The build context root when it differs from `root` (uv workspace member: the workspace
+    /// root that holds `uv.lock`), relative path from root, e.g. `".."`.
+    pub context_root: Option<String>,
+    pub existing_dockerfile: Option<Fact<String>>,
+    pub existing_dockerignore: Option<Fact<String>>,
+    /// Files that would enter the build context and should not (`.env`, keys, credentials),
+    /// relative to the root.
+    pub secrets_in_context: Vec<String>,
+    pub warnings: Vec<String>,
+}
+
+/// Why a scan could not run at all. Problems inside single files become warnings instead.
+#[derive(Debug, thiserror::Error)]
+pub enum ScanError {
+    #[error("project folder {path} does not exist")]
+    NotFound { path: PathBuf },
+    #[error("{path} is not a folder")]
+    NotADirectory { path: PathBuf },
+    #[error("cannot read project folder {path}: {source}")]
+    Unreadable { path: PathBuf, source: std::io::Error },
+}
+
+/// Scans the project at `root`.
+pub fn scan(root: &Path) -> Result<ScanReport, ScanError> {
+    let meta = std::fs::metadata(root).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => ScanError::NotFound { path: root.to_path_buf() },
+        _ => ScanError::Unreadable { path: root.to_path_buf(), source: e },
+    })?;
+    if !meta.is_dir() {
+        return Err(ScanError::NotADirectory { path: root.to_path_buf() });
+    }
+    let root = root.canonicalize().map_err(|e| ScanError::Unreadable { path: root.to_path_buf(), source: e })?;
+    // Detectors are added by the scan submodules.
+    Ok(ScanReport { root, ..Default::default() })
+}
