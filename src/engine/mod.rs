@@ -1,5 +1,222 @@
 //! Engine: talks to the Docker Engine API (bollard): connect, build context, build, inspect,
 //! run and verify, clean up. Reports progress as [`events::BuildEvent`]s through a channel so
 //! the CLI and the TUI show the same thing.
+//!
+//! Layout: [`connect`] finds the daemon, [`context`] streams the filtered project as a tar,
+//! [`progress`] turns both builders' output into events, [`build`] drives a build and cleans up
+//! after failures, [`layers`] classifies the built image's history, [`verify`] runs the image
+//! and checks that it answers HTTP. Nothing here prints; front ends render the events.
+//!
+//! Every operation takes a [`CancellationToken`]: cancelling stops the stream, and the engine
+//! removes the containers it started before returning [`EngineError::Cancelled`].
 
+pub mod build;
+pub mod connect;
+pub mod context;
 pub mod events;
+pub mod layers;
+pub mod progress;
+pub mod verify;
+
+use std::collections::HashMap;
+
+use bollard::Docker;
+pub use tokio_util::sync::CancellationToken;
+
+pub use build::{BuildRequest, BuiltImage};
+pub use connect::{Endpoint, EndpointSource};
+pub use verify::{VerifyOutcome, VerifyRequest};
+
+use crate::plan::{Flavour, Variant};
+
+/// Sender half of the progress channel.
+pub type EventSender = tokio::sync::mpsc::UnboundedSender<events::BuildEvent>;
+
+/// Label on every image pyslim builds: the variant name.
+pub const LABEL_VARIANT: &str = "org.pyslim.variant";
+/// Label on every image pyslim builds: the project name.
+pub const LABEL_PROJECT: &str = "org.pyslim.project";
+/// Label on every container pyslim starts.
+pub const LABEL_CONTAINER: &str = "org.pyslim";
+
+/// Why an engine operation failed. Each message names the endpoint, image or step.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error(
+        "cannot reach the Docker daemon at {endpoint}: {reason}\n\
+         hint: start Docker (or Podman's socket: systemctl --user start podman.socket), or point \
+         DOCKER_HOST at a running daemon (e.g. DOCKER_HOST=unix:///var/run/docker.sock); \
+         `pyslim scan` and `pyslim dockerfile` work without a daemon"
+    )]
+    Unavailable { endpoint: String, reason: String },
+    #[error(
+        "base image {image} is not present locally and pyslim never pulls; run `docker pull {image}` \
+         (or scripts/fixture-images.sh for the offline stand-ins, with PYSLIM_IMAGE_MIRROR=pyslim-mirror)"
+    )]
+    MissingBaseImage { image: String },
+    #[error("{variant} build failed{}: {message}", step.as_ref().map(|s| format!(" at {s}")).unwrap_or_default())]
+    BuildFailed { variant: Variant, step: Option<String>, message: String, log_tail: Vec<String> },
+    #[error(transparent)]
+    Context(#[from] context::ContextError),
+    #[error("cancelled")]
+    Cancelled,
+    #[error("Docker API error while {action}: {source}")]
+    Api { action: String, source: bollard::errors::Error },
+}
+
+impl EngineError {
+    pub(crate) fn api(action: impl Into<String>) -> impl FnOnce(bollard::errors::Error) -> EngineError {
+        let action = action.into();
+        move |source| EngineError::Api { action, source }
+    }
+}
+
+/// Which builder the daemon offers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Builder {
+    /// BuildKit through a session (RUN --mount cache mounts work).
+    Buildkit,
+    /// The classic builder (legacy API builds; Podman's compat API).
+    Classic,
+}
+
+impl Builder {
+    /// The Dockerfile flavour this builder accepts.
+    pub fn flavour(self) -> Flavour {
+        match self {
+            Self::Buildkit => Flavour::Buildkit,
+            Self::Classic => Flavour::Classic,
+        }
+    }
+}
+
+/// A connected daemon.
+#[derive(Clone, Debug)]
+pub struct Engine {
+    docker: Docker,
+    pub endpoint: Endpoint,
+    /// Server version as reported (`20.10.24+dfsg1`, `Podman Engine 5.0`).
+    pub server: String,
+    /// Negotiated API version.
+    pub api_version: String,
+    pub builder: Builder,
+}
+
+impl Engine {
+    /// Connects to the daemon the way the `docker` CLI would (see [`connect`]).
+    pub async fn connect() -> Result<Engine, EngineError> {
+        Self::connect_to(Endpoint::from_env()).await
+    }
+
+    /// Connects to a given endpoint, negotiates the API version and picks the builder:
+    /// BuildKit when the daemon has it (Docker ≥ 18.09, API ≥ 1.39), else classic.
+    /// `PYSLIM_BUILDER=classic|buildkit` forces one.
+    pub async fn connect_to(endpoint: Endpoint) -> Result<Engine, EngineError> {
+        let docker = connect::connect(&endpoint).await?;
+        let version = docker.version().await.map_err(EngineError::api("reading the daemon version"))?;
+        let api_version = version.api_version.clone().unwrap_or_default();
+        let podman = version.components.as_ref().is_some_and(|c| c.iter().any(|c| c.name.contains("Podman")));
+        let server = if podman {
+            format!("Podman {}", version.version.clone().unwrap_or_default())
+        } else {
+            version.version.clone().unwrap_or_default()
+        };
+        let api_ok = api_at_least(&api_version, 1, 39);
+        let builder = match std::env::var("PYSLIM_BUILDER").ok().as_deref() {
+            Some("classic") => Builder::Classic,
+            Some("buildkit") => Builder::Buildkit,
+            _ if podman || !api_ok => Builder::Classic,
+            _ if version.os.as_deref().is_some_and(|os| os != "linux") => Builder::Classic,
+            _ => Builder::Buildkit,
+        };
+        Ok(Engine { docker, endpoint, server, api_version, builder })
+    }
+
+    /// The bollard client, for callers that need an API this module does not wrap.
+    pub fn docker(&self) -> &Docker {
+        &self.docker
+    }
+
+    /// Returns a copy that builds with `builder` (e.g. classic after a BuildKit failure).
+    pub fn with_builder(&self, builder: Builder) -> Engine {
+        Engine { builder, ..self.clone() }
+    }
+
+    /// Whether an image (by reference or id) exists locally.
+    pub async fn image_exists(&self, reference: &str) -> Result<bool, EngineError> {
+        match self.docker.inspect_image(reference).await {
+            Ok(_) => Ok(true),
+            Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => Ok(false),
+            Err(e) => Err(EngineError::Api { action: format!("inspecting image {reference}"), source: e }),
+        }
+    }
+
+    /// Removes an image tag (not its layers' cache); a missing image is not an error.
+    pub async fn remove_image(&self, reference: &str) -> Result<(), EngineError> {
+        let opts = bollard::query_parameters::RemoveImageOptionsBuilder::default().force(true).noprune(false).build();
+        match self.docker.remove_image(reference, Some(opts), None).await {
+            Ok(_) => Ok(()),
+            Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => Ok(()),
+            Err(e) => Err(EngineError::Api { action: format!("removing image {reference}"), source: e }),
+        }
+    }
+
+    /// Ids of containers (running or not) with all of the given labels (`key=value` or `key`).
+    pub async fn containers_with_labels(&self, labels: &[&str]) -> Result<Vec<String>, EngineError> {
+        let mut filters = HashMap::new();
+        filters.insert("label".to_string(), labels.iter().map(|s| s.to_string()).collect());
+        let opts =
+            bollard::query_parameters::ListContainersOptionsBuilder::default().all(true).filters(&filters).build();
+        let list =
+            self.docker.list_containers(Some(opts)).await.map_err(EngineError::api("listing pyslim containers"))?;
+        Ok(list.into_iter().filter_map(|c| c.id).collect())
+    }
+}
+
+fn api_at_least(v: &str, major: u32, minor: u32) -> bool {
+    let mut it = v.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
+    let (a, b) = (it.next().unwrap_or(0), it.next().unwrap_or(0));
+    (a, b) >= (major, minor)
+}
+
+/// The default tag: `pyslim/<project>:<variant>`, lowercase and limited to the characters a
+/// repository name allows.
+pub fn default_tag(project: &str, variant: Variant) -> String {
+    format!("pyslim/{}:{}", sanitize_name(project), variant.as_str())
+}
+
+/// Lowercases and replaces anything outside `[a-z0-9._-]` with `-`, so a folder name
+/// (`My Service!`) becomes a valid repository component (`my-service`).
+pub fn sanitize_name(name: &str) -> String {
+    let mut out = String::new();
+    for c in name.chars().flat_map(char::to_lowercase) {
+        let ok = c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-');
+        let c = if ok { c } else { '-' };
+        if c == '-' && out.ends_with('-') {
+            continue;
+        }
+        out.push(c);
+    }
+    let trimmed = out.trim_matches(|c| matches!(c, '.' | '_' | '-'));
+    if trimmed.is_empty() { "app".into() } else { trimmed.to_string() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tags_are_sanitized() {
+        assert_eq!(default_tag("Demo Service!", Variant::MultistageSlim), "pyslim/demo-service:multistage-slim");
+        assert_eq!(sanitize_name("__Weird__Name.."), "weird__name");
+        assert_eq!(sanitize_name("ÜÜ"), "app");
+    }
+
+    #[test]
+    fn api_versions_compare() {
+        assert!(api_at_least("1.41", 1, 39));
+        assert!(!api_at_least("1.38", 1, 39));
+        assert!(api_at_least("2.0", 1, 39));
+    }
+}

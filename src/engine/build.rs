@@ -1,0 +1,272 @@
+//! One image build: checks that the base images exist locally (pyslim never pulls), streams the
+//! context, drives BuildKit (fresh session per build) or the classic builder, turns progress into
+//! events, and on failure or cancel leaves no intermediate containers or images it created.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use bollard::models::{BuildInfo, BuildInfoAux};
+use bollard::query_parameters::{BuildImageOptionsBuilder, BuilderVersion, RemoveImageOptionsBuilder};
+use futures_util::StreamExt;
+
+use super::context::{self, ContextSummary};
+use super::events::BuildEvent;
+use super::progress::{BuildkitProgress, ClassicProgress, count_steps};
+use super::{Builder, CancellationToken, Engine, EngineError, EventSender, LABEL_PROJECT, LABEL_VARIANT};
+use crate::plan::Variant;
+use crate::report::Layer;
+
+/// What to build.
+#[derive(Clone, Debug)]
+pub struct BuildRequest {
+    pub variant: Variant,
+    /// Build context root (the project folder, or a uv workspace root).
+    pub context: PathBuf,
+    pub dockerfile: String,
+    pub dockerignore: String,
+    pub tag: String,
+    /// Project name, for the `org.pyslim.project` label.
+    pub project: String,
+    /// Extra labels (tests add `org.pyslim.test=1`).
+    pub labels: HashMap<String, String>,
+}
+
+/// A built image.
+#[derive(Clone, Debug)]
+pub struct BuiltImage {
+    pub variant: Variant,
+    pub tag: String,
+    pub image_id: String,
+    pub size_bytes: u64,
+    pub layers: Vec<Layer>,
+    pub seconds: f64,
+    /// Instructions served from the build cache (`RUN pip install ...`).
+    pub cached_steps: Vec<String>,
+    pub builder: Builder,
+    pub context: ContextSummary,
+}
+
+static SESSION_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+fn session_id() -> String {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    format!("pyslim-{}-{nanos}-{}", std::process::id(), SESSION_COUNTER.fetch_add(1, Ordering::Relaxed))
+}
+
+/// Image references of the `FROM` lines that are not earlier stages (nor `scratch`).
+pub fn base_images(dockerfile: &str) -> Vec<String> {
+    let mut stages: Vec<String> = Vec::new();
+    let mut out: Vec<String> = Vec::new();
+    for line in dockerfile.lines() {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        if words.first().is_none_or(|w| !w.eq_ignore_ascii_case("FROM")) {
+            continue;
+        }
+        let args: Vec<&str> = words[1..].iter().copied().filter(|w| !w.starts_with("--")).collect();
+        let Some(image) = args.first() else { continue };
+        let lower = image.to_lowercase();
+        if lower != "scratch" && !image.contains('$') && !stages.contains(&lower) && !out.iter().any(|o| o == image) {
+            out.push(image.to_string());
+        }
+        if let (Some(as_kw), Some(name)) = (args.get(1), args.get(2))
+            && as_kw.eq_ignore_ascii_case("AS")
+        {
+            stages.push(name.to_lowercase());
+        }
+    }
+    out
+}
+
+/// The image the final stage starts from (following `FROM <stage>` back to an image).
+pub fn final_base(dockerfile: &str) -> Option<String> {
+    let mut stages: HashMap<String, String> = HashMap::new();
+    let mut last = None;
+    for line in dockerfile.lines() {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        if words.first().is_none_or(|w| !w.eq_ignore_ascii_case("FROM")) {
+            continue;
+        }
+        let args: Vec<&str> = words[1..].iter().copied().filter(|w| !w.starts_with("--")).collect();
+        let Some(image) = args.first() else { continue };
+        let resolved = stages.get(&image.to_lowercase()).cloned().unwrap_or_else(|| image.to_string());
+        if let (Some(as_kw), Some(name)) = (args.get(1), args.get(2))
+            && as_kw.eq_ignore_ascii_case("AS")
+        {
+            stages.insert(name.to_lowercase(), resolved.clone());
+        }
+        last = Some(resolved);
+    }
+    last
+}
+
+impl Engine {
+    /// Builds `req`, sending progress on `events`. Never pulls. On failure the error names the
+    /// failing step and carries the last log lines; on cancel it returns [`EngineError::Cancelled`].
+    pub async fn build(
+        &self,
+        req: &BuildRequest,
+        events: &EventSender,
+        cancel: &CancellationToken,
+    ) -> Result<BuiltImage, EngineError> {
+        let variant = req.variant;
+        let send = |e: BuildEvent| {
+            let _ = events.send(e);
+        };
+        let fail = |step: Option<String>, message: String, log_tail: Vec<String>| {
+            send(BuildEvent::Failed {
+                variant,
+                step: step.clone(),
+                message: message.clone(),
+                log_tail: log_tail.clone(),
+            });
+            EngineError::BuildFailed { variant, step, message, log_tail }
+        };
+        for image in base_images(&req.dockerfile) {
+            if !self.image_exists(&image).await? {
+                let e = EngineError::MissingBaseImage { image };
+                send(BuildEvent::Failed { variant, step: None, message: e.to_string(), log_tail: Vec::new() });
+                return Err(e);
+            }
+        }
+
+        let started = Instant::now();
+        let steps = count_steps(&req.dockerfile);
+        send(BuildEvent::Started { variant, tag: req.tag.clone(), steps });
+
+        let (body, context_done) = context::stream(&req.context, &req.dockerfile, &req.dockerignore)?.into_parts();
+        let mut labels = req.labels.clone();
+        labels.insert(LABEL_VARIANT.into(), variant.as_str().into());
+        labels.insert(LABEL_PROJECT.into(), req.project.clone());
+        let mut opts = BuildImageOptionsBuilder::default()
+            .dockerfile("Dockerfile")
+            .t(&req.tag)
+            .rm(true)
+            .forcerm(true)
+            .labels(&labels);
+        opts = match self.builder {
+            Builder::Buildkit => opts.version(BuilderVersion::BuilderBuildKit).session(&session_id()),
+            Builder::Classic => opts.version(BuilderVersion::BuilderV1),
+        };
+        let mut stream = self.docker.build_image(opts.build(), None, Some(bollard::body_try_stream(body)));
+
+        let mut classic = ClassicProgress::new(variant);
+        let mut buildkit = BuildkitProgress::new(variant, steps);
+        let mut failure: Option<String> = None;
+        let mut out = Vec::new();
+        loop {
+            let item = tokio::select! {
+                _ = cancel.cancelled() => {
+                    drop(stream);
+                    self.remove_created(&classic.created_images).await;
+                    send(BuildEvent::Failed { variant, step: classic.current_step().or_else(|| buildkit.failed_step()), message: "cancelled".into(), log_tail: Vec::new() });
+                    return Err(EngineError::Cancelled);
+                }
+                item = stream.next() => item,
+            };
+            let Some(item) = item else { break };
+            match item {
+                Ok(BuildInfo { stream: Some(s), .. }) => classic.feed(&s, &mut out),
+                Ok(BuildInfo { aux: Some(BuildInfoAux::BuildKit(status)), .. }) => buildkit.apply(&status, &mut out),
+                Ok(BuildInfo { error_detail: Some(d), .. }) => {
+                    failure = Some(d.message.unwrap_or_else(|| "unknown build error".into()));
+                }
+                Ok(_) => {}
+                Err(bollard::errors::Error::DockerStreamError { error }) => failure = Some(error),
+                Err(e) => failure = Some(e.to_string()),
+            }
+            for e in out.drain(..) {
+                send(e);
+            }
+            if failure.is_some() {
+                break;
+            }
+        }
+        drop(stream);
+        let context_result = context_done.await.unwrap_or_else(|_| Ok(ContextSummary::default()));
+
+        if let Some(message) = failure.or_else(|| buildkit.failed.as_ref().map(|(_, m)| m.clone())) {
+            // A context error (unreadable file) explains a broken stream better than the daemon.
+            if let Err(e) = context_result {
+                self.remove_created(&classic.created_images).await;
+                send(BuildEvent::Failed { variant, step: None, message: e.to_string(), log_tail: Vec::new() });
+                return Err(e.into());
+            }
+            let (step, tail) = match self.builder {
+                Builder::Classic => {
+                    let step = classic.fail(&message, &mut out);
+                    (step, classic.tail.to_vec())
+                }
+                Builder::Buildkit => (buildkit.failed_step(), buildkit.failure_tail()),
+            };
+            for e in out.drain(..) {
+                send(e);
+            }
+            self.remove_created(&classic.created_images).await;
+            return Err(fail(step, message.trim().to_string(), tail));
+        }
+        classic.finish(&mut out);
+        for e in out.drain(..) {
+            send(e);
+        }
+        let summary = context_result?;
+
+        let inspect = self
+            .docker
+            .inspect_image(&req.tag)
+            .await
+            .map_err(EngineError::api(format!("inspecting the built image {}", req.tag)))?;
+        let image_id = inspect.id.clone().unwrap_or_default();
+        let size_bytes = inspect.size.unwrap_or(0).max(0) as u64;
+        let layers = self.layers(&req.tag, final_base(&req.dockerfile).as_deref()).await?;
+        let seconds = started.elapsed().as_secs_f64();
+        send(BuildEvent::Built { variant, tag: req.tag.clone(), image_id: image_id.clone(), size_bytes, seconds });
+        let cached_steps = match self.builder {
+            Builder::Classic => classic.cached.clone(),
+            Builder::Buildkit => buildkit.cached.clone(),
+        };
+        Ok(BuiltImage {
+            variant,
+            tag: req.tag.clone(),
+            image_id,
+            size_bytes,
+            layers,
+            seconds,
+            cached_steps,
+            builder: self.builder,
+            context: summary,
+        })
+    }
+
+    /// Removes intermediate images a failed classic build created, newest first, when nothing
+    /// tags them (cache hits from earlier builds are left alone: they are not in the list).
+    async fn remove_created(&self, ids: &[String]) {
+        for id in ids.iter().rev() {
+            let Ok(img) = self.docker.inspect_image(id).await else { continue };
+            if img.repo_tags.as_ref().is_some_and(|t| !t.is_empty()) {
+                continue;
+            }
+            let opts = RemoveImageOptionsBuilder::default().force(false).noprune(true).build();
+            let _ = self.docker.remove_image(id, Some(opts), None).await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MULTI: &str = "FROM pyslim-mirror/python:3.13-slim AS builder\nRUN x\nFROM builder AS test\nFROM --platform=linux/amd64 pyslim-mirror/distroless/python3-debian13:nonroot\nCOPY --from=builder /opt/venv /opt/venv\n";
+
+    #[test]
+    fn finds_base_images_not_stages() {
+        assert_eq!(
+            base_images(MULTI),
+            ["pyslim-mirror/python:3.13-slim", "pyslim-mirror/distroless/python3-debian13:nonroot"]
+        );
+        assert_eq!(base_images("FROM scratch\n"), Vec::<String>::new());
+        assert_eq!(final_base(MULTI).as_deref(), Some("pyslim-mirror/distroless/python3-debian13:nonroot"));
+        assert_eq!(final_base("FROM a:1 AS b\nFROM b\n").as_deref(), Some("a:1"));
+    }
+}

@@ -1,0 +1,434 @@
+//! The build context: `.dockerignore` matching (Docker's own semantics, not gitignore's) and a
+//! tar archive of the project that is streamed to the daemon in small chunks, so memory stays
+//! flat however large the project is. The Dockerfile and `.dockerignore` are added from memory:
+//! a build never writes into the user's project.
+
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use bytes::Bytes;
+use futures_util::Stream;
+use regex::Regex;
+use tokio::sync::{mpsc, oneshot};
+
+/// Size of one chunk sent to the daemon.
+const CHUNK: usize = 64 * 1024;
+/// Chunks in flight between the tar writer thread and the HTTP body (memory ≈ CHUNK × this).
+const IN_FLIGHT: usize = 4;
+
+/// One `.dockerignore` line, compiled.
+#[derive(Clone, Debug)]
+struct Pattern {
+    text: String,
+    exclusion: bool,
+    regex: Regex,
+}
+
+/// A compiled `.dockerignore`: the last matching pattern decides, `!` re-includes, and a pattern
+/// that matches a parent folder matches everything below it (moby/patternmatcher semantics).
+#[derive(Clone, Debug, Default)]
+pub struct DockerIgnore {
+    patterns: Vec<Pattern>,
+}
+
+/// A `.dockerignore` line that is not a valid pattern.
+#[derive(Debug, thiserror::Error)]
+#[error(".dockerignore line {line}: invalid pattern `{pattern}`: {reason}")]
+pub struct PatternError {
+    pub line: usize,
+    pub pattern: String,
+    pub reason: String,
+}
+
+impl DockerIgnore {
+    /// Parses `.dockerignore` text.
+    pub fn parse(text: &str) -> Result<DockerIgnore, PatternError> {
+        let mut patterns = Vec::new();
+        for (i, raw) in text.lines().enumerate() {
+            let line = raw.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let (exclusion, body) = match line.strip_prefix('!') {
+                Some(rest) => (true, rest.trim()),
+                None => (false, line),
+            };
+            let mut p = clean(body);
+            if p.len() > 1 && p.starts_with('/') {
+                p = p[1..].to_string();
+            }
+            if p.is_empty() || p == "." {
+                continue;
+            }
+            let regex = Regex::new(&to_regex(&p)).map_err(|e| PatternError {
+                line: i + 1,
+                pattern: line.to_string(),
+                reason: e.to_string(),
+            })?;
+            patterns.push(Pattern { text: p, exclusion, regex });
+        }
+        Ok(DockerIgnore { patterns })
+    }
+
+    /// Whether `rel` (slash-separated, relative to the context root) is left out of the context.
+    pub fn is_excluded(&self, rel: &str) -> bool {
+        let parents: Vec<&str> = rel.split('/').collect();
+        let mut excluded = false;
+        for p in &self.patterns {
+            let mut matched = p.regex.is_match(rel);
+            if !matched && parents.len() > 1 {
+                for i in 1..parents.len() {
+                    if p.regex.is_match(&parents[..i].join("/")) {
+                        matched = true;
+                        break;
+                    }
+                }
+            }
+            if matched {
+                excluded = !p.exclusion;
+            }
+        }
+        excluded
+    }
+
+    /// Whether an excluded folder must still be walked because a `!` pattern may re-include
+    /// something below it (Docker's own test: the exception's text starts with the folder).
+    fn must_descend(&self, dir_rel: &str) -> bool {
+        let dir_slash = format!("{dir_rel}/");
+        self.patterns.iter().any(|p| p.exclusion && format!("{}/", p.text).starts_with(&dir_slash))
+    }
+}
+
+/// Go's `filepath.Clean` for slash paths.
+fn clean(p: &str) -> String {
+    let rooted = p.starts_with('/');
+    let mut out: Vec<&str> = Vec::new();
+    for part in p.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                if out.last().is_some_and(|l| *l != "..") {
+                    out.pop();
+                } else if !rooted {
+                    out.push("..");
+                }
+            }
+            x => out.push(x),
+        }
+    }
+    let body = out.join("/");
+    match (rooted, body.is_empty()) {
+        (true, _) => format!("/{body}"),
+        (false, true) => ".".into(),
+        (false, false) => body,
+    }
+}
+
+fn to_regex(pattern: &str) -> String {
+    let mut re = String::from("^");
+    let chars: Vec<char> = pattern.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        match c {
+            '*' if chars.get(i + 1) == Some(&'*') => {
+                i += 1;
+                if chars.get(i + 1) == Some(&'/') {
+                    i += 1;
+                }
+                if i + 1 >= chars.len() {
+                    re.push_str(".*");
+                } else {
+                    re.push_str("(.*/)?");
+                }
+            }
+            '*' => re.push_str("[^/]*"),
+            '?' => re.push_str("[^/]"),
+            '\\' => {
+                if let Some(n) = chars.get(i + 1) {
+                    re.push_str(&regex::escape(&n.to_string()));
+                    i += 1;
+                } else {
+                    re.push_str("\\\\");
+                }
+            }
+            '[' | ']' | '^' | '-' => re.push(c),
+            _ => re.push_str(&regex::escape(&c.to_string())),
+        }
+        i += 1;
+    }
+    re.push('$');
+    re
+}
+
+/// What was put in the context.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ContextSummary {
+    pub files: u64,
+    pub bytes: u64,
+}
+
+/// Why the context could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum ContextError {
+    #[error(transparent)]
+    Pattern(#[from] PatternError),
+    #[error("cannot read {path} for the build context: {source}")]
+    Read { path: PathBuf, source: io::Error },
+    #[error("the build context stream stopped: {0}")]
+    Aborted(String),
+}
+
+/// A build context being written by a background thread.
+pub struct ContextStream {
+    /// The tar bytes, chunk by chunk: the HTTP request body.
+    pub body: mpsc::Receiver<io::Result<Bytes>>,
+    /// Resolves when the archive is complete (or failed).
+    pub done: oneshot::Receiver<Result<ContextSummary, ContextError>>,
+}
+
+impl ContextStream {
+    /// The body as a `Stream`, for `bollard::body_try_stream`.
+    pub fn into_parts(
+        self,
+    ) -> (impl Stream<Item = io::Result<Bytes>> + Send + 'static, oneshot::Receiver<Result<ContextSummary, ContextError>>)
+    {
+        let stream = futures_util::stream::unfold(self.body, |mut rx| async move { rx.recv().await.map(|c| (c, rx)) });
+        (stream, self.done)
+    }
+}
+
+/// Starts streaming the context of `root`, filtered by `dockerignore`, with `dockerfile` and
+/// `dockerignore` added as `Dockerfile` and `.dockerignore` from memory.
+pub fn stream(root: &Path, dockerfile: &str, dockerignore: &str) -> Result<ContextStream, ContextError> {
+    let ignore = DockerIgnore::parse(dockerignore)?;
+    let (tx, rx) = mpsc::channel(IN_FLIGHT);
+    let (done_tx, done_rx) = oneshot::channel();
+    let root = root.to_path_buf();
+    let dockerfile = dockerfile.to_string();
+    let dockerignore = dockerignore.to_string();
+    std::thread::Builder::new()
+        .name("pyslim-context".into())
+        .spawn(move || {
+            let mut sink = ChunkSink { tx: tx.clone(), buf: Vec::with_capacity(CHUNK) };
+            let result = write_archive(&root, &ignore, &dockerfile, &dockerignore, &mut sink);
+            let result = match result {
+                Ok(summary) => sink.flush().map(|_| summary).map_err(|e| ContextError::Aborted(e.to_string())),
+                Err(e) => {
+                    // Make the request body fail, so the daemon does not build a truncated context.
+                    let _ = tx.blocking_send(Err(io::Error::other(e.to_string())));
+                    Err(e)
+                }
+            };
+            let _ = done_tx.send(result);
+        })
+        .map_err(|e| ContextError::Aborted(format!("cannot start the context writer: {e}")))?;
+    Ok(ContextStream { body: rx, done: done_rx })
+}
+
+/// Writes the whole archive into `out` synchronously (tests, `--dry-run`-style inspection).
+pub fn write_to(
+    root: &Path,
+    dockerfile: &str,
+    dockerignore: &str,
+    out: &mut impl Write,
+) -> Result<ContextSummary, ContextError> {
+    let ignore = DockerIgnore::parse(dockerignore)?;
+    write_archive(root, &ignore, dockerfile, dockerignore, out)
+}
+
+struct ChunkSink {
+    tx: mpsc::Sender<io::Result<Bytes>>,
+    buf: Vec<u8>,
+}
+
+impl Write for ChunkSink {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        let room = CHUNK - self.buf.len();
+        let n = room.min(data.len());
+        self.buf.extend_from_slice(&data[..n]);
+        if self.buf.len() >= CHUNK {
+            self.flush()?;
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let chunk = Bytes::from(std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK)));
+        self.tx
+            .blocking_send(Ok(chunk))
+            .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "the daemon stopped reading the build context"))
+    }
+}
+
+fn write_archive(
+    root: &Path,
+    ignore: &DockerIgnore,
+    dockerfile: &str,
+    dockerignore: &str,
+    out: &mut impl Write,
+) -> Result<ContextSummary, ContextError> {
+    let mut tar = tar::Builder::new(out);
+    tar.follow_symlinks(false);
+    let mut summary = ContextSummary::default();
+    let aborted = |e: io::Error| ContextError::Aborted(e.to_string());
+    for (name, body) in [("Dockerfile", dockerfile), (".dockerignore", dockerignore)] {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(body.len() as u64);
+        h.set_mode(0o644);
+        h.set_mtime(0);
+        h.set_entry_type(tar::EntryType::Regular);
+        tar.append_data(&mut h, name, body.as_bytes()).map_err(aborted)?;
+    }
+    walk(root, root, ignore, &mut tar, &mut summary)?;
+    tar.finish().map_err(aborted)?;
+    Ok(summary)
+}
+
+fn walk<W: Write>(
+    root: &Path,
+    dir: &Path,
+    ignore: &DockerIgnore,
+    tar: &mut tar::Builder<W>,
+    summary: &mut ContextSummary,
+) -> Result<(), ContextError> {
+    let read_err = |path: &Path, source| ContextError::Read { path: path.to_path_buf(), source };
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .map_err(|e| read_err(dir, e))?
+        .collect::<Result<_, _>>()
+        .map_err(|e| read_err(dir, e))?;
+    entries.sort_by_key(|e| e.file_name());
+    for entry in entries {
+        let path = entry.path();
+        let Ok(rel) = path.strip_prefix(root) else { continue };
+        let rel = rel.to_string_lossy().replace('\\', "/");
+        // Ours replace the project's own files at the root.
+        if rel == "Dockerfile" || rel == ".dockerignore" {
+            continue;
+        }
+        let meta = std::fs::symlink_metadata(&path).map_err(|e| read_err(&path, e))?;
+        let excluded = ignore.is_excluded(&rel);
+        if meta.is_dir() {
+            if excluded && !ignore.must_descend(&rel) {
+                continue;
+            }
+            if !excluded {
+                append(tar, &path, &rel, &meta).map_err(|e| read_err(&path, e))?;
+            }
+            walk(root, &path, ignore, tar, summary)?;
+            continue;
+        }
+        if excluded {
+            continue;
+        }
+        if meta.is_file() || meta.file_type().is_symlink() {
+            append(tar, &path, &rel, &meta).map_err(|e| read_err(&path, e))?;
+            summary.files += 1;
+            summary.bytes += meta.len();
+        }
+    }
+    Ok(())
+}
+
+fn append<W: Write>(tar: &mut tar::Builder<W>, path: &Path, rel: &str, meta: &std::fs::Metadata) -> io::Result<()> {
+    let mut h = tar::Header::new_gnu();
+    h.set_metadata_in_mode(meta, tar::HeaderMode::Deterministic);
+    // Keep permission bits (executables stay executable); owner is root as with `docker build`.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        h.set_mode(meta.permissions().mode() & 0o7777);
+    }
+    h.set_uid(0);
+    h.set_gid(0);
+    if meta.is_dir() {
+        tar.append_data(&mut h, format!("{rel}/"), io::empty())
+    } else if meta.file_type().is_symlink() {
+        let target = std::fs::read_link(path)?;
+        h.set_size(0);
+        tar.append_link(&mut h, rel, target)
+    } else {
+        let f = std::fs::File::open(path)?;
+        h.set_size(meta.len());
+        tar.append_data(&mut h, rel, f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ig(text: &str) -> DockerIgnore {
+        DockerIgnore::parse(text).unwrap()
+    }
+
+    #[test]
+    fn docker_pattern_semantics() {
+        let i = ig("# comment\n.git\n*.pyc\n**/__pycache__\n/data\n!data/keep.csv\n.venv/\ntests/**/*.snap\n");
+        assert!(i.is_excluded(".git"));
+        assert!(i.is_excluded(".git/config"), "a matched parent excludes its contents");
+        assert!(i.is_excluded("a.pyc"));
+        assert!(!i.is_excluded("src/a.pyc"), "`*.pyc` is anchored at the root, unlike gitignore");
+        assert!(i.is_excluded("src/pkg/__pycache__/x.pyc"));
+        assert!(i.is_excluded("__pycache__"));
+        assert!(i.is_excluded("data/big.bin"));
+        assert!(!i.is_excluded("data/keep.csv"), "`!` re-includes");
+        assert!(i.is_excluded(".venv/bin/python"), "trailing slash is cleaned");
+        assert!(i.is_excluded("tests/a/b/c.snap"));
+        assert!(i.is_excluded("tests/c.snap"), "`**/` matches zero folders");
+        assert!(!i.is_excluded("src/app.py"));
+        assert!(i.must_descend("data"));
+        assert!(!i.must_descend(".git"));
+    }
+
+    #[test]
+    fn last_match_wins_and_wildcards() {
+        let i = ig("*\n!src\n!pyproject.toml\nsrc/secret?.txt\n");
+        assert!(i.is_excluded("README.md"));
+        assert!(!i.is_excluded("src/app.py"));
+        assert!(!i.is_excluded("pyproject.toml"));
+        assert!(i.is_excluded("src/secret1.txt"));
+        assert!(!i.is_excluded("src/secret12.txt"));
+        let i = ig("**\n!*.py\n");
+        assert!(!i.is_excluded("app.py"));
+        assert!(i.is_excluded("x/app.py"));
+    }
+
+    #[test]
+    fn clean_like_go() {
+        assert_eq!(clean("./a//b/../c/"), "a/c");
+        assert_eq!(clean("/x/"), "/x");
+        assert_eq!(clean("."), ".");
+    }
+
+    #[test]
+    fn archive_filters_and_adds_files_from_memory() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("src")).unwrap();
+        std::fs::create_dir_all(root.join(".venv/lib")).unwrap();
+        std::fs::write(root.join("src/app.py"), "print(1)\n").unwrap();
+        std::fs::write(root.join(".venv/lib/x.py"), "x").unwrap();
+        std::fs::write(root.join("Dockerfile"), "FROM user-owned\n").unwrap();
+        let mut buf = Vec::new();
+        let s = write_to(root, "FROM ours\n", ".venv\n", &mut buf).unwrap();
+        assert_eq!(s.files, 1);
+        let mut ar = tar::Archive::new(buf.as_slice());
+        let mut names = Vec::new();
+        for e in ar.entries().unwrap() {
+            let mut e = e.unwrap();
+            let name = e.path().unwrap().to_string_lossy().to_string();
+            if name == "Dockerfile" {
+                let mut s = String::new();
+                std::io::Read::read_to_string(&mut e, &mut s).unwrap();
+                assert_eq!(s, "FROM ours\n");
+            }
+            names.push(name);
+        }
+        assert_eq!(names, ["Dockerfile", ".dockerignore", "src/", "src/app.py"]);
+        assert_eq!(std::fs::read_to_string(root.join("Dockerfile")).unwrap(), "FROM user-owned\n");
+    }
+}
