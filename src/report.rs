@@ -19,6 +19,29 @@ pub enum LayerRole {
     Other,
 }
 
+impl LayerRole {
+    pub const ALL: [LayerRole; 4] = [LayerRole::Base, LayerRole::Dependencies, LayerRole::App, LayerRole::Other];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Base => "base",
+            Self::Dependencies => "dependencies",
+            Self::App => "app",
+            Self::Other => "other",
+        }
+    }
+
+    /// Glyph of this role in the terminal bar chart.
+    fn glyph(self) -> char {
+        match self {
+            Self::Base => '█',
+            Self::Dependencies => '▓',
+            Self::App => '▒',
+            Self::Other => '░',
+        }
+    }
+}
+
 /// One image layer.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Layer {
@@ -42,9 +65,280 @@ pub struct VariantResult {
     pub dockerfile: String,
 }
 
+impl VariantResult {
+    /// Bytes per layer role.
+    pub fn bytes_by_role(&self, role: LayerRole) -> u64 {
+        self.layers.iter().filter(|l| l.role == role).map(|l| l.size_bytes).sum()
+    }
+}
+
+/// A variant that was not built, and why (no distroless for Python 3.12, a failed build).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SkippedVariant {
+    pub name: Variant,
+    pub reason: String,
+}
+
 /// A side-by-side comparison of variants.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct Comparison {
     pub project: String,
     pub variants: Vec<VariantResult>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub skipped: Vec<SkippedVariant>,
+}
+
+/// Sizes the way `docker images` shows them (decimal units): `86.5 MB`, `1.04 GB`.
+pub fn human_size(bytes: u64) -> String {
+    let b = bytes as f64;
+    if b >= 1e9 {
+        format!("{:.2} GB", b / 1e9)
+    } else if b >= 1e6 {
+        format!("{:.1} MB", b / 1e6)
+    } else if b >= 1e3 {
+        format!("{:.1} kB", b / 1e3)
+    } else {
+        format!("{bytes} B")
+    }
+}
+
+impl Comparison {
+    /// The naive variant's size, the baseline of the ratios.
+    pub fn baseline(&self) -> Option<u64> {
+        self.variants.iter().find(|v| v.name == Variant::Naive).map(|v| v.size_bytes).filter(|s| *s > 0)
+    }
+
+    /// `9.6x smaller` (or `baseline`, `1.2x larger`, `-` without a naive build).
+    pub fn ratio_text(&self, v: &VariantResult) -> String {
+        match self.baseline() {
+            None => "-".into(),
+            Some(_) if v.name == Variant::Naive => "baseline".into(),
+            Some(_) if v.size_bytes == 0 => "-".into(),
+            Some(base) if base >= v.size_bytes => format!("{:.1}x smaller", base as f64 / v.size_bytes as f64),
+            Some(base) => format!("{:.1}x larger", v.size_bytes as f64 / base as f64),
+        }
+    }
+}
+
+fn verified_text(v: Option<bool>) -> &'static str {
+    match v {
+        Some(true) => "yes",
+        Some(false) => "NO",
+        None => "not run",
+    }
+}
+
+/// The terminal view: a table, then a bar chart of sizes split by layer role.
+pub fn text(c: &Comparison, bar_width: usize) -> String {
+    let mut out = String::new();
+    out.push_str(&format!("pyslim compare: {}\n\n", c.project));
+    let rows: Vec<[String; 6]> = c
+        .variants
+        .iter()
+        .map(|v| {
+            [
+                v.name.to_string(),
+                human_size(v.size_bytes),
+                v.layers.len().to_string(),
+                c.ratio_text(v),
+                format!("{:.1}s", v.build_seconds),
+                verified_text(v.verified).to_string(),
+            ]
+        })
+        .collect();
+    let header = ["variant", "size", "layers", "vs naive", "build", "verified"];
+    let mut widths = header.map(str::len);
+    for r in &rows {
+        for (w, cell) in widths.iter_mut().zip(r) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: [&str; 6]| {
+        let mut s = String::new();
+        for (i, (cell, w)) in cells.iter().zip(widths).enumerate() {
+            // Names left-aligned, figures right-aligned.
+            let cell = if i == 0 || i == 5 { format!("{cell:<w$}") } else { format!("{cell:>w$}") };
+            s.push_str(&cell);
+            s.push_str(if i < 5 { "  " } else { "\n" });
+        }
+        s.trim_end().to_string() + "\n"
+    };
+    out.push_str(&line(header));
+    for r in &rows {
+        out.push_str(&line([&r[0], &r[1], &r[2], &r[3], &r[4], &r[5]]));
+    }
+    for s in &c.skipped {
+        out.push_str(&format!("{:<w$}  skipped: {}\n", s.name.to_string(), s.reason, w = widths[0]));
+    }
+    if !c.variants.is_empty() {
+        out.push('\n');
+        out.push_str(&bars(c, bar_width, widths[0]));
+    }
+    for v in c.variants.iter().filter(|v| v.verified == Some(false)) {
+        if let Some(d) = &v.verify_detail {
+            out.push_str(&format!("\n{} did not start: {d}\n", v.name));
+        }
+    }
+    out
+}
+
+/// Unicode bars, one per variant, scaled to the largest; each split into base, dependencies,
+/// app and other by glyph, so the chart shows where the bytes are.
+pub fn bars(c: &Comparison, width: usize, name_width: usize) -> String {
+    let max = c.variants.iter().map(|v| v.size_bytes).max().unwrap_or(0).max(1);
+    let mut out = String::new();
+    for v in &c.variants {
+        let total_cells = (v.size_bytes as f64 / max as f64 * width as f64).round() as usize;
+        let mut bar = String::new();
+        let mut used = 0;
+        let known: u64 = LayerRole::ALL.iter().map(|r| v.bytes_by_role(*r)).sum::<u64>().max(1);
+        for (i, role) in LayerRole::ALL.iter().enumerate() {
+            let share = v.bytes_by_role(*role) as f64 / known as f64;
+            let n = if i == LayerRole::ALL.len() - 1 {
+                total_cells.saturating_sub(used)
+            } else {
+                ((share * total_cells as f64).round() as usize).min(total_cells - used)
+            };
+            bar.extend(std::iter::repeat_n(role.glyph(), n));
+            used += n;
+        }
+        if total_cells == 0 {
+            bar.push('▏');
+        }
+        let pad = width.saturating_sub(bar.chars().count());
+        out.push_str(&format!(
+            "{:<nw$}  {bar}{}  {}\n",
+            v.name.to_string(),
+            " ".repeat(pad),
+            human_size(v.size_bytes),
+            nw = name_width
+        ));
+    }
+    let legend: Vec<String> = LayerRole::ALL.iter().map(|r| format!("{} {}", r.glyph(), r.as_str())).collect();
+    out.push_str(&format!("{:<nw$}  {}\n", "", legend.join("  "), nw = name_width));
+    out
+}
+
+/// A Markdown table for a pull-request comment.
+pub fn markdown(c: &Comparison) -> String {
+    let mut out = format!("### pyslim: image sizes for `{}`\n\n", c.project);
+    out.push_str("| Variant | Size | Dependencies | App | Layers | vs naive | Build | Starts |\n");
+    out.push_str("|---|---:|---:|---:|---:|---:|---:|:---:|\n");
+    for v in &c.variants {
+        let ok = match v.verified {
+            Some(true) => "✅",
+            Some(false) => "❌",
+            None => "–",
+        };
+        out.push_str(&format!(
+            "| `{}` | {} | {} | {} | {} | {} | {:.1} s | {} |\n",
+            v.name,
+            human_size(v.size_bytes),
+            human_size(v.bytes_by_role(LayerRole::Dependencies)),
+            human_size(v.bytes_by_role(LayerRole::App)),
+            v.layers.len(),
+            c.ratio_text(v),
+            v.build_seconds,
+            ok
+        ));
+    }
+    for s in &c.skipped {
+        out.push_str(&format!("| `{}` | skipped: {} | | | | | | |\n", s.name, s.reason.replace('|', "\\|")));
+    }
+    out
+}
+
+/// The `--json` object: `{ "project", "variants": [ { "name", "image", "size_bytes", "layers",
+/// "build_seconds", "verified", "dockerfile", ... } ], "skipped": [...] }`.
+pub fn json(c: &Comparison) -> serde_json::Value {
+    serde_json::to_value(c).expect("Comparison has only JSON-representable fields")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v(name: Variant, mb: u64, deps_mb: u64, verified: Option<bool>) -> VariantResult {
+        VariantResult {
+            name,
+            image: format!("pyslim/demo:{name}"),
+            size_bytes: mb * 1_000_000,
+            layers: vec![
+                Layer { size_bytes: (mb - deps_mb - 1) * 1_000_000, role: LayerRole::Base, created_by: "base".into() },
+                Layer { size_bytes: deps_mb * 1_000_000, role: LayerRole::Dependencies, created_by: "venv".into() },
+                Layer { size_bytes: 1_000_000, role: LayerRole::App, created_by: "COPY src /app".into() },
+            ],
+            build_seconds: 12.34,
+            verified,
+            verify_detail: None,
+            dockerfile: "FROM x\n".into(),
+        }
+    }
+
+    fn sample() -> Comparison {
+        Comparison {
+            project: "demo-service".into(),
+            variants: vec![
+                v(Variant::Naive, 960, 300, Some(true)),
+                v(Variant::Distroless, 100, 40, Some(true)),
+                v(Variant::Slim, 400, 60, Some(false)),
+            ],
+            skipped: vec![SkippedVariant {
+                name: Variant::MultistageSlim,
+                reason: "no distroless image ships Python 3.12".into(),
+            }],
+        }
+    }
+
+    #[test]
+    fn sizes_and_ratios() {
+        assert_eq!(human_size(86_500_000), "86.5 MB");
+        assert_eq!(human_size(1_040_000_000), "1.04 GB");
+        assert_eq!(human_size(999), "999 B");
+        let c = sample();
+        assert_eq!(c.ratio_text(&c.variants[0]), "baseline");
+        assert_eq!(c.ratio_text(&c.variants[1]), "9.6x smaller");
+        let no_naive = Comparison { variants: c.variants[1..].to_vec(), ..c.clone() };
+        assert_eq!(no_naive.ratio_text(&no_naive.variants[0]), "-");
+    }
+
+    #[test]
+    fn text_table_and_bars() {
+        let t = text(&sample(), 20);
+        assert!(t.contains("distroless  100.0 MB       3  9.6x smaller  12.3s  yes"), "{t}");
+        assert!(t.contains("multistage-slim"), "{t}");
+        assert!(t.contains("skipped: no distroless image ships Python 3.12"), "{t}");
+        // The naive bar is full width; the distroless bar about a tenth of it.
+        let naive_bar = t.lines().find(|l| l.starts_with("naive") && l.contains('█')).unwrap();
+        let dl_bar = t.lines().find(|l| l.starts_with("distroless") && l.contains('█')).unwrap();
+        let cells = |l: &str| l.chars().filter(|c| "█▓▒░".contains(*c)).count();
+        assert_eq!(cells(naive_bar), 20);
+        assert_eq!(cells(dl_bar), 2);
+        assert!(t.contains("█ base  ▓ dependencies  ▒ app  ░ other"), "{t}");
+    }
+
+    #[test]
+    fn markdown_table() {
+        let m = markdown(&sample());
+        assert!(m.contains("| `distroless` | 100.0 MB | 40.0 MB | 1.0 MB | 3 | 9.6x smaller | 12.3 s | ✅ |"), "{m}");
+        assert!(m.contains("| `slim` | 400.0 MB | 60.0 MB | 1.0 MB | 3 | 2.4x smaller | 12.3 s | ❌ |"), "{m}");
+        assert!(m.contains("skipped: no distroless"), "{m}");
+    }
+
+    #[test]
+    fn json_shape() {
+        let j = json(&sample());
+        assert_eq!(j["project"], "demo-service");
+        let d = &j["variants"][1];
+        assert_eq!(d["name"], "distroless");
+        assert_eq!(d["image"], "pyslim/demo:distroless");
+        assert_eq!(d["size_bytes"], 100_000_000);
+        assert_eq!(d["layers"][1]["role"], "dependencies");
+        assert_eq!(d["layers"][1]["size_bytes"], 40_000_000);
+        assert_eq!(d["layers"][1]["created_by"], "venv");
+        assert_eq!(d["build_seconds"], 12.34);
+        assert_eq!(d["verified"], true);
+        assert_eq!(d["dockerfile"], "FROM x\n");
+        assert_eq!(j["skipped"][0]["name"], "multistage-slim");
+    }
 }
