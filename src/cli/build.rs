@@ -1,11 +1,28 @@
 //! `pyslim build` and `pyslim compare`: progress display and result formats over `engine`.
+//! Progress is a bar per build on a terminal (plain lines otherwise), always on stderr, so
+//! stdout carries only the result (text, JSON or Markdown). Ctrl-C and SIGTERM cancel: the
+//! engine removes what it started before pyslim exits with code 130.
 
+use std::collections::HashMap;
+use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
+use std::time::Duration;
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use clap::Args;
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::{PlanArgs, ProjectArgs};
+use crate::engine::events::{BuildEvent, StepState};
+use crate::engine::run::{self, VariantJob};
+use crate::engine::{CancellationToken, Engine, EngineError};
+use crate::plan::Variant;
+use crate::report::{self, Comparison, LayerRole, SkippedVariant, VariantResult};
+
+/// Exit code when a built image did not start.
+const EXIT_NOT_VERIFIED: u8 = 2;
+/// Exit code after Ctrl-C / SIGTERM (128 + SIGINT).
+const EXIT_CANCELLED: u8 = 130;
 
 #[derive(Debug, Args)]
 pub struct BuildArgs {
@@ -19,6 +36,12 @@ pub struct BuildArgs {
     /// Print the result as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Run the image and check that it answers HTTP on its port (exit code 2 if it does not).
+    #[arg(long)]
+    pub verify: bool,
+    /// Seconds the service gets to answer when verifying.
+    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    pub timeout: u64,
 }
 
 #[derive(Debug, Args)]
@@ -30,16 +53,324 @@ pub struct CompareArgs {
     /// Variants to build, comma separated.
     #[arg(long, value_delimiter = ',')]
     pub variants: Option<Vec<crate::plan::Variant>>,
+    /// Print one JSON object instead of a table.
     #[arg(long, conflicts_with = "markdown")]
     pub json: bool,
+    /// Print a Markdown table (for a pull-request comment).
     #[arg(long)]
     pub markdown: bool,
+    /// Do not run the images (by default each one must answer HTTP).
+    #[arg(long)]
+    pub no_verify: bool,
+    /// Seconds each service gets to answer when verifying.
+    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    pub timeout: u64,
 }
 
-pub fn build(_args: BuildArgs) -> Result<ExitCode> {
-    bail!("pyslim build is not available yet")
+pub fn build(args: BuildArgs) -> Result<ExitCode> {
+    let project = args.project.open()?;
+    let (scan, plan) = super::load_plan(&project, &args.plan)?;
+    let variant = plan.variant;
+    let rt = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    rt.block_on(async move {
+        let engine = Engine::connect().await?;
+        let rendered = match run::prepare(&plan, &scan, variant, engine.builder) {
+            Ok(r) => r,
+            Err(reason) => bail!("cannot build the {variant} variant: {reason}"),
+        };
+        let mut job = VariantJob::new(&plan, &scan, rendered, args.tag.clone());
+        job.verify = args.verify.then(|| Duration::from_secs(args.timeout));
+        let cancel = cancel_on_signals();
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let display = tokio::spawn(show_progress(rx));
+        eprintln!("building {variant} with {} ({}) at {}", engine.server, builder_name(&engine), engine.endpoint);
+        let outcome = engine.run_variant(&job, &tx, &cancel).await;
+        drop(tx);
+        let _ = display.await;
+        let outcome = match outcome {
+            Ok(o) => o,
+            Err(EngineError::Cancelled) => {
+                eprintln!("cancelled; containers started by pyslim were removed");
+                return Ok(ExitCode::from(EXIT_CANCELLED));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let result = outcome.to_result();
+        let mut out = std::io::stdout().lock();
+        if args.json {
+            serde_json::to_writer_pretty(&mut out, &result)?;
+            writeln!(out)?;
+        } else {
+            write!(out, "{}", summary(&result))?;
+        }
+        Ok(if result.verified == Some(false) { ExitCode::from(EXIT_NOT_VERIFIED) } else { ExitCode::SUCCESS })
+    })
 }
 
-pub fn compare(_args: CompareArgs) -> Result<ExitCode> {
-    bail!("pyslim compare is not available yet")
+pub fn compare(args: CompareArgs) -> Result<ExitCode> {
+    let project = args.project.open()?;
+    let (scan, plan) = super::load_plan(&project, &args.plan)?;
+    let variants = args.variants.clone().unwrap_or_else(|| plan.variants.clone());
+    let rt = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    rt.block_on(async move {
+        let engine = Engine::connect().await?;
+        let cancel = cancel_on_signals();
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let display = tokio::spawn(show_progress(rx));
+        eprintln!(
+            "comparing {} variant(s) with {} ({}) at {}",
+            variants.len(),
+            engine.server,
+            builder_name(&engine),
+            engine.endpoint
+        );
+        let mut comparison = Comparison { project: run::project_name(&scan), ..Default::default() };
+        let mut failed = false;
+        for variant in variants {
+            let rendered = match run::prepare(&plan, &scan, variant, engine.builder) {
+                Ok(r) => r,
+                Err(reason) => {
+                    eprintln!("skipping {variant}: {reason}");
+                    comparison.skipped.push(SkippedVariant { name: variant, reason });
+                    continue;
+                }
+            };
+            let mut job = VariantJob::new(&plan, &scan, rendered, None);
+            job.verify = (!args.no_verify).then(|| Duration::from_secs(args.timeout));
+            match engine.run_variant(&job, &tx, &cancel).await {
+                Ok(o) => {
+                    failed |= o.verify.as_ref().is_some_and(|v| !v.ok);
+                    comparison.variants.push(o.to_result());
+                }
+                Err(EngineError::Cancelled) => {
+                    drop(tx);
+                    let _ = display.await;
+                    eprintln!("cancelled; containers started by pyslim were removed");
+                    return Ok(ExitCode::from(EXIT_CANCELLED));
+                }
+                Err(e @ (EngineError::Unavailable { .. } | EngineError::Api { .. })) => return Err(e.into()),
+                Err(e) => {
+                    failed = true;
+                    comparison.skipped.push(SkippedVariant { name: variant, reason: e.to_string() });
+                }
+            }
+        }
+        drop(tx);
+        let _ = display.await;
+        let mut out = std::io::stdout().lock();
+        if args.json {
+            serde_json::to_writer_pretty(&mut out, &report::json(&comparison))?;
+            writeln!(out)?;
+        } else if args.markdown {
+            write!(out, "{}", report::markdown(&comparison))?;
+        } else {
+            write!(out, "{}", report::text(&comparison, 40))?;
+        }
+        Ok(if failed { ExitCode::from(EXIT_NOT_VERIFIED) } else { ExitCode::SUCCESS })
+    })
+}
+
+fn builder_name(engine: &Engine) -> &'static str {
+    match engine.builder {
+        crate::engine::Builder::Buildkit => "BuildKit",
+        crate::engine::Builder::Classic => "classic builder",
+    }
+}
+
+/// A token that Ctrl-C or SIGTERM cancels.
+fn cancel_on_signals() -> CancellationToken {
+    let cancel = CancellationToken::new();
+    let token = cancel.clone();
+    tokio::spawn(async move {
+        #[cfg(unix)]
+        let term = async {
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(mut s) => {
+                    s.recv().await;
+                }
+                Err(_) => std::future::pending::<()>().await,
+            }
+        };
+        #[cfg(not(unix))]
+        let term = std::future::pending::<()>();
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term => {}
+        }
+        eprintln!("\ncancelling: stopping the build and removing containers...");
+        token.cancel();
+    });
+    cancel
+}
+
+/// One-paragraph result of `pyslim build`.
+fn summary(r: &VariantResult) -> String {
+    let roles: Vec<String> = LayerRole::ALL
+        .iter()
+        .map(|role| (role, r.bytes_by_role(*role)))
+        .filter(|(_, b)| *b > 0)
+        .map(|(role, b)| format!("{} {}", role.as_str(), report::human_size(b)))
+        .collect();
+    let mut s = format!(
+        "{}: {} in {} layers ({}), built in {:.1}s\n",
+        r.image,
+        report::human_size(r.size_bytes),
+        r.layers.len(),
+        roles.join(", "),
+        r.build_seconds
+    );
+    match (r.verified, &r.verify_detail) {
+        (Some(true), Some(d)) => s.push_str(&format!("verified: {d}\n")),
+        (Some(false), Some(d)) => s.push_str(&format!("NOT verified: {d}\n")),
+        _ => {}
+    }
+    s
+}
+
+/// Renders progress events on stderr until the channel closes.
+async fn show_progress(mut rx: tokio::sync::mpsc::UnboundedReceiver<BuildEvent>) {
+    let tty = std::io::stderr().is_terminal();
+    let mut view = if tty { View::Bars(Bars::default()) } else { View::Plain };
+    while let Some(ev) = rx.recv().await {
+        match &mut view {
+            View::Plain => plain(&ev),
+            View::Bars(b) => b.show(&ev),
+        }
+    }
+}
+
+enum View {
+    Plain,
+    Bars(Bars),
+}
+
+/// Plain lines, like `docker build --progress=plain`.
+fn plain(ev: &BuildEvent) {
+    match ev {
+        BuildEvent::Started { variant, tag, steps } => eprintln!("==> {variant}: building {tag} ({steps} steps)"),
+        BuildEvent::Step { variant, index, total, name, state } => match state {
+            StepState::Running => eprintln!("[{variant} {index}/{total}] {name}"),
+            StepState::Cached => eprintln!("[{variant} {index}/{total}] CACHED {name}"),
+            StepState::Done => {}
+            StepState::Failed => eprintln!("[{variant} {index}/{total}] FAILED {name}"),
+        },
+        BuildEvent::Log { line, .. } => eprintln!("    {line}"),
+        BuildEvent::Built { variant, tag, size_bytes, seconds, .. } => {
+            eprintln!("==> {variant}: built {tag}, {} in {seconds:.1}s", report::human_size(*size_bytes))
+        }
+        BuildEvent::Failed { variant, step, message, log_tail } => failed(*variant, step, message, log_tail),
+        BuildEvent::VerifyStarted { variant, container } => eprintln!("==> {variant}: verifying in {container}"),
+        BuildEvent::Verified { variant, ok, detail, log_tail } => verified(*variant, *ok, detail, log_tail),
+    }
+}
+
+fn failed(variant: Variant, step: &Option<String>, message: &str, log_tail: &[String]) {
+    let at = step.as_ref().map(|s| format!(" at {s}")).unwrap_or_default();
+    eprintln!("==> {variant}: FAILED{at}: {message}");
+    for l in log_tail {
+        eprintln!("    | {l}");
+    }
+}
+
+fn verified(variant: Variant, ok: bool, detail: &str, log_tail: &[String]) {
+    if ok {
+        eprintln!("==> {variant}: verified ({detail})");
+    } else {
+        eprintln!("==> {variant}: did NOT start: {detail}");
+        for l in log_tail {
+            eprintln!("    | {l}");
+        }
+    }
+}
+
+/// A progress bar per build, finished steps printed above it.
+#[derive(Default)]
+struct Bars {
+    multi: Option<MultiProgress>,
+    bars: HashMap<Variant, ProgressBar>,
+    current: HashMap<Variant, String>,
+}
+
+impl Bars {
+    fn multi(&mut self) -> &MultiProgress {
+        self.multi.get_or_insert_with(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr()))
+    }
+
+    fn println(&mut self, line: String) {
+        let _ = self.multi().println(line);
+    }
+
+    fn show(&mut self, ev: &BuildEvent) {
+        let v = ev.variant();
+        match ev {
+            BuildEvent::Started { tag, steps, .. } => {
+                let style = ProgressStyle::with_template("{spinner} {prefix:.bold} [{bar:24}] {pos}/{len} {wide_msg}")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar())
+                    .progress_chars("=> ");
+                let pb = self.multi().add(ProgressBar::new(*steps as u64));
+                pb.set_style(style);
+                pb.set_prefix(v.to_string());
+                pb.set_message(format!("building {tag}"));
+                pb.enable_steady_tick(Duration::from_millis(120));
+                self.bars.insert(v, pb);
+            }
+            BuildEvent::Step { index, total, name, state, .. } => {
+                let Some(pb) = self.bars.get(&v).cloned() else { return };
+                pb.set_length(*total as u64);
+                match state {
+                    StepState::Running => {
+                        self.current.insert(v, format!("[{index}/{total}] {name}"));
+                        pb.set_message(format!("[{index}/{total}] {name}"));
+                    }
+                    StepState::Cached | StepState::Done => {
+                        pb.set_position((*index as u64).max(pb.position()));
+                        let mark = if *state == StepState::Cached { " (cached)" } else { "" };
+                        self.println(format!("  ✓ {v} [{index}/{total}] {}{mark}", short(name, 90)));
+                    }
+                    StepState::Failed => self.println(format!("  ✗ {v} [{index}/{total}] {}", short(name, 90))),
+                }
+            }
+            BuildEvent::Log { line, .. } => {
+                if let Some(pb) = self.bars.get(&v) {
+                    let step = self.current.get(&v).cloned().unwrap_or_default();
+                    pb.set_message(format!("{} │ {}", short(&step, 40), short(line, 80)));
+                }
+            }
+            BuildEvent::Built { tag, size_bytes, seconds, .. } => {
+                if let Some(pb) = self.bars.remove(&v) {
+                    pb.finish_and_clear();
+                }
+                self.println(format!("✓ {v}: built {tag}, {} in {seconds:.1}s", report::human_size(*size_bytes)));
+            }
+            BuildEvent::Failed { step, message, log_tail, .. } => {
+                if let Some(pb) = self.bars.remove(&v) {
+                    pb.finish_and_clear();
+                }
+                self.multi().suspend(|| failed(v, step, message, log_tail));
+            }
+            BuildEvent::VerifyStarted { container, .. } => {
+                let pb = self.multi().add(ProgressBar::new_spinner());
+                pb.set_message(format!("{v}: waiting for {container} to answer HTTP"));
+                pb.enable_steady_tick(Duration::from_millis(120));
+                self.bars.insert(v, pb);
+            }
+            BuildEvent::Verified { ok, detail, log_tail, .. } => {
+                if let Some(pb) = self.bars.remove(&v) {
+                    pb.finish_and_clear();
+                }
+                let (ok, detail, tail) = (*ok, detail.clone(), log_tail.clone());
+                self.multi().suspend(|| verified(v, ok, &detail, &tail));
+            }
+        }
+    }
+}
+
+fn short(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        s.to_string()
+    } else {
+        let mut t: String = s.chars().take(max.saturating_sub(1)).collect();
+        t.push('…');
+        t
+    }
 }

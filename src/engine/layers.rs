@@ -51,7 +51,11 @@ pub fn classify(history: &[(String, u64)], base_entries: usize) -> Vec<Layer> {
             continue;
         }
         let role = if from_oldest < base_entries { LayerRole::Base } else { role_of(created_by) };
-        out.push(Layer { size_bytes: *size, role, created_by: tidy(created_by) });
+        let created_by = match tidy(created_by) {
+            t if t.is_empty() => "(imported base layer)".to_string(),
+            t => t,
+        };
+        out.push(Layer { size_bytes: *size, role, created_by });
     }
     out
 }

@@ -5,7 +5,8 @@
 //! Layout: [`connect`] finds the daemon, [`context`] streams the filtered project as a tar,
 //! [`progress`] turns both builders' output into events, [`build`] drives a build and cleans up
 //! after failures, [`layers`] classifies the built image's history, [`verify`] runs the image
-//! and checks that it answers HTTP. Nothing here prints; front ends render the events.
+//! and checks that it answers HTTP; [`run`] chains check, render, build and verify for one
+//! variant (the CLI and the TUI both call it). Nothing here prints; front ends render the events.
 //!
 //! Every operation takes a [`CancellationToken`]: cancelling stops the stream, and the engine
 //! removes the containers it started before returning [`EngineError::Cancelled`].
@@ -16,6 +17,7 @@ pub mod context;
 pub mod events;
 pub mod layers;
 pub mod progress;
+pub mod run;
 pub mod verify;
 
 use std::collections::HashMap;
@@ -25,6 +27,7 @@ pub use tokio_util::sync::CancellationToken;
 
 pub use build::{BuildRequest, BuiltImage};
 pub use connect::{Endpoint, EndpointSource};
+pub use run::{VariantJob, VariantOutcome};
 pub use verify::{VerifyOutcome, VerifyRequest};
 
 use crate::plan::{Flavour, Variant};

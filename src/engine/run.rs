@@ -1,0 +1,137 @@
+//! One variant from plan to proof, shared by `pyslim build`, `pyslim compare` and the TUI:
+//! check and render (with the flavour the daemon's builder accepts), build, verify, and turn the
+//! outcome into a [`VariantResult`].
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::{BuildRequest, Builder, BuiltImage, CancellationToken, Engine, EngineError, EventSender};
+use super::{VerifyOutcome, VerifyRequest};
+use crate::plan::{BuildPlan, Flavour, Severity, Variant};
+use crate::render::{self, Rendered};
+use crate::report::VariantResult;
+use crate::scan::ScanReport;
+
+/// Why a variant is not built; shown as "skipped: <reason>".
+pub type SkipReason = String;
+
+/// The Dockerfile flavour to render for a builder: the classic builder rejects `RUN --mount`.
+pub fn flavour_for(plan: &BuildPlan, builder: Builder) -> Flavour {
+    match builder {
+        Builder::Classic => Flavour::Classic,
+        Builder::Buildkit => plan.flavour,
+    }
+}
+
+/// Checks and renders `variant`; `Err` carries the plain-language reason it cannot be built.
+pub fn prepare(plan: &BuildPlan, scan: &ScanReport, variant: Variant, builder: Builder) -> Result<Rendered, SkipReason> {
+    let errors: Vec<String> = plan
+        .checks(variant, scan)
+        .into_iter()
+        .filter(|c| c.severity == Severity::Error)
+        .map(|c| c.message)
+        .collect();
+    if !errors.is_empty() {
+        return Err(errors.join("; "));
+    }
+    render::render(plan, scan, variant, flavour_for(plan, builder)).map_err(|e| e.to_string())
+}
+
+/// The project's name for tags and labels: the folder name.
+pub fn project_name(scan: &ScanReport) -> String {
+    scan.root.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_else(|| "app".into())
+}
+
+/// The build context folder (the uv workspace root for a workspace member).
+pub fn context_root(scan: &ScanReport) -> PathBuf {
+    match &scan.context_root {
+        Some(rel) => scan.root.join(rel),
+        None => scan.root.clone(),
+    }
+}
+
+/// Everything needed to build and check one rendered variant.
+#[derive(Clone, Debug)]
+pub struct VariantJob {
+    pub rendered: Rendered,
+    pub context: PathBuf,
+    pub tag: String,
+    pub project: String,
+    /// Port the service listens on in the container.
+    pub port: u16,
+    /// `Some(timeout)` to verify after building.
+    pub verify: Option<Duration>,
+    /// Extra labels on the image and the verify container.
+    pub labels: HashMap<String, String>,
+}
+
+impl VariantJob {
+    pub fn new(plan: &BuildPlan, scan: &ScanReport, rendered: Rendered, tag: Option<String>) -> VariantJob {
+        let project = project_name(scan);
+        VariantJob {
+            tag: tag.unwrap_or_else(|| super::default_tag(&project, rendered.variant)),
+            rendered,
+            context: context_root(scan),
+            project,
+            port: plan.port,
+            verify: None,
+            labels: HashMap::new(),
+        }
+    }
+}
+
+/// A built (and maybe verified) variant.
+#[derive(Clone, Debug)]
+pub struct VariantOutcome {
+    pub built: BuiltImage,
+    pub verify: Option<VerifyOutcome>,
+    pub dockerfile: String,
+}
+
+impl VariantOutcome {
+    pub fn to_result(&self) -> VariantResult {
+        VariantResult {
+            name: self.built.variant,
+            image: self.built.tag.clone(),
+            size_bytes: self.built.size_bytes,
+            layers: self.built.layers.clone(),
+            build_seconds: self.built.seconds,
+            verified: self.verify.as_ref().map(|v| v.ok),
+            verify_detail: self.verify.as_ref().map(|v| v.detail.clone()),
+            dockerfile: self.dockerfile.clone(),
+        }
+    }
+}
+
+impl Engine {
+    /// Builds `job` and, when asked, verifies it.
+    pub async fn run_variant(
+        &self,
+        job: &VariantJob,
+        events: &EventSender,
+        cancel: &CancellationToken,
+    ) -> Result<VariantOutcome, EngineError> {
+        let variant = job.rendered.variant;
+        let req = BuildRequest {
+            variant,
+            context: job.context.clone(),
+            dockerfile: job.rendered.dockerfile.clone(),
+            dockerignore: job.rendered.dockerignore.clone(),
+            tag: job.tag.clone(),
+            project: job.project.clone(),
+            labels: job.labels.clone(),
+        };
+        let built = self.build(&req, events, cancel).await?;
+        let verify = match job.verify {
+            None => None,
+            Some(timeout) => {
+                let mut v = VerifyRequest::new(variant, built.tag.clone(), job.port);
+                v.timeout = timeout;
+                v.labels = job.labels.clone();
+                Some(self.verify(&v, events, cancel).await?)
+            }
+        };
+        Ok(VariantOutcome { built, verify, dockerfile: job.rendered.dockerfile.clone() })
+    }
+}
