@@ -1,7 +1,28 @@
 //! Scan: reads a Python project and reports facts about it, each with the file and reason it came
 //! from (`Fact`). Owns detection only; it never writes and never talks to Docker.
 //!
-//! Entry point: [`scan`]. The detectors live in submodules, one per kind of fact.
+//! Entry point: [`scan`]. The detectors live in submodules, one per kind of fact:
+//! - [`files`]: bounded, never-panicking file reads (size cap, FIFOs, broken links, bad UTF-8);
+//! - [`walk`]: the project walk (honours .gitignore, skips venvs and build trees, caps files);
+//! - [`pycode`]: tree-sitter facts from Python sources (app objects, factories, run calls, imports);
+//! - [`deps`]: package manager, lockfile, dependency files and runtime dependencies;
+//! - [`lock`]: what the lockfile pins, and which CPython versions its compiled wheels cover;
+//! - [`python_version`]: the Python major.minor, from the first source that names one;
+//! - [`dockerfile`]: an existing Dockerfile (FROM, CMD/ENTRYPOINT, EXPOSE) and `.dockerignore`;
+//! - [`app`]: framework, app target, app server, entrypoint argv and port;
+//! - [`system_libs`]: shared libraries that dependencies need at run time (`assets/system_libs.toml`);
+//! - [`secrets`]: files that would enter the build context and should not.
+
+mod app;
+mod deps;
+mod dockerfile;
+mod files;
+mod lock;
+mod pycode;
+mod python_version;
+mod secrets;
+pub mod system_libs;
+mod walk;
 
 use std::path::{Path, PathBuf};
 
@@ -185,6 +206,9 @@ pub enum ScanError {
 }
 
 /// Scans the project at `root`.
+///
+/// Fails only when `root` cannot be scanned at all (missing, not a folder, unreadable); every
+/// problem inside the project (broken TOML, junk bytes, loops, unreadable files) is a warning.
 pub fn scan(root: &Path) -> Result<ScanReport, ScanError> {
     let meta = std::fs::metadata(root).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => ScanError::NotFound { path: root.to_path_buf() },
@@ -194,6 +218,20 @@ pub fn scan(root: &Path) -> Result<ScanReport, ScanError> {
         return Err(ScanError::NotADirectory { path: root.to_path_buf() });
     }
     let root = root.canonicalize().map_err(|e| ScanError::Unreadable { path: root.to_path_buf(), source: e })?;
-    // Detectors are added by the scan submodules.
-    Ok(ScanReport { root, ..Default::default() })
+    std::fs::read_dir(&root).map_err(|e| ScanError::Unreadable { path: root.clone(), source: e })?;
+
+    let mut ctx = files::Ctx::new(root.clone());
+    let mut report = ScanReport { root, ..Default::default() };
+
+    let tree = walk::walk(&mut ctx);
+    let code = pycode::analyze(&mut ctx, &tree.python_files);
+    let project = deps::detect(&mut ctx, &mut report, &code);
+    let docker = dockerfile::detect(&mut ctx, &mut report);
+    python_version::detect(&mut ctx, &mut report, &project, docker.as_ref());
+    app::detect(&mut ctx, &mut report, &code, &project, docker.as_ref());
+    system_libs::detect(&mut report, &project);
+    secrets::detect(&mut ctx, &mut report);
+
+    report.warnings.extend(ctx.into_warnings());
+    Ok(report)
 }

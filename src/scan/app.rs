@@ -1,0 +1,920 @@
+//! Framework, app target, app server, entrypoint argv and port. Owns how evidence is weighed:
+//! a `Procfile` `web:` line and an existing Dockerfile's CMD/ENTRYPOINT are strong (their argv is
+//! kept, with `$PORT` resolved and the listen address made `0.0.0.0`); an app object found in code
+//! (`app = FastAPI()`, a `create_app()` factory, Django's `WSGI_APPLICATION`) is next; an import
+//! is weaker, and a dependency that is listed but never imported is weak evidence and said so.
+//! The argv it builds runs from the project root with `source_dir` on `PYTHONPATH`.
+
+use regex::Regex;
+
+use super::deps::Project;
+use super::dockerfile::{Dockerfile, substitute};
+use super::files::Ctx;
+use super::pycode::{AppObject, Code, Ctor, RunKind, is_test_path};
+use super::{AppServer, Fact, Framework, ScanReport};
+
+/// The app the entrypoint serves.
+#[derive(Clone, Debug)]
+struct Target {
+    /// `pkg.module:attr`, `pkg:create_app()`, or a script path (Streamlit, Gradio).
+    app: String,
+    /// For factories: `pkg.module:create_app` (uvicorn `--factory` form).
+    factory: Option<String>,
+    /// File that defines it (relative to the root).
+    file: Option<String>,
+    source: String,
+}
+
+/// A command taken from a Procfile or an existing Dockerfile.
+#[derive(Clone, Debug)]
+struct Strong {
+    argv: Vec<String>,
+    source: String,
+}
+
+pub fn detect(ctx: &mut Ctx, report: &mut ScanReport, code: &Code, project: &Project, docker: Option<&Dockerfile>) {
+    let strong = procfile(ctx).or_else(|| docker.and_then(|d| dockerfile_command(ctx, d)));
+
+    // Framework and target from code (or Django settings, Streamlit/Gradio scripts).
+    let found = find_framework(ctx, report, code, project);
+    let (mut framework, mut target) = match found {
+        Some((f, t)) => (Some(f), t),
+        None => (None, None),
+    };
+
+    if let Some(s) = &strong {
+        let server = server_of(&s.argv);
+        // The strong command names the target; the code tells what it is.
+        if let Some(t) = strong_target(&s.argv, server) {
+            let resolved = resolve_target(code, report, &t);
+            if framework.is_none() || resolved.is_some() {
+                if let Some(fw) = resolved {
+                    framework = Some(fw);
+                }
+            }
+            target = Some(Target { app: t, factory: None, file: None, source: s.source.clone() });
+        }
+        if framework.is_none() && server == Some(AppServer::Streamlit) {
+            framework = Some(Fact::new(Framework::Streamlit, s.source.clone()));
+        }
+    }
+    report.framework = framework.clone();
+    if let Some(t) = &target {
+        report.app = Some(Fact::new(t.app.clone(), t.source.clone()));
+    }
+
+    let fw = framework.as_ref().map(|f| f.value);
+    let (server, server_source) = match &strong {
+        Some(s) => match server_of(&s.argv) {
+            Some(sv) => (Some(sv), s.source.clone()),
+            None => (None, String::new()),
+        },
+        None => match fw {
+            Some(f) => {
+                let (sv, why) = choose_server(ctx, f, project, report);
+                (Some(sv), why)
+            }
+            None => (None, String::new()),
+        },
+    };
+    if let Some(sv) = server {
+        report.app_server = Some(Fact::new(sv, server_source));
+    }
+
+    // Port: the strong command's own, then code, then server config, EXPOSE, default.
+    let port = strong
+        .as_ref()
+        .and_then(|s| argv_port(&s.argv).map(|p| Fact::new(p, s.source.clone())))
+        .or_else(|| code_port(code, target.as_ref(), fw))
+        .or_else(|| config_port(ctx, server))
+        .or_else(|| {
+            docker.and_then(|d| d.expose.first().map(|(p, l)| Fact::new(*p, format!("{}:{l} (EXPOSE)", d.path))))
+        })
+        .or_else(|| default_port(fw, server));
+    report.port = port.clone();
+    let port_num = port.as_ref().map(|p| p.value).unwrap_or(8000);
+
+    let entry = match &strong {
+        Some(s) => Some(Fact::new(bind_all(ctx, &s.argv, server, port_num), s.source.clone())),
+        None => match (fw, server, &target) {
+            (Some(f), Some(sv), Some(t)) => {
+                let argv = build_argv(f, sv, t, port_num, report);
+                Some(Fact::new(argv, format!("{} serving {} from {}", sv.as_str(), t.app, t.source)))
+            }
+            _ => None,
+        },
+    };
+    if entry.is_none() && fw.is_some() {
+        ctx.warn("no app object was found, so no entrypoint: pass --entrypoint (e.g. 'uvicorn app:app')");
+    }
+    if let Some(e) = &entry {
+        check_script_binding(ctx, code, &e.value);
+    }
+    report.entrypoint = entry;
+}
+
+// ---------------------------------------------------------------- strong evidence
+
+fn procfile(ctx: &mut Ctx) -> Option<Strong> {
+    if !ctx.exists("Procfile") {
+        return None;
+    }
+    let text = ctx.read("Procfile")?;
+    for (i, line) in text.lines().enumerate() {
+        let Some(cmd) = line.trim().strip_prefix("web:") else { continue };
+        let source = format!("Procfile:{} web:", i + 1);
+        return match clean_command(cmd.trim()) {
+            Some(argv) => Some(Strong { argv, source }),
+            None => {
+                ctx.warn(format!("{source} cannot be split into arguments (unbalanced quotes?); ignored"));
+                None
+            }
+        };
+    }
+    None
+}
+
+fn dockerfile_command(ctx: &mut Ctx, d: &Dockerfile) -> Option<Strong> {
+    let (argv, source) = d.argv()?;
+    let joined =
+        if argv.len() >= 3 && matches!(argv[0].as_str(), "sh" | "/bin/sh" | "bash" | "/bin/bash") && argv[1] == "-c" {
+            argv[2].clone()
+        } else {
+            shlex::try_join(argv.iter().map(String::as_str)).unwrap_or_else(|_| argv.join(" "))
+        };
+    let argv: Vec<String> = clean_command(&joined)?.into_iter().map(|a| substitute(&a, &d.env)).collect();
+    if server_of(&argv).is_none() {
+        ctx.warn(format!("{source} runs `{}`, which pyslim does not recognise as a server; not used", argv.join(" ")));
+        return None;
+    }
+    Some(Strong { argv, source })
+}
+
+/// Splits a shell command, keeps the last `&&` segment, drops wrappers (`poetry run`,
+/// `newrelic-admin run-program`, `exec`) that are not the server itself.
+fn clean_command(cmd: &str) -> Option<Vec<String>> {
+    let last = cmd.rsplit("&&").next().unwrap_or(cmd).trim();
+    let mut argv = shlex::split(last)?;
+    loop {
+        let first = argv.first().map(String::as_str).unwrap_or("");
+        let skip = match first {
+            "exec" | "ddtrace-run" | "opentelemetry-instrument" => 1,
+            "newrelic-admin" if argv.get(1).is_some_and(|a| a == "run-program") => 2,
+            "poetry" | "uv" | "pdm" | "pipenv" | "hatch" | "rye" if argv.get(1).is_some_and(|a| a == "run") => 2,
+            _ => 0,
+        };
+        if skip == 0 || argv.len() <= skip {
+            break;
+        }
+        argv.drain(..skip);
+    }
+    (!argv.is_empty()).then_some(argv)
+}
+
+/// The server an argv starts (`python -m uvicorn` counts as uvicorn).
+fn server_of(argv: &[String]) -> Option<AppServer> {
+    let base = |s: &str| s.rsplit('/').next().unwrap_or(s).to_string();
+    let mut prog = base(argv.first()?);
+    if prog.starts_with("python") {
+        match argv.get(1).map(String::as_str) {
+            Some("-m") => prog = argv.get(2).cloned().unwrap_or_default(),
+            Some(s) if s.ends_with(".py") => return Some(AppServer::Python),
+            _ => return None,
+        }
+    }
+    Some(match prog.as_str() {
+        "uvicorn" => AppServer::Uvicorn,
+        "gunicorn" => AppServer::Gunicorn,
+        "uwsgi" => AppServer::Uwsgi,
+        "hypercorn" => AppServer::Hypercorn,
+        "granian" => AppServer::Granian,
+        "daphne" => AppServer::Daphne,
+        "streamlit" => AppServer::Streamlit,
+        "flask" | "fastapi" | "litestar" => AppServer::Python,
+        _ => return None,
+    })
+}
+
+/// The app argument of a command (`app:app`, `mysite.wsgi:application`, `app.py` for Streamlit).
+fn strong_target(argv: &[String], server: Option<AppServer>) -> Option<String> {
+    let address = Regex::new(r"^(unix:|tcp:)?[\w.\[\]-]*:(\d+|\$\{?PORT.*)$").expect("static regex");
+    if server == Some(AppServer::Streamlit) || server == Some(AppServer::Python) {
+        if let Some(p) = argv.iter().find(|a| a.ends_with(".py")) {
+            return Some(p.clone());
+        }
+    }
+    let mut skip_next = false;
+    for a in argv.iter().skip(1) {
+        if skip_next {
+            skip_next = false;
+            if a.contains(':') && !address.is_match(a) && !a.contains('=') {
+                // `--module pkg:app` (uwsgi), `--app pkg:create_app()` (flask)
+                return Some(a.clone());
+            }
+            continue;
+        }
+        if a.starts_with('-') {
+            skip_next =
+                !a.contains('=') && !matches!(a.as_str(), "--factory" | "--reload" | "--proxy-headers" | "--master");
+            if let Some((_, v)) = a.split_once('=')
+                && (a.starts_with("--app=") || a.starts_with("--module="))
+            {
+                return Some(v.to_string());
+            }
+            continue;
+        }
+        if a.contains(':') && !address.is_match(a) {
+            return Some(a.clone());
+        }
+    }
+    None
+}
+
+/// The framework of a `module:attr` target, from the code (or Django's wsgi/asgi module).
+fn resolve_target(code: &Code, report: &ScanReport, target: &str) -> Option<Fact<Framework>> {
+    let (module, attr) = target.split_once(':')?;
+    let attr = attr.trim_end_matches("()");
+    let file = module_file(code, report, module)?;
+    if let Some(a) = code.apps.iter().find(|a| a.file == file && a.var == attr) {
+        return Some(Fact::new(framework_of(a.ctor), format!("{}:{} ({})", a.file, a.line, a.ctor.label())));
+    }
+    if let Some(f) = code.factories.iter().find(|f| f.file == file && f.name == attr) {
+        return Some(Fact::new(framework_of(f.ctor), format!("{}:{} (def {}())", f.file, f.line, f.name)));
+    }
+    let pf = code.file(&file)?;
+    if pf.imports_top("django").is_some() {
+        return Some(Fact::new(Framework::Django, format!("{file} (Django {attr})")));
+    }
+    None
+}
+
+fn module_file(code: &Code, report: &ScanReport, module: &str) -> Option<String> {
+    let path = module.replace('.', "/");
+    let mut candidates = vec![format!("{path}.py"), format!("{path}/__init__.py")];
+    if let Some(sd) = &report.source_dir {
+        candidates.insert(0, format!("{sd}/{path}.py"));
+        candidates.insert(1, format!("{sd}/{path}/__init__.py"));
+    }
+    candidates.into_iter().find(|c| code.file(c).is_some())
+}
+
+fn framework_of(c: Ctor) -> Framework {
+    match c {
+        Ctor::FastApi => Framework::Fastapi,
+        Ctor::Starlette => Framework::Starlette,
+        Ctor::Litestar => Framework::Litestar,
+        Ctor::Flask => Framework::Flask,
+        Ctor::Gradio => Framework::Gradio,
+    }
+}
+
+// ---------------------------------------------------------------- framework from code
+
+/// Module path of a file, importable from the root with `source_dir` on sys.path.
+fn module_of(file: &str, source_dir: Option<&str>) -> Option<String> {
+    let mut rel = file;
+    if let Some(sd) = source_dir
+        && let Some(r) = file.strip_prefix(&format!("{sd}/"))
+    {
+        rel = r;
+    }
+    let rel = rel.strip_suffix(".py")?;
+    let rel = rel.strip_suffix("/__init__").unwrap_or(rel);
+    let ident = Regex::new(r"^[A-Za-z_][A-Za-z0-9_]*$").expect("static regex");
+    let parts: Vec<&str> = rel.split('/').collect();
+    parts.iter().all(|p| ident.is_match(p)).then(|| parts.join("."))
+}
+
+fn score(a: &AppObject, code: &Code) -> i64 {
+    let name = a.file.rsplit('/').next().unwrap_or(&a.file);
+    let mut s: i64 = 0;
+    if a.module_level {
+        s += 100;
+    }
+    if ["app.py", "main.py", "server.py", "api.py", "asgi.py", "wsgi.py", "application.py", "__init__.py", "web.py"]
+        .contains(&name)
+    {
+        s += 20;
+    }
+    if a.var == "app" || a.var == "application" {
+        s += 10;
+    }
+    if code.runs.iter().any(|r| r.file == a.file && r.target.as_deref() == Some(a.var.as_str())) {
+        s += 15;
+    }
+    s - 5 * a.file.matches('/').count() as i64
+}
+
+fn find_framework(
+    ctx: &mut Ctx,
+    report: &mut ScanReport,
+    code: &Code,
+    project: &Project,
+) -> Option<(Fact<Framework>, Option<Target>)> {
+    let sd = report.source_dir.clone();
+    // 1. Web app objects (FastAPI(), Flask(), ...), module level first.
+    let mut apps: Vec<&AppObject> =
+        code.apps.iter().filter(|a| a.ctor != Ctor::Gradio && !is_test_path(&a.file) && a.module_level).collect();
+    apps.sort_by_key(|a| -score(a, code));
+    if let Some(a) = apps.first()
+        && let Some(m) = module_of(&a.file, sd.as_deref())
+    {
+        let label = match &a.via {
+            Some(f) => format!("{}()", f),
+            None => a.ctor.label().to_string(),
+        };
+        let source = format!("{}:{} ({})", a.file, a.line, label);
+        return Some((
+            Fact::new(framework_of(a.ctor), source.clone()),
+            Some(Target { app: format!("{m}:{}", a.var), factory: None, file: Some(a.file.clone()), source }),
+        ));
+    }
+    // 2. Factories: `def create_app(): ... Flask(__name__)`.
+    let mut facts: Vec<_> =
+        code.factories.iter().filter(|f| f.ctor != Ctor::Gradio && !is_test_path(&f.file)).collect();
+    facts.sort_by_key(|f| {
+        let pref = if ["create_app", "make_app", "get_app", "app_factory"].contains(&f.name.as_str()) { 0 } else { 1 };
+        (pref, f.file.matches('/').count(), f.file.clone())
+    });
+    if let Some(f) = facts.first()
+        && let Some(m) = module_of(&f.file, sd.as_deref())
+    {
+        let source = format!("{}:{} (def {}() builds {})", f.file, f.line, f.name, f.ctor.label());
+        return Some((
+            Fact::new(framework_of(f.ctor), source.clone()),
+            Some(Target {
+                app: format!("{m}:{}()", f.name),
+                factory: Some(format!("{m}:{}", f.name)),
+                file: Some(f.file.clone()),
+                source,
+            }),
+        ));
+    }
+    // 3. uvicorn.run("module:app") naming a target we could not see being built.
+    if let Some(r) =
+        code.runs.iter().find(|r| r.kind == RunKind::Uvicorn && r.target_is_string && !is_test_path(&r.file))
+        && let Some(t) = &r.target
+    {
+        let source = format!("{}:{} (uvicorn.run(\"{t}\"))", r.file, r.line);
+        let fw = resolve_target(code, report, t).map(|f| f.value).unwrap_or(Framework::Fastapi);
+        return Some((
+            Fact::new(fw, source.clone()),
+            Some(Target { app: t.clone(), factory: None, file: Some(r.file.clone()), source }),
+        ));
+    }
+    // 4. Django.
+    if let Some(found) = django(ctx, report, code, project) {
+        return Some(found);
+    }
+    // 5. Gradio: a Blocks/Interface that is launched.
+    let mut gradio: Vec<&AppObject> =
+        code.apps.iter().filter(|a| a.ctor == Ctor::Gradio && !is_test_path(&a.file)).collect();
+    gradio.sort_by_key(|a| {
+        let launched = code.runs.iter().any(|r| r.kind == RunKind::Launch && r.file == a.file);
+        (!launched, a.file.matches('/').count(), a.file.clone())
+    });
+    if let Some(a) = gradio.first() {
+        let source = format!("{}:{} (gradio {}, launch())", a.file, a.line, a.var);
+        return Some((
+            Fact::new(Framework::Gradio, source.clone()),
+            Some(Target { app: a.file.clone(), factory: None, file: Some(a.file.clone()), source }),
+        ));
+    }
+    // 6. Streamlit: a script that imports streamlit.
+    let mut st: Vec<(&str, usize)> = code
+        .files
+        .iter()
+        .filter(|f| !is_test_path(&f.path) && !f.path.contains("pages/"))
+        .filter_map(|f| f.imports_top("streamlit").map(|l| (f.path.as_str(), l)))
+        .collect();
+    st.sort_by_key(|(p, _)| {
+        let name = p.rsplit('/').next().unwrap_or(p);
+        let pref = ["streamlit_app.py", "app.py", "main.py", "Home.py", "Hello.py"]
+            .iter()
+            .position(|n| *n == name)
+            .unwrap_or(9);
+        (p.matches('/').count(), pref, p.to_string())
+    });
+    if let Some((p, l)) = st.first() {
+        let source = format!("{p}:{l} (import streamlit)");
+        return Some((
+            Fact::new(Framework::Streamlit, source.clone()),
+            Some(Target { app: p.to_string(), factory: None, file: Some(p.to_string()), source }),
+        ));
+    }
+    // 7. Imports only, then dependencies only (weak).
+    let order = [
+        ("fastapi", Framework::Fastapi),
+        ("litestar", Framework::Litestar),
+        ("starlette", Framework::Starlette),
+        ("flask", Framework::Flask),
+        ("django", Framework::Django),
+        ("streamlit", Framework::Streamlit),
+        ("gradio", Framework::Gradio),
+    ];
+    for (pkg, fw) in order {
+        if let Some((file, line)) = code.first_import(pkg)
+            && !is_test_path(file)
+        {
+            return Some((Fact::new(fw, format!("{file}:{line} (import {pkg}; no app object found)")), None));
+        }
+    }
+    for (pkg, fw) in order {
+        if let Some(d) = report.dependencies.iter().find(|d| d.name == pkg) {
+            return Some((Fact::new(fw, format!("{} ({pkg} listed, never imported: weak evidence)", d.source)), None));
+        }
+    }
+    None
+}
+
+fn django(
+    ctx: &mut Ctx,
+    report: &mut ScanReport,
+    code: &Code,
+    project: &Project,
+) -> Option<(Fact<Framework>, Option<Target>)> {
+    let mut manages: Vec<&str> = code
+        .files
+        .iter()
+        .map(|f| f.path.as_str())
+        .filter(|p| (*p == "manage.py" || p.ends_with("/manage.py")) && p.matches('/').count() <= 2)
+        .collect();
+    manages.sort_by_key(|p| p.matches('/').count());
+    let manage = *manages.first()?;
+    let mf = code.file(manage)?;
+    if mf.imports_top("django").is_none() && !project.has("django") {
+        return None;
+    }
+    let mdir = manage.rsplit_once('/').map(|(d, _)| d.to_string()).unwrap_or_default();
+    if !mdir.is_empty() && report.source_dir.is_none() {
+        // manage.py puts its own folder on sys.path; a server started from the root needs it too.
+        report.source_dir = Some(mdir.clone());
+    }
+    let framework = Fact::new(Framework::Django, format!("{manage} (Django)"));
+    let settings =
+        mf.env_defaults.iter().find(|(k, _, _)| k == "DJANGO_SETTINGS_MODULE").map(|(_, v, _)| v.clone()).or_else(
+            || {
+                code.files.iter().find(|f| f.path.ends_with("/settings.py") && !is_test_path(&f.path)).and_then(|f| {
+                    let rel = f.path.strip_prefix(&format!("{mdir}/")).unwrap_or(&f.path);
+                    module_of(rel, None)
+                })
+            },
+        )?;
+    let prefix = if mdir.is_empty() { String::new() } else { format!("{mdir}/") };
+    let base = format!("{prefix}{}", settings.replace('.', "/"));
+    let files = [
+        format!("{base}.py"),
+        format!("{base}/__init__.py"),
+        format!("{base}/base.py"),
+        format!("{base}/production.py"),
+        format!("{base}/prod.py"),
+        format!("{base}/common.py"),
+    ];
+    let re = Regex::new(r#"(?m)^\s*(WSGI_APPLICATION|ASGI_APPLICATION)\s*=\s*['"]([\w.]+)['"]"#).expect("static regex");
+    let mut wsgi: Option<(String, String)> = None;
+    let mut asgi: Option<(String, String)> = None;
+    for f in files.iter() {
+        if !ctx.is_file(f) {
+            continue;
+        }
+        let Some(text) = ctx.read(f) else { continue };
+        for c in re.captures_iter(&text) {
+            let line = super::files::line_of(&text, c.get(0).map(|m| m.start()).unwrap_or(0));
+            let value = c[2].to_string();
+            let target = match value.rsplit_once('.') {
+                Some((m, a)) => format!("{m}:{a}"),
+                None => continue,
+            };
+            let src = format!("{f}:{line} ({} = \"{value}\")", &c[1]);
+            if &c[1] == "WSGI_APPLICATION" {
+                wsgi.get_or_insert((target, src));
+            } else {
+                asgi.get_or_insert((target, src));
+            }
+        }
+    }
+    let pkg = settings.rsplit_once('.').map(|(p, _)| p.to_string()).unwrap_or(settings.clone());
+    if wsgi.is_none() && ctx.is_file(&format!("{prefix}{}/wsgi.py", pkg.replace('.', "/"))) {
+        wsgi = Some((format!("{pkg}.wsgi:application"), format!("{prefix}{}/wsgi.py", pkg.replace('.', "/"))));
+    }
+    let asgi_server =
+        project.has("uvicorn") || project.has("daphne") || project.has("hypercorn") || project.has("granian");
+    let chosen = match (wsgi, asgi) {
+        (_, Some(a)) if asgi_server && !project.has("gunicorn") || asgi_server && project.has("channels") => Some(a),
+        (Some(w), _) => Some(w),
+        (None, Some(a)) => Some(a),
+        (None, None) => None,
+    };
+    let target = chosen.map(|(app, source)| Target { app, factory: None, file: None, source });
+    Some((framework, target))
+}
+
+// ---------------------------------------------------------------- server and argv
+
+fn is_asgi(f: Framework) -> bool {
+    matches!(f, Framework::Fastapi | Framework::Starlette | Framework::Litestar)
+}
+
+fn dep_source(report: &ScanReport, project: &Project, name: &str) -> String {
+    match report.dependencies.iter().find(|d| d.name == name) {
+        Some(d) => format!("{} ({})", d.source, d.requirement),
+        None => format!("{name} in {}", project.lock.as_ref().map(|l| l.file.as_str()).unwrap_or("the dependencies")),
+    }
+}
+
+fn choose_server(ctx: &mut Ctx, f: Framework, project: &Project, report: &ScanReport) -> (AppServer, String) {
+    let has = |n: &str| project.has(n);
+    let standard = ["fastapi", "litestar", "uvicorn"].iter().find(|p| project.has_extra(p, "standard"));
+    match f {
+        Framework::Streamlit => (AppServer::Streamlit, "streamlit runs its own server".into()),
+        Framework::Gradio => (AppServer::Python, "gradio's launch() starts the server".into()),
+        Framework::Django => {
+            let asgi = report
+                .app
+                .as_ref()
+                .is_some_and(|a| a.value.contains(".asgi:") || a.source.contains("ASGI_APPLICATION"));
+            for (n, sv) in if asgi {
+                vec![
+                    ("uvicorn", AppServer::Uvicorn),
+                    ("daphne", AppServer::Daphne),
+                    ("hypercorn", AppServer::Hypercorn),
+                    ("granian", AppServer::Granian),
+                    ("gunicorn", AppServer::Gunicorn),
+                ]
+            } else {
+                vec![
+                    ("gunicorn", AppServer::Gunicorn),
+                    ("uwsgi", AppServer::Uwsgi),
+                    ("granian", AppServer::Granian),
+                    ("uvicorn", AppServer::Uvicorn),
+                ]
+            } {
+                if has(n) {
+                    return (sv, dep_source(report, project, n));
+                }
+            }
+            ctx.warn("no production server (gunicorn, uvicorn, ...) among the dependencies: using Django's runserver; add gunicorn");
+            (AppServer::Python, "manage.py runserver (no server dependency)".into())
+        }
+        Framework::Flask => {
+            for (n, sv) in
+                [("gunicorn", AppServer::Gunicorn), ("uwsgi", AppServer::Uwsgi), ("granian", AppServer::Granian)]
+            {
+                if has(n) {
+                    return (sv, dep_source(report, project, n));
+                }
+            }
+            ctx.warn("no WSGI server (gunicorn, uwsgi) among the dependencies: using Flask's development server; add gunicorn");
+            (AppServer::Python, "flask run (no WSGI server dependency)".into())
+        }
+        _ => {
+            if has("uvicorn") {
+                return (AppServer::Uvicorn, dep_source(report, project, "uvicorn"));
+            }
+            if let Some(p) = standard {
+                return (AppServer::Uvicorn, format!("{} brings uvicorn", dep_source(report, project, p)));
+            }
+            for (n, sv) in
+                [("granian", AppServer::Granian), ("hypercorn", AppServer::Hypercorn), ("daphne", AppServer::Daphne)]
+            {
+                if has(n) {
+                    return (sv, dep_source(report, project, n));
+                }
+            }
+            ctx.warn(format!(
+                "no ASGI server among the dependencies: assuming uvicorn; add it (e.g. {}[standard] or uvicorn)",
+                f.as_str()
+            ));
+            (AppServer::Uvicorn, "assumed: no ASGI server dependency".into())
+        }
+    }
+}
+
+fn build_argv(f: Framework, sv: AppServer, t: &Target, port: u16, report: &ScanReport) -> Vec<String> {
+    let p = port.to_string();
+    let bind = format!("0.0.0.0:{p}");
+    let v = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<String>>();
+    match (sv, f) {
+        (AppServer::Streamlit, _) => {
+            v(&["streamlit", "run", &t.app, "--server.port", &p, "--server.address", "0.0.0.0"])
+        }
+        (AppServer::Python, Framework::Gradio) => v(&["python", &t.app]),
+        (AppServer::Python, Framework::Django) => {
+            let manage = match &report.source_dir {
+                Some(sd) if !sd.is_empty() => format!("{sd}/manage.py"),
+                _ => "manage.py".into(),
+            };
+            v(&["python", &manage, "runserver", &bind])
+        }
+        (AppServer::Python, _) => v(&["flask", "--app", &t.app, "run", "--host", "0.0.0.0", "--port", &p]),
+        (AppServer::Uvicorn, _) => match &t.factory {
+            Some(fac) => v(&["uvicorn", fac, "--factory", "--host", "0.0.0.0", "--port", &p]),
+            None => v(&["uvicorn", &t.app, "--host", "0.0.0.0", "--port", &p]),
+        },
+        (AppServer::Gunicorn, f) if is_asgi(f) => {
+            v(&["gunicorn", "-k", "uvicorn.workers.UvicornWorker", "-b", &bind, &t.app])
+        }
+        (AppServer::Gunicorn, _) => v(&["gunicorn", "-b", &bind, &t.app]),
+        (AppServer::Hypercorn, _) => v(&["hypercorn", "-b", &bind, &t.app]),
+        (AppServer::Granian, f) => {
+            let iface = if is_asgi(f) || t.app.contains(".asgi:") { "asgi" } else { "wsgi" };
+            let mut a = v(&["granian", "--interface", iface, "--host", "0.0.0.0", "--port", &p]);
+            match &t.factory {
+                Some(fac) => a.extend(v(&["--factory", fac])),
+                None => a.push(t.app.clone()),
+            }
+            a
+        }
+        (AppServer::Daphne, _) => v(&["daphne", "-b", "0.0.0.0", "-p", &p, &t.app]),
+        (AppServer::Uwsgi, _) => v(&["uwsgi", "--http", &bind, "--master", "--module", &t.app]),
+    }
+}
+
+/// Makes a strong command listen on 0.0.0.0 at `port` (resolving `$PORT`).
+fn bind_all(ctx: &mut Ctx, argv: &[String], server: Option<AppServer>, port: u16) -> Vec<String> {
+    let p = port.to_string();
+    let port_re = Regex::new(r"\$\{PORT(:?-[^}]*)?\}|\$PORT\b").expect("static regex");
+    let mut out: Vec<String> = argv.iter().map(|a| port_re.replace_all(a, p.as_str()).into_owned()).collect();
+    let local = |h: &str| matches!(h, "127.0.0.1" | "localhost" | "::1" | "");
+    let mut fixed_host = false;
+    let set_flag = |out: &mut Vec<String>, names: &[&str], value: &str, only_if_local: bool| -> bool {
+        for i in 0..out.len() {
+            for n in names {
+                if out[i] == *n && i + 1 < out.len() {
+                    if !only_if_local || local(out[i + 1].rsplit_once(':').map(|(h, _)| h).unwrap_or(&out[i + 1])) {
+                        out[i + 1] = value.to_string();
+                    }
+                    return true;
+                }
+                if let Some(rest) = out[i].strip_prefix(&format!("{n}=")) {
+                    if !only_if_local || local(rest.rsplit_once(':').map(|(h, _)| h).unwrap_or(rest)) {
+                        out[i] = format!("{n}={value}");
+                    }
+                    return true;
+                }
+            }
+        }
+        false
+    };
+    let before = out.clone();
+    match server {
+        Some(AppServer::Uvicorn) | Some(AppServer::Granian) => {
+            if !set_flag(&mut out, &["--host"], "0.0.0.0", true) {
+                out.extend(["--host".to_string(), "0.0.0.0".to_string()]);
+            }
+            if !set_flag(&mut out, &["--port"], &p, false) {
+                out.extend(["--port".to_string(), p.clone()]);
+            }
+        }
+        Some(AppServer::Gunicorn) | Some(AppServer::Hypercorn) => {
+            let bind = format!("0.0.0.0:{p}");
+            if !set_flag(&mut out, &["-b", "--bind"], &bind, true) {
+                let at = if out.first().is_some_and(|a| a.starts_with("python")) { 3 } else { 1 };
+                out.splice(at.min(out.len())..at.min(out.len()), ["-b".to_string(), bind]);
+            }
+        }
+        Some(AppServer::Daphne) => {
+            if !set_flag(&mut out, &["-b", "--bind"], "0.0.0.0", true) {
+                out.splice(1..1, ["-b".to_string(), "0.0.0.0".to_string()]);
+            }
+            if !set_flag(&mut out, &["-p", "--port"], &p, false) {
+                out.splice(1..1, ["-p".to_string(), p.clone()]);
+            }
+        }
+        Some(AppServer::Streamlit) => {
+            if !set_flag(&mut out, &["--server.address"], "0.0.0.0", true) {
+                out.extend(["--server.address".to_string(), "0.0.0.0".to_string()]);
+            }
+            if !set_flag(&mut out, &["--server.port"], &p, false) {
+                out.extend(["--server.port".to_string(), p.clone()]);
+            }
+        }
+        Some(AppServer::Uwsgi) => {
+            let bind = format!("0.0.0.0:{p}");
+            let has_listener = set_flag(&mut out, &["--http", "--http-socket"], &bind, true);
+            if !has_listener && !out.iter().any(|a| a == "--ini" || a.ends_with(".ini")) {
+                out.extend(["--http".to_string(), bind]);
+            }
+        }
+        Some(AppServer::Python) => {
+            if let Some(i) = out.iter().position(|a| a == "runserver") {
+                let addr = format!("0.0.0.0:{p}");
+                match out.get(i + 1) {
+                    Some(a) if !a.starts_with('-') => out[i + 1] = addr,
+                    _ => out.insert(i + 1, addr),
+                }
+            } else if out.first().is_some_and(|a| a == "flask") {
+                if !set_flag(&mut out, &["--host", "-h"], "0.0.0.0", true) {
+                    out.extend(["--host".to_string(), "0.0.0.0".to_string()]);
+                }
+                if !set_flag(&mut out, &["--port", "-p"], &p, false) {
+                    out.extend(["--port".to_string(), p.clone()]);
+                }
+            }
+        }
+        None => {}
+    }
+    for (a, b) in before.iter().zip(&out) {
+        if a != b && (a.contains("127.0.0.1") || a.contains("localhost")) {
+            fixed_host = true;
+        }
+    }
+    if fixed_host {
+        ctx.warn(format!(
+            "`{}` listens on localhost only, unreachable from outside a container; the entrypoint binds 0.0.0.0 instead",
+            before.join(" ")
+        ));
+    }
+    out
+}
+
+/// Warns when a `python script.py` entrypoint starts a server that listens on localhost only.
+fn check_script_binding(ctx: &mut Ctx, code: &Code, argv: &[String]) {
+    if !argv.first().is_some_and(|a| a.starts_with("python")) {
+        return;
+    }
+    let Some(script) = argv.get(1).filter(|s| s.ends_with(".py")) else { return };
+    for r in code.runs.iter().filter(|r| &r.file == script) {
+        let host = r.host.as_deref();
+        let local = matches!(host, None | Some("127.0.0.1") | Some("localhost"));
+        if !local {
+            continue;
+        }
+        match r.kind {
+            RunKind::Launch => ctx.warn(format!(
+                "{}:{}: launch() listens on 127.0.0.1 unless told otherwise: pass server_name=\"0.0.0.0\" or set GRADIO_SERVER_NAME=0.0.0.0 in the image",
+                r.file, r.line
+            )),
+            RunKind::AppRun | RunKind::Uvicorn => ctx.warn(format!(
+                "{}:{}: the server listens on {} only: pass host=\"0.0.0.0\" so the container can be reached",
+                r.file,
+                r.line,
+                host.unwrap_or("127.0.0.1")
+            )),
+        }
+    }
+}
+
+// ---------------------------------------------------------------- port
+
+/// An explicit port in a command (`--port 8080`, `-b 0.0.0.0:8080`, `${PORT:-5000}`).
+fn argv_port(argv: &[String]) -> Option<u16> {
+    let default_re = Regex::new(r"\$\{PORT:?-(\d+)\}").expect("static regex");
+    let argv: Vec<String> = argv.iter().map(|a| default_re.replace_all(a, "$1").into_owned()).collect();
+    let num = |s: &str| s.parse::<u16>().ok().filter(|p| *p > 0);
+    let addr_port = |s: &str| s.rsplit_once(':').and_then(|(_, p)| num(p));
+    for (i, a) in argv.iter().enumerate() {
+        let next = argv.get(i + 1).map(String::as_str).unwrap_or("");
+        let found = match a.as_str() {
+            "--port" | "-p" | "--server.port" => num(next),
+            "-b" | "--bind" | "--http" | "--http-socket" | "--listen" => addr_port(next),
+            "runserver" => addr_port(next).or_else(|| num(next)),
+            _ => {
+                if let Some((k, v)) = a.split_once('=') {
+                    match k {
+                        "--port" | "--server.port" => num(v),
+                        "--bind" | "-b" | "--http" | "--listen" => addr_port(v),
+                        _ => None,
+                    }
+                } else {
+                    None
+                }
+            }
+        };
+        if found.is_some() {
+            return found;
+        }
+    }
+    None
+}
+
+fn code_port(code: &Code, target: Option<&Target>, fw: Option<Framework>) -> Option<Fact<u16>> {
+    let file = target.and_then(|t| t.file.clone());
+    let mut runs: Vec<_> = code.runs.iter().filter(|r| r.port.is_some() && !is_test_path(&r.file)).collect();
+    // A Flask app.run() is only about Flask; launch() only about Gradio.
+    runs.retain(|r| match r.kind {
+        RunKind::Uvicorn => true,
+        RunKind::AppRun => {
+            matches!(fw, Some(Framework::Flask) | None)
+                || code.apps.iter().any(|a| a.file == r.file && Some(a.var.as_str()) == r.target.as_deref())
+        }
+        RunKind::Launch => matches!(fw, Some(Framework::Gradio) | None),
+    });
+    runs.sort_by_key(|r| (file.as_deref() != Some(r.file.as_str()), r.file.matches('/').count()));
+    let r = runs.first()?;
+    let what = match r.kind {
+        RunKind::Uvicorn => "uvicorn.run",
+        RunKind::AppRun => "app.run",
+        RunKind::Launch => "launch",
+    };
+    let port = r.port?;
+    let kw = if r.kind == RunKind::Launch { "server_port" } else { "port" };
+    Some(Fact::new(port, format!("{}:{} ({what}({kw}={port}))", r.file, r.line)))
+}
+
+fn config_port(ctx: &mut Ctx, server: Option<AppServer>) -> Option<Fact<u16>> {
+    match server? {
+        AppServer::Gunicorn => {
+            for f in ["gunicorn.conf.py", "gunicorn_config.py", "gunicorn.config.py", "config/gunicorn.conf.py"] {
+                if !ctx.is_file(f) {
+                    continue;
+                }
+                let text = ctx.read(f)?;
+                let re = Regex::new(r#"(?m)^\s*bind\s*=\s*\[?\s*['"][^'"]*:(\d+)['"]"#).expect("static regex");
+                if let Some(c) = re.captures(&text)
+                    && let Ok(p) = c[1].parse::<u16>()
+                {
+                    let line = super::files::line_of(&text, c.get(0).map(|m| m.start()).unwrap_or(0));
+                    return Some(Fact::new(p, format!("{f}:{line} (bind)")));
+                }
+                // `bind = f"0.0.0.0:{os.environ.get('PORT', '8080')}"` and similar.
+                let re = Regex::new(r#"(?m)^\s*bind\s*=.*?(\d{2,5})"#).expect("static regex");
+                if let Some(c) = re.captures(&text)
+                    && let Ok(p) = c[1].parse::<u16>()
+                {
+                    let line = super::files::line_of(&text, c.get(0).map(|m| m.start()).unwrap_or(0));
+                    return Some(Fact::new(p, format!("{f}:{line} (bind default)")));
+                }
+            }
+            None
+        }
+        AppServer::Uwsgi => {
+            for f in ["uwsgi.ini", "app.ini", "wsgi.ini"] {
+                if !ctx.is_file(f) {
+                    continue;
+                }
+                let text = ctx.read(f)?;
+                let re = Regex::new(r"(?m)^\s*(http|http-socket|socket)\s*=\s*\S*:(\d+)").expect("static regex");
+                if let Some(c) = re.captures(&text)
+                    && let Ok(p) = c[2].parse::<u16>()
+                {
+                    let line = super::files::line_of(&text, c.get(0).map(|m| m.start()).unwrap_or(0));
+                    return Some(Fact::new(p, format!("{f}:{line} ({})", &c[1])));
+                }
+            }
+            None
+        }
+        _ => None,
+    }
+}
+
+fn default_port(fw: Option<Framework>, server: Option<AppServer>) -> Option<Fact<u16>> {
+    let (p, who) = match (fw?, server) {
+        (Framework::Streamlit, _) => (8501, "streamlit"),
+        (Framework::Gradio, _) => (7860, "gradio"),
+        (Framework::Flask, Some(AppServer::Python) | None) => (5000, "flask"),
+        (Framework::Django, Some(AppServer::Python) | None) => (8000, "django"),
+        (_, Some(sv)) => (8000, sv.as_str()),
+        (f, None) => (8000, f.as_str()),
+    };
+    Some(Fact::new(p, format!("{who} default")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn a(s: &str) -> Vec<String> {
+        s.split_whitespace().map(String::from).collect()
+    }
+
+    #[test]
+    fn commands_and_targets() {
+        assert_eq!(clean_command("newrelic-admin run-program gunicorn app:app").unwrap(), a("gunicorn app:app"));
+        assert_eq!(clean_command("cd src && poetry run uvicorn main:app").unwrap(), a("uvicorn main:app"));
+        assert_eq!(server_of(&a("python -m uvicorn x:y")), Some(AppServer::Uvicorn));
+        assert_eq!(server_of(&a("python manage.py runserver")), Some(AppServer::Python));
+        assert_eq!(server_of(&a("./start.sh")), None);
+        let g = a("gunicorn -w 2 -b 0.0.0.0:$PORT pkg:create_app()");
+        assert_eq!(strong_target(&g, Some(AppServer::Gunicorn)).as_deref(), Some("pkg:create_app()"));
+        assert_eq!(
+            strong_target(&a("uwsgi --http :8000 --module mysite.wsgi:application"), Some(AppServer::Uwsgi)).as_deref(),
+            Some("mysite.wsgi:application")
+        );
+        assert_eq!(strong_target(&a("streamlit run app.py"), Some(AppServer::Streamlit)).as_deref(), Some("app.py"));
+        assert_eq!(argv_port(&a("gunicorn -b 0.0.0.0:${PORT:-5000} x:y")), Some(5000));
+        assert_eq!(argv_port(&a("gunicorn -b 0.0.0.0:$PORT x:y")), None);
+        assert_eq!(argv_port(&a("uvicorn x:y --port=9000")), Some(9000));
+        assert_eq!(module_of("src/svc/main.py", Some("src")).as_deref(), Some("svc.main"));
+        assert_eq!(module_of("pkg/__init__.py", None).as_deref(), Some("pkg"));
+        assert_eq!(module_of("my-app/main.py", None), None);
+    }
+
+    #[test]
+    fn binding_is_made_public() {
+        let mut ctx = Ctx::new(std::env::temp_dir());
+        assert_eq!(
+            bind_all(&mut ctx, &a("uvicorn app:app --host 127.0.0.1 --port $PORT"), Some(AppServer::Uvicorn), 8000),
+            a("uvicorn app:app --host 0.0.0.0 --port 8000")
+        );
+        assert_eq!(
+            bind_all(&mut ctx, &a("gunicorn app:app"), Some(AppServer::Gunicorn), 8000),
+            a("gunicorn -b 0.0.0.0:8000 app:app")
+        );
+        assert_eq!(
+            bind_all(&mut ctx, &a("python manage.py runserver"), Some(AppServer::Python), 8000),
+            a("python manage.py runserver 0.0.0.0:8000")
+        );
+        assert!(ctx.into_warnings()[0].contains("localhost only"));
+    }
+}

@@ -1,0 +1,157 @@
+//! Secrets in the build context: files that `docker build` would send to the daemon (given the
+//! project's `.dockerignore`, matched with Docker's own rules: last match wins, `!` re-includes,
+//! `**`, parent folders) and that should never be in an image layer: `.env*` (not the
+//! `.example`/`.sample`/`.template` ones), private keys and certificates, cloud credentials,
+//! `.npmrc`/`.pypirc` with tokens, service-account JSON, and `.git`. The walk here ignores
+//! `.gitignore` on purpose: git-ignored files still enter a Docker build context.
+
+use ignore::WalkBuilder;
+
+use crate::engine::context::DockerIgnore;
+
+use super::ScanReport;
+use super::files::Ctx;
+use super::walk::skipped_dir;
+
+/// Entries looked at, at most.
+const MAX_ENTRIES: usize = 200_000;
+/// Largest JSON/rc file opened to look inside.
+const MAX_PEEK: u64 = 256 * 1024;
+
+pub fn detect(ctx: &mut Ctx, report: &mut ScanReport) {
+    let ignore = match ctx.exists(".dockerignore").then(|| ctx.read(".dockerignore")).flatten() {
+        Some(text) => match DockerIgnore::parse(&text) {
+            Ok(d) => d,
+            Err(e) => {
+                ctx.warn(format!("{e}; the .dockerignore was not applied when looking for secrets"));
+                DockerIgnore::default()
+            }
+        },
+        None => DockerIgnore::default(),
+    };
+    let root = ctx.root.clone();
+    let mut found: Vec<String> = Vec::new();
+    if std::fs::symlink_metadata(root.join(".git")).is_ok() && !ignore.is_excluded(".git") {
+        found.push(".git".into());
+    }
+    let mut b = WalkBuilder::new(&root);
+    b.standard_filters(false).follow_links(false).max_depth(Some(8)).filter_entry(|e| {
+        if e.depth() == 0 || !e.file_type().is_some_and(|t| t.is_dir()) {
+            return true;
+        }
+        let name = e.file_name().to_string_lossy();
+        // .aws is a folder of interest; other skipped folders are venvs, caches and VCS data.
+        name == ".aws" || !(skipped_dir(&name) && name != ".env") && !e.path().join("pyvenv.cfg").exists()
+    });
+    for (n, entry) in b.build().enumerate() {
+        if n > MAX_ENTRIES {
+            break;
+        }
+        let Ok(entry) = entry else { continue };
+        if !entry.file_type().is_some_and(|t| t.is_file() || t.is_symlink()) {
+            continue;
+        }
+        let Some(rel) = entry.path().strip_prefix(&root).ok().and_then(|r| r.to_str()) else { continue };
+        let rel = rel.replace('\\', "/");
+        if ignore.is_excluded(&rel) {
+            continue;
+        }
+        if is_secret(ctx, &rel) {
+            found.push(rel);
+        }
+    }
+    found.sort();
+    found.dedup();
+    let has_ignore = report.existing_dockerignore.is_some();
+    for f in &found {
+        let hint =
+            if has_ignore { "add it to .dockerignore (yours does not exclude it)" } else { "add it to .dockerignore" };
+        report.warnings.push(format!("{f} would enter the build context: {hint}"));
+    }
+    report.secrets_in_context = found;
+}
+
+fn is_secret(ctx: &mut Ctx, rel: &str) -> bool {
+    let name = rel.rsplit('/').next().unwrap_or(rel);
+    let lower = name.to_ascii_lowercase();
+    if lower == ".env" || lower.ends_with(".env") && !lower.contains("example") {
+        return true;
+    }
+    if let Some(suffix) = lower.strip_prefix(".env.") {
+        return !["example", "sample", "template", "dist", "defaults", "test.example"].contains(&suffix);
+    }
+    if ["id_rsa", "id_dsa", "id_ecdsa", "id_ed25519"].iter().any(|k| lower.starts_with(k)) {
+        return !lower.ends_with(".pub");
+    }
+    if [".pem", ".key", ".p12", ".pfx", ".jks", ".keystore"].iter().any(|x| lower.ends_with(x)) {
+        return true;
+    }
+    if rel.ends_with(".aws/credentials") || lower == ".netrc" || lower == ".git-credentials" {
+        return true;
+    }
+    if lower == ".npmrc" || lower == ".pypirc" || lower == "pip.conf" {
+        return peek(ctx, rel).is_some_and(|t| {
+            let t = t.to_ascii_lowercase();
+            t.contains("_authtoken")
+                || t.contains("password")
+                || t.contains("token")
+                || t.contains("://") && t.contains('@')
+        });
+    }
+    if lower.ends_with(".json") {
+        return peek(ctx, rel).is_some_and(|t| {
+            t.contains("\"service_account\"") && t.contains("\"private_key\"")
+                || t.replace(' ', "").contains("\"type\":\"service_account\"")
+        });
+    }
+    false
+}
+
+/// Reads a small file to look inside; large or unreadable files are skipped silently.
+fn peek(ctx: &mut Ctx, rel: &str) -> Option<String> {
+    let meta = std::fs::metadata(ctx.root.join(rel)).ok()?;
+    if !meta.is_file() || meta.len() > MAX_PEEK {
+        return None;
+    }
+    let bytes = std::fs::read(ctx.root.join(rel)).ok()?;
+    Some(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_secrets_the_dockerignore_misses() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path();
+        for (f, body) in [
+            (".env", "SECRET=1"),
+            (".env.example", "SECRET="),
+            (".env.production", "SECRET=2"),
+            ("id_rsa", "-----BEGIN"),
+            ("id_rsa.pub", "ssh-rsa"),
+            ("certs/server.key", "k"),
+            ("keys/tls.pem", "k"),
+            ("sa.json", "{\"type\": \"service_account\", \"private_key\": \"x\"}"),
+            ("data.json", "{\"type\": \"other\"}"),
+            (".npmrc", "//registry.npmjs.org/:_authToken=abc"),
+            (".pypirc", "[distutils]\nindex-servers = pypi\n"),
+            (".aws/credentials", "[default]"),
+            (".venv/lib/x.pem", "k"),
+            (".gitignore", ".env\n"),
+            (".dockerignore", "keys/\n**/*.key\n!certs/server.key\n.venv\n"),
+        ] {
+            std::fs::create_dir_all(p.join(f).parent().unwrap()).unwrap();
+            std::fs::write(p.join(f), body).unwrap();
+        }
+        let mut ctx = Ctx::new(p.to_path_buf());
+        let mut r = ScanReport::default();
+        detect(&mut ctx, &mut r);
+        assert_eq!(
+            r.secrets_in_context,
+            vec![".aws/credentials", ".env", ".env.production", ".npmrc", "certs/server.key", "id_rsa", "sa.json"]
+        );
+        assert!(r.warnings.contains(&".env would enter the build context: add it to .dockerignore".to_string()));
+    }
+}
