@@ -25,13 +25,14 @@ pub fn flavour_for(plan: &BuildPlan, builder: Builder) -> Flavour {
 }
 
 /// Checks and renders `variant`; `Err` carries the plain-language reason it cannot be built.
-pub fn prepare(plan: &BuildPlan, scan: &ScanReport, variant: Variant, builder: Builder) -> Result<Rendered, SkipReason> {
-    let errors: Vec<String> = plan
-        .checks(variant, scan)
-        .into_iter()
-        .filter(|c| c.severity == Severity::Error)
-        .map(|c| c.message)
-        .collect();
+pub fn prepare(
+    plan: &BuildPlan,
+    scan: &ScanReport,
+    variant: Variant,
+    builder: Builder,
+) -> Result<Rendered, SkipReason> {
+    let errors: Vec<String> =
+        plan.checks(variant, scan).into_iter().filter(|c| c.severity == Severity::Error).map(|c| c.message).collect();
     if !errors.is_empty() {
         return Err(errors.join("; "));
     }
