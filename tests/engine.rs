@@ -320,6 +320,7 @@ fn request(variant: Variant, dir: &Path, dockerfile: &str, tag: &str) -> BuildRe
         tag: tag.to_string(),
         project: "engine-test".into(),
         labels: labels(),
+        no_cache: false,
     }
 }
 

@@ -42,6 +42,9 @@ pub struct BuildArgs {
     /// Seconds the service gets to answer when verifying.
     #[arg(long, value_name = "SECS", default_value_t = 60)]
     pub timeout: u64,
+    /// Build without the layer cache (a cold build, e.g. to measure build time).
+    #[arg(long)]
+    pub no_cache: bool,
 }
 
 #[derive(Debug, Args)]
@@ -65,6 +68,9 @@ pub struct CompareArgs {
     /// Seconds each service gets to answer when verifying.
     #[arg(long, value_name = "SECS", default_value_t = 60)]
     pub timeout: u64,
+    /// Build without the layer cache.
+    #[arg(long)]
+    pub no_cache: bool,
 }
 
 pub fn build(args: BuildArgs) -> Result<ExitCode> {
@@ -80,6 +86,7 @@ pub fn build(args: BuildArgs) -> Result<ExitCode> {
         };
         let mut job = VariantJob::new(&plan, &scan, rendered, args.tag.clone());
         job.verify = args.verify.then(|| Duration::from_secs(args.timeout));
+        job.no_cache = args.no_cache;
         let cancel = cancel_on_signals();
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
         let display = tokio::spawn(show_progress(rx));
@@ -137,6 +144,7 @@ pub fn compare(args: CompareArgs) -> Result<ExitCode> {
             };
             let mut job = VariantJob::new(&plan, &scan, rendered, None);
             job.verify = (!args.no_verify).then(|| Duration::from_secs(args.timeout));
+            job.no_cache = args.no_cache;
             match engine.run_variant(&job, &tx, &cancel).await {
                 Ok(o) => {
                     failed |= o.verify.as_ref().is_some_and(|v| !v.ok);

@@ -13,7 +13,7 @@ use futures_util::StreamExt;
 
 use super::context::{self, ContextSummary};
 use super::events::BuildEvent;
-use super::progress::{BuildkitProgress, ClassicProgress, count_steps};
+use super::progress::{BuildkitProgress, ClassicProgress, count_buildkit_steps, count_steps};
 use super::{Builder, CancellationToken, Engine, EngineError, EventSender, LABEL_PROJECT, LABEL_VARIANT};
 use crate::plan::Variant;
 use crate::report::Layer;
@@ -31,6 +31,8 @@ pub struct BuildRequest {
     pub project: String,
     /// Extra labels (tests add `org.pyslim.test=1`).
     pub labels: HashMap<String, String>,
+    /// Ignore the build cache (a cold build).
+    pub no_cache: bool,
 }
 
 /// A built image.
@@ -132,7 +134,10 @@ impl Engine {
         }
 
         let started = Instant::now();
-        let steps = count_steps(&req.dockerfile);
+        let steps = match self.builder {
+            Builder::Classic => count_steps(&req.dockerfile),
+            Builder::Buildkit => count_buildkit_steps(&req.dockerfile),
+        };
         send(BuildEvent::Started { variant, tag: req.tag.clone(), steps });
 
         let (body, context_done) = context::stream(&req.context, &req.dockerfile, &req.dockerignore)?.into_parts();
@@ -144,6 +149,7 @@ impl Engine {
             .t(&req.tag)
             .rm(true)
             .forcerm(true)
+            .nocache(req.no_cache)
             .labels(&labels);
         opts = match self.builder {
             Builder::Buildkit => opts.version(BuilderVersion::BuilderBuildKit).session(&session_id()),

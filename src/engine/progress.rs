@@ -14,6 +14,18 @@ pub const LOG_TAIL: usize = 20;
 
 /// Counts the instructions of a Dockerfile (what the classic builder numbers as steps).
 pub fn count_steps(dockerfile: &str) -> usize {
+    count_instructions(dockerfile, |_| true)
+}
+
+/// Counts the instructions BuildKit shows as steps (`FROM`, `RUN`, `COPY`, `ADD`, `WORKDIR`);
+/// metadata instructions (`ENV`, `USER`, `CMD`, ...) have no vertex.
+pub fn count_buildkit_steps(dockerfile: &str) -> usize {
+    count_instructions(dockerfile, |word| {
+        ["FROM", "RUN", "COPY", "ADD", "WORKDIR"].iter().any(|k| k.eq_ignore_ascii_case(word))
+    })
+}
+
+fn count_instructions(dockerfile: &str, counts: impl Fn(&str) -> bool) -> usize {
     let mut n = 0;
     let mut continued = false;
     for line in dockerfile.lines() {
@@ -25,7 +37,9 @@ pub fn count_steps(dockerfile: &str) -> usize {
         if t.is_empty() || t.starts_with('#') {
             continue;
         }
-        n += 1;
+        if counts(t.split_whitespace().next().unwrap_or_default()) {
+            n += 1;
+        }
         continued = t.ends_with('\\');
         // Heredocs (`RUN <<EOF`) are rare in pyslim's output and would over-count; accepted.
     }
@@ -328,6 +342,7 @@ mod tests {
     fn counts_instructions() {
         let df = "# syntax comment\nFROM a AS b\nRUN x \\\n  && y\n\nCOPY . /app\nCMD [\"x\"]\n";
         assert_eq!(count_steps(df), 4);
+        assert_eq!(count_buildkit_steps(df), 3);
     }
 
     #[test]

@@ -65,6 +65,8 @@ pub struct VariantJob {
     pub verify: Option<Duration>,
     /// Extra labels on the image and the verify container.
     pub labels: HashMap<String, String>,
+    /// Ignore the build cache.
+    pub no_cache: bool,
 }
 
 impl VariantJob {
@@ -78,6 +80,7 @@ impl VariantJob {
             port: plan.port,
             verify: None,
             labels: HashMap::new(),
+            no_cache: false,
         }
     }
 }
@@ -122,6 +125,7 @@ impl Engine {
             tag: job.tag.clone(),
             project: job.project.clone(),
             labels: job.labels.clone(),
+            no_cache: job.no_cache,
         };
         let built = self.build(&req, events, cancel).await?;
         let verify = match job.verify {
