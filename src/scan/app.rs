@@ -236,7 +236,7 @@ fn resolve_target(code: &Code, report: &ScanReport, target: &str) -> Option<Fact
     let attr = attr.trim_end_matches("()");
     let file = module_file(code, report, module)?;
     if let Some(a) = code.apps.iter().find(|a| a.file == file && a.var == attr) {
-        return Some(Fact::new(framework_of(a.ctor), format!("{}:{} ({})", a.file, a.line, a.ctor.label())));
+        return Some(Fact::new(framework_of(a.ctor), format!("{}:{} ({})", a.file, a.line, app_label(a))));
     }
     if let Some(f) = code.factories.iter().find(|f| f.file == file && f.name == attr) {
         return Some(Fact::new(framework_of(f.ctor), format!("{}:{} (def {}())", f.file, f.line, f.name)));
@@ -285,6 +285,14 @@ fn module_of(file: &str, source_dir: Option<&str>) -> Option<String> {
     parts.iter().all(|p| ident.is_match(p)).then(|| parts.join("."))
 }
 
+/// `FastAPI()`, or `create_app()` for an app a factory built.
+fn app_label(a: &AppObject) -> String {
+    match &a.via {
+        Some(f) => format!("{f}()"),
+        None => a.ctor.label().to_string(),
+    }
+}
+
 fn score(a: &AppObject, code: &Code) -> i64 {
     let name = a.file.rsplit('/').next().unwrap_or(&a.file);
     let mut s: i64 = 0;
@@ -319,11 +327,7 @@ fn find_framework(
     if let Some(a) = apps.first()
         && let Some(m) = module_of(&a.file, sd.as_deref())
     {
-        let label = match &a.via {
-            Some(f) => format!("{}()", f),
-            None => a.ctor.label().to_string(),
-        };
-        let source = format!("{}:{} ({})", a.file, a.line, label);
+        let source = format!("{}:{} ({})", a.file, a.line, app_label(a));
         return Some((
             Fact::new(framework_of(a.ctor), source.clone()),
             Some(Target { app: format!("{m}:{}", a.var), factory: None, file: Some(a.file.clone()), source }),
