@@ -21,6 +21,7 @@ fn argv(s: &str) -> Vec<String> {
 }
 
 /// The values every fixture is checked on, in one line each.
+#[allow(clippy::too_many_arguments)] // one argument per checked fact keeps each call a readable table row
 #[track_caller]
 fn expect(
     r: &ScanReport,

@@ -5,6 +5,8 @@
 //! is weaker, and a dependency that is listed but never imported is weak evidence and said so.
 //! The argv it builds runs from the project root with `source_dir` on `PYTHONPATH`.
 
+use std::sync::LazyLock;
+
 use regex::Regex;
 
 use super::deps::Project;
@@ -12,6 +14,23 @@ use super::dockerfile::{Dockerfile, substitute};
 use super::files::Ctx;
 use super::pycode::{AppObject, Code, Ctor, RunKind, is_test_path};
 use super::{AppServer, Fact, Framework, ScanReport};
+
+/// Regexes compiled once: listen addresses, identifiers, Django settings, `$PORT`, server configs.
+static LISTEN_ADDRESS: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^(unix:|tcp:)?[\w.\[\]-]*:(\d+|\$\{?PORT.*)$").expect("static regex"));
+static IDENTIFIER: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^[A-Za-z_][A-Za-z0-9_]*$").expect("static regex"));
+static DJANGO_APPLICATION: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?m)^\s*(WSGI_APPLICATION|ASGI_APPLICATION)\s*=\s*['"]([\w.]+)['"]"#).expect("static regex")
+});
+static PORT_VARIABLE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\$\{PORT(:?-[^}]*)?\}|\$PORT\b").expect("static regex"));
+static PORT_WITH_DEFAULT: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\$\{PORT:?-(\d+)\}").expect("static regex"));
+static GUNICORN_BIND: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r#"(?m)^\s*bind\s*=\s*\[?\s*['"][^'"]*:(\d+)['"]"#).expect("static regex"));
+static GUNICORN_BIND_LOOSE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r#"(?m)^\s*bind\s*=.*?(\d{2,5})"#).expect("static regex"));
+static UWSGI_LISTEN: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?m)^\s*(http|http-socket|socket)\s*=\s*\S*:(\d+)").expect("static regex"));
 
 /// The app the entrypoint serves.
 #[derive(Clone, Debug)]
@@ -46,11 +65,8 @@ pub fn detect(ctx: &mut Ctx, report: &mut ScanReport, code: &Code, project: &Pro
         let server = server_of(&s.argv);
         // The strong command names the target; the code tells what it is.
         if let Some(t) = strong_target(&s.argv, server) {
-            let resolved = resolve_target(code, report, &t);
-            if framework.is_none() || resolved.is_some() {
-                if let Some(fw) = resolved {
-                    framework = Some(fw);
-                }
+            if let Some(fw) = resolve_target(code, report, &t) {
+                framework = Some(fw);
             }
             target = Some(Target { app: t, factory: None, file: None, source: s.source.clone() });
         }
@@ -197,11 +213,11 @@ fn server_of(argv: &[String]) -> Option<AppServer> {
 
 /// The app argument of a command (`app:app`, `mysite.wsgi:application`, `app.py` for Streamlit).
 fn strong_target(argv: &[String], server: Option<AppServer>) -> Option<String> {
-    let address = Regex::new(r"^(unix:|tcp:)?[\w.\[\]-]*:(\d+|\$\{?PORT.*)$").expect("static regex");
-    if server == Some(AppServer::Streamlit) || server == Some(AppServer::Python) {
-        if let Some(p) = argv.iter().find(|a| a.ends_with(".py")) {
-            return Some(p.clone());
-        }
+    let address = &*LISTEN_ADDRESS;
+    if matches!(server, Some(AppServer::Streamlit | AppServer::Python))
+        && let Some(p) = argv.iter().find(|a| a.ends_with(".py"))
+    {
+        return Some(p.clone());
     }
     let mut skip_next = false;
     for a in argv.iter().skip(1) {
@@ -280,7 +296,7 @@ fn module_of(file: &str, source_dir: Option<&str>) -> Option<String> {
     }
     let rel = rel.strip_suffix(".py")?;
     let rel = rel.strip_suffix("/__init__").unwrap_or(rel);
-    let ident = Regex::new(r"^[A-Za-z_][A-Za-z0-9_]*$").expect("static regex");
+    let ident = &*IDENTIFIER;
     let parts: Vec<&str> = rel.split('/').collect();
     parts.iter().all(|p| ident.is_match(p)).then(|| parts.join("."))
 }
@@ -474,7 +490,7 @@ fn django(
         format!("{base}/prod.py"),
         format!("{base}/common.py"),
     ];
-    let re = Regex::new(r#"(?m)^\s*(WSGI_APPLICATION|ASGI_APPLICATION)\s*=\s*['"]([\w.]+)['"]"#).expect("static regex");
+    let re = &*DJANGO_APPLICATION;
     let mut wsgi: Option<(String, String)> = None;
     let mut asgi: Option<(String, String)> = None;
     for f in files.iter() {
@@ -504,7 +520,7 @@ fn django(
     let asgi_server =
         project.has("uvicorn") || project.has("daphne") || project.has("hypercorn") || project.has("granian");
     let chosen = match (wsgi, asgi) {
-        (_, Some(a)) if asgi_server && !project.has("gunicorn") || asgi_server && project.has("channels") => Some(a),
+        (_, Some(a)) if asgi_server && (!project.has("gunicorn") || project.has("channels")) => Some(a),
         (Some(w), _) => Some(w),
         (None, Some(a)) => Some(a),
         (None, None) => None,
@@ -637,7 +653,7 @@ fn build_argv(f: Framework, sv: AppServer, t: &Target, port: u16, report: &ScanR
 /// Makes a strong command listen on 0.0.0.0 at `port` (resolving `$PORT`).
 fn bind_all(ctx: &mut Ctx, argv: &[String], server: Option<AppServer>, port: u16) -> Vec<String> {
     let p = port.to_string();
-    let port_re = Regex::new(r"\$\{PORT(:?-[^}]*)?\}|\$PORT\b").expect("static regex");
+    let port_re = &*PORT_VARIABLE;
     let mut out: Vec<String> = argv.iter().map(|a| port_re.replace_all(a, p.as_str()).into_owned()).collect();
     let local = |h: &str| matches!(h, "127.0.0.1" | "localhost" | "::1" | "");
     let mut fixed_host = false;
@@ -763,7 +779,7 @@ fn check_script_binding(ctx: &mut Ctx, code: &Code, argv: &[String]) {
 
 /// An explicit port in a command (`--port 8080`, `-b 0.0.0.0:8080`, `${PORT:-5000}`).
 fn argv_port(argv: &[String]) -> Option<u16> {
-    let default_re = Regex::new(r"\$\{PORT:?-(\d+)\}").expect("static regex");
+    let default_re = &*PORT_WITH_DEFAULT;
     let argv: Vec<String> = argv.iter().map(|a| default_re.replace_all(a, "$1").into_owned()).collect();
     let num = |s: &str| s.parse::<u16>().ok().filter(|p| *p > 0);
     let addr_port = |s: &str| s.rsplit_once(':').and_then(|(_, p)| num(p));
@@ -824,7 +840,7 @@ fn config_port(ctx: &mut Ctx, server: Option<AppServer>) -> Option<Fact<u16>> {
                     continue;
                 }
                 let text = ctx.read(f)?;
-                let re = Regex::new(r#"(?m)^\s*bind\s*=\s*\[?\s*['"][^'"]*:(\d+)['"]"#).expect("static regex");
+                let re = &*GUNICORN_BIND;
                 if let Some(c) = re.captures(&text)
                     && let Ok(p) = c[1].parse::<u16>()
                 {
@@ -832,7 +848,7 @@ fn config_port(ctx: &mut Ctx, server: Option<AppServer>) -> Option<Fact<u16>> {
                     return Some(Fact::new(p, format!("{f}:{line} (bind)")));
                 }
                 // `bind = f"0.0.0.0:{os.environ.get('PORT', '8080')}"` and similar.
-                let re = Regex::new(r#"(?m)^\s*bind\s*=.*?(\d{2,5})"#).expect("static regex");
+                let re = &*GUNICORN_BIND_LOOSE;
                 if let Some(c) = re.captures(&text)
                     && let Ok(p) = c[1].parse::<u16>()
                 {
@@ -848,7 +864,7 @@ fn config_port(ctx: &mut Ctx, server: Option<AppServer>) -> Option<Fact<u16>> {
                     continue;
                 }
                 let text = ctx.read(f)?;
-                let re = Regex::new(r"(?m)^\s*(http|http-socket|socket)\s*=\s*\S*:(\d+)").expect("static regex");
+                let re = &*UWSGI_LISTEN;
                 if let Some(c) = re.captures(&text)
                     && let Ok(p) = c[2].parse::<u16>()
                 {

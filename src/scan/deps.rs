@@ -393,7 +393,7 @@ fn option_value(line: &str, names: &[&str]) -> Option<String> {
                 rest
             };
             let v = v.trim();
-            if !v.is_empty() && !(name.len() == 2 && rest.starts_with('-')) {
+            if !v.is_empty() && (name.len() != 2 || !rest.starts_with('-')) {
                 return Some(v.to_string());
             }
         }
@@ -643,11 +643,11 @@ fn detect_source_dir(ctx: &mut Ctx, report: &mut ScanReport, py: &toml::Table) {
         })
         .or_else(|| get_str(py, &["tool", "setuptools", "packages", "find", "where"]).map(String::from))
         .filter(|d| !d.is_empty() && d != ".");
-    if let Some(d) = explicit {
-        if ctx.is_dir(&d) {
-            report.source_dir = Some(d);
-            return;
-        }
+    if let Some(d) = explicit
+        && ctx.is_dir(&d)
+    {
+        report.source_dir = Some(d);
+        return;
     }
     if ctx.is_dir("src") {
         let has_py = std::fs::read_dir(ctx.root.join("src")).into_iter().flatten().flatten().any(|e| {

@@ -177,13 +177,19 @@ fn env_pairs(rest: &str) -> Vec<(String, String)> {
 
 /// Replaces `$VAR`, `${VAR}` and `${VAR:-default}` from known values.
 pub fn substitute(s: &str, env: &BTreeMap<String, String>) -> String {
-    let re = regex::Regex::new(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?-([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)")
-        .expect("static regex");
-    re.replace_all(s, |c: &regex::Captures| {
-        let name = c.get(1).or_else(|| c.get(3)).map(|m| m.as_str()).unwrap_or("");
-        env.get(name).cloned().or_else(|| c.get(2).map(|d| d.as_str().to_string())).unwrap_or_else(|| c[0].to_string())
-    })
-    .into_owned()
+    static VARIABLE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?-([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)")
+            .expect("static regex")
+    });
+    VARIABLE
+        .replace_all(s, |c: &regex::Captures| {
+            let name = c.get(1).or_else(|| c.get(3)).map(|m| m.as_str()).unwrap_or("");
+            env.get(name)
+                .cloned()
+                .or_else(|| c.get(2).map(|d| d.as_str().to_string()))
+                .unwrap_or_else(|| c[0].to_string())
+        })
+        .into_owned()
 }
 
 #[cfg(test)]

@@ -41,7 +41,7 @@ pub fn detect(ctx: &mut Ctx, report: &mut ScanReport) {
         }
         let name = e.file_name().to_string_lossy();
         // .aws is a folder of interest; other skipped folders are venvs, caches and VCS data.
-        name == ".aws" || !(skipped_dir(&name) && name != ".env") && !e.path().join("pyvenv.cfg").exists()
+        name == ".aws" || (!skipped_dir(&name) || name == ".env") && !e.path().join("pyvenv.cfg").exists()
     });
     for (n, entry) in b.build().enumerate() {
         if n > MAX_ENTRIES {
