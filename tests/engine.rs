@@ -515,8 +515,8 @@ async fn cancel_stops_build_and_verify_and_cleans_up() {
     drop(tags);
 }
 
-/// Fixture projects (pip, Poetry, uv; Python 3.11 and 3.13): each variant pyslim can render
-/// builds and answers HTTP. Uses tests/fixtures/* when present, else small projects made here.
+/// Fixture projects (pip, Poetry 1 and 2, uv; Python 3.11 and 3.13): the recommended variant
+/// (distroless on 3.13, multistage-slim on 3.11) builds and answers HTTP.
 #[tokio::test(flavor = "multi_thread")]
 async fn fixtures_build_and_answer_http() {
     let Some(engine) = engine().await else { return };
@@ -525,12 +525,10 @@ async fn fixtures_build_and_answer_http() {
     let mut tags = Tags(Vec::new());
     let cancel = CancellationToken::new();
     let mut built = 0;
-    for (name, root, python) in &projects {
+    for (name, root, python, variants) in &projects {
         let (report, plan) = plan_for(root, Config { python: Some(python.parse().unwrap()), ..Default::default() });
-        // Two variants per fixture keep Docker time modest: the recommended one and slim.
-        let mut variants = vec![plan.variant, Variant::Slim];
-        variants.dedup();
-        for variant in variants {
+        // One or two variants per fixture keep Docker time modest.
+        for variant in variants.iter().map(|v| v.unwrap_or(plan.variant)) {
             let (rendered, from_render) = match dockerfile(&plan, &report, variant, &engine) {
                 Ok(r) => r,
                 Err(reason) => {
@@ -572,28 +570,37 @@ async fn fixtures_build_and_answer_http() {
     drop(tags);
 }
 
-/// (name, root, python) of the fixture projects.
-fn fixture_projects(tmp: &Path) -> Vec<(String, PathBuf, String)> {
+/// (name, root, python, variants) of the fixture projects: tests/fixtures/* (the scan
+/// engineer's, with real lockfiles) when present, else a small pip project made here.
+/// `None` in variants = the plan's recommended one.
+fn fixture_projects(tmp: &Path) -> Vec<(String, PathBuf, String, Vec<Option<Variant>>)> {
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
     let mut out = Vec::new();
-    for (name, python) in [("pip", "3.11"), ("poetry", "3.13"), ("uv", "3.13"), ("uv", "3.11")] {
+    let wanted = [
+        ("pip-flask", "3.11", vec![None, Some(Variant::Slim)]),
+        ("poetry1-fastapi", "3.11", vec![None]),
+        ("poetry2-fastapi", "3.13", vec![None]),
+        ("uv-fastapi", "3.13", vec![None]),
+    ];
+    for (name, python, variants) in wanted {
         let present = fixtures.join(name);
-        let root = if present.join("pyproject.toml").exists() || present.join("requirements.txt").exists() {
-            let to = tmp.join(format!("{name}-{python}"));
+        let to = tmp.join(format!("{name}-{}", python.replace('.', "")));
+        if present.is_dir() {
             copy_dir(&present, &to);
-            to
+        } else if name.starts_with("pip") {
+            make_pip_fixture(&to, python);
         } else {
-            make_fixture(tmp, name, python)
-        };
-        out.push((format!("{name}-{}", python.replace('.', "")), root, python.to_string()));
+            eprintln!("SKIPPED fixture {name}: tests/fixtures/{name} is not there");
+            continue;
+        }
+        out.push((format!("{name}-{}", python.replace('.', "")), to, python.to_string(), variants));
     }
     out
 }
 
-/// A small Starlette-free ASGI service (uvicorn only) packaged with `manager`.
-fn make_fixture(tmp: &Path, manager: &str, python: &str) -> PathBuf {
-    let root = tmp.join(format!("{manager}-{python}"));
-    std::fs::create_dir_all(&root).unwrap();
+/// A small ASGI service (uvicorn only) with a requirements.txt.
+fn make_pip_fixture(root: &Path, python: &str) {
+    std::fs::create_dir_all(root).unwrap();
     std::fs::write(
         root.join("app.py"),
         "async def app(scope, receive, send):\n    assert scope['type'] == 'http'\n    \
@@ -602,26 +609,7 @@ fn make_fixture(tmp: &Path, manager: &str, python: &str) -> PathBuf {
     )
     .unwrap();
     std::fs::write(root.join(".python-version"), format!("{python}\n")).unwrap();
-    match manager {
-        "pip" => std::fs::write(root.join("requirements.txt"), "uvicorn==0.32.1\n").unwrap(),
-        "poetry" => std::fs::write(
-            root.join("pyproject.toml"),
-            format!(
-                "[project]\nname = \"svc\"\nversion = \"0.1.0\"\nrequires-python = \">={python}\"\n\
-                 dependencies = [\"uvicorn==0.32.1\"]\n\n[tool.poetry]\npackage-mode = false\n"
-            ),
-        )
-        .unwrap(),
-        _ => std::fs::write(
-            root.join("pyproject.toml"),
-            format!(
-                "[project]\nname = \"svc\"\nversion = \"0.1.0\"\nrequires-python = \">={python}\"\n\
-                 dependencies = [\"uvicorn==0.32.1\"]\n"
-            ),
-        )
-        .unwrap(),
-    }
-    root
+    std::fs::write(root.join("requirements.txt"), "uvicorn==0.32.1\n").unwrap();
 }
 
 /// No daemon: the real binary says which endpoint it tried and how to fix it, exit code 1.
