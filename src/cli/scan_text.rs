@@ -1,18 +1,33 @@
-//! The readable summary that `pyslim scan` prints without `--json`.
+//! The readable summary that `pyslim scan` prints without `--json`: one line per fact with its
+//! source, then the layout (dependency files, source folder, build context), the dependencies,
+//! secrets that would enter the build context, and the warnings.
 
 use std::fmt::Write;
 
 use crate::scan::{Fact, ScanReport};
 
+/// Values longer than this push the source onto its own line.
+const VALUE_WIDTH: usize = 36;
+
 fn line<T>(out: &mut String, label: &str, fact: &Option<Fact<T>>, show: impl Fn(&T) -> String) {
     match fact {
         Some(f) => {
-            let _ = writeln!(out, "  {label:<16}{:<36} ({})", show(&f.value), f.source);
+            let v = show(&f.value);
+            if v.chars().count() > VALUE_WIDTH {
+                let _ = writeln!(out, "  {label:<16}{v}");
+                let _ = writeln!(out, "  {:<16}({})", "", f.source);
+            } else {
+                let _ = writeln!(out, "  {label:<16}{v:<VALUE_WIDTH$} ({})", f.source);
+            }
         }
         None => {
             let _ = writeln!(out, "  {label:<16}-");
         }
     }
+}
+
+fn plain(out: &mut String, label: &str, value: &str) {
+    let _ = writeln!(out, "  {label:<16}{value}");
 }
 
 /// Multi-line summary of a scan.
@@ -38,6 +53,26 @@ pub fn summary(r: &ScanReport) -> String {
     });
     line(&mut out, "Dockerfile", &r.existing_dockerfile, |v| v.clone());
     line(&mut out, ".dockerignore", &r.existing_dockerignore, |v| v.clone());
+
+    let files = if r.dependency_files.is_empty() { "-".to_string() } else { r.dependency_files.join(", ") };
+    plain(&mut out, "install files", &files);
+    plain(&mut out, "source folder", r.source_dir.as_deref().unwrap_or("(project root)"));
+    plain(&mut out, "installable", if r.installable { "yes (the project is a package)" } else { "no" });
+    if let Some(c) = &r.context_root {
+        plain(&mut out, "build context", &format!("{c} (workspace root)"));
+    }
+    let deps = if r.dependencies.is_empty() {
+        if r.package_manager.is_some() { "none declared".to_string() } else { "unknown".to_string() }
+    } else {
+        let names: Vec<&str> = r.dependencies.iter().map(|d| d.name.as_str()).take(12).collect();
+        let more = r.dependencies.len().saturating_sub(names.len());
+        let tail = if more > 0 { format!(", +{more} more") } else { String::new() };
+        format!("{} runtime: {}{tail}", r.dependencies.len(), names.join(", "))
+    };
+    plain(&mut out, "dependencies", &deps);
+    if !r.secrets_in_context.is_empty() {
+        plain(&mut out, "secrets", &r.secrets_in_context.join(", "));
+    }
     if !r.warnings.is_empty() {
         let _ = writeln!(out, "Warnings:");
         for w in &r.warnings {
@@ -45,4 +80,38 @@ pub fn summary(r: &ScanReport) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scan::{Dependency, PackageManager};
+
+    #[test]
+    fn summary_shows_layout_dependencies_and_secrets() {
+        let r = ScanReport {
+            package_manager: Some(Fact::new(PackageManager::Pip, "requirements.txt")),
+            entrypoint: Some(Fact::new(
+                ["gunicorn", "-b", "0.0.0.0:8000", "shop:create_app()"].map(String::from).to_vec(),
+                "gunicorn serving shop:create_app() from shop/__init__.py:6",
+            )),
+            dependencies: vec![Dependency {
+                name: "flask".into(),
+                requirement: "Flask==3.1".into(),
+                source: "base.txt:1".into(),
+            }],
+            dependency_files: vec!["requirements.txt".into(), "base.txt".into()],
+            secrets_in_context: vec![".env".into()],
+            warnings: vec![".env would enter the build context: add it to .dockerignore".into()],
+            ..Default::default()
+        };
+        let s = summary(&r);
+        assert!(s.contains("  package manager pip "), "{s}");
+        assert!(s.contains("  entrypoint      gunicorn -b 0.0.0.0:8000 'shop:create_app()'\n"), "{s}");
+        assert!(s.contains("(gunicorn serving shop:create_app() from shop/__init__.py:6)"), "{s}");
+        assert!(s.contains("install files   requirements.txt, base.txt"), "{s}");
+        assert!(s.contains("dependencies    1 runtime: flask"), "{s}");
+        assert!(s.contains("secrets         .env"), "{s}");
+        assert!(s.contains("  - .env would enter"), "{s}");
+    }
 }
