@@ -74,12 +74,17 @@ pub fn detect(ctx: &mut Ctx, report: &mut ScanReport, code: &Code, project: &Pro
             framework = Some(Fact::new(Framework::Streamlit, s.source.clone()));
         }
     }
+    if framework.is_none() && target.is_none() && strong.is_none() {
+        // A bare ASGI callable (`async def app(scope, receive, send)`) served by uvicorn.
+        target = raw_asgi(code, report);
+    }
     report.framework = framework.clone();
     if let Some(t) = &target {
         report.app = Some(Fact::new(t.app.clone(), t.source.clone()));
     }
 
     let fw = framework.as_ref().map(|f| f.value);
+    let raw_asgi_target = fw.is_none() && target.is_some() && strong.is_none();
     let (server, server_source) = match &strong {
         Some(s) => match server_of(&s.argv) {
             Some(sv) => (Some(sv), s.source.clone()),
@@ -90,6 +95,7 @@ pub fn detect(ctx: &mut Ctx, report: &mut ScanReport, code: &Code, project: &Pro
                 let (sv, why) = choose_server(ctx, f, project, report);
                 (Some(sv), why)
             }
+            None if raw_asgi_target => (Some(AppServer::Uvicorn), dep_source(report, project, "uvicorn")),
             None => (None, String::new()),
         },
     };
@@ -115,6 +121,10 @@ pub fn detect(ctx: &mut Ctx, report: &mut ScanReport, code: &Code, project: &Pro
         None => match (fw, server, &target) {
             (Some(f), Some(sv), Some(t)) => {
                 let argv = build_argv(f, sv, t, port_num, report);
+                Some(Fact::new(argv, format!("{} serving {} from {}", sv.as_str(), t.app, t.source)))
+            }
+            (None, Some(sv), Some(t)) if raw_asgi_target => {
+                let argv = build_argv(Framework::Starlette, sv, t, port_num, report);
                 Some(Fact::new(argv, format!("{} serving {} from {}", sv.as_str(), t.app, t.source)))
             }
             _ => None,
@@ -445,6 +455,24 @@ fn find_framework(
         }
     }
     None
+}
+
+/// A module-level `async def app(scope, receive, send)` when uvicorn is a dependency.
+fn raw_asgi(code: &Code, report: &ScanReport) -> Option<Target> {
+    if !report.dependencies.iter().any(|d| d.name == "uvicorn") {
+        return None;
+    }
+    let mut found: Vec<&(String, String, usize)> =
+        code.asgi_callables.iter().filter(|(f, _, _)| !is_test_path(f)).collect();
+    found.sort_by_key(|(f, n, _)| (n != "app" && n != "application", f.matches('/').count(), f.clone()));
+    let (file, name, line) = found.first()?;
+    let m = module_of(file, report.source_dir.as_deref())?;
+    Some(Target {
+        app: format!("{m}:{name}"),
+        factory: None,
+        file: Some(file.clone()),
+        source: format!("{file}:{line} (ASGI callable {name}(scope, receive, send))"),
+    })
 }
 
 fn django(
@@ -879,7 +907,10 @@ fn config_port(ctx: &mut Ctx, server: Option<AppServer>) -> Option<Fact<u16>> {
 }
 
 fn default_port(fw: Option<Framework>, server: Option<AppServer>) -> Option<Fact<u16>> {
-    let (p, who) = match (fw?, server) {
+    let Some(fw) = fw else {
+        return server.map(|sv| Fact::new(8000, format!("{} default", sv.as_str())));
+    };
+    let (p, who) = match (fw, server) {
         (Framework::Streamlit, _) => (8501, "streamlit"),
         (Framework::Gradio, _) => (7860, "gradio"),
         (Framework::Flask, Some(AppServer::Python) | None) => (5000, "flask"),

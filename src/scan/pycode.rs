@@ -105,6 +105,8 @@ pub struct Code {
     pub apps: Vec<AppObject>,
     pub factories: Vec<Factory>,
     pub runs: Vec<RunCall>,
+    /// Module-level raw ASGI callables: `async def app(scope, receive, send)` (file, name, line).
+    pub asgi_callables: Vec<(String, String, usize)>,
 }
 
 impl Code {
@@ -210,6 +212,13 @@ impl Visitor<'_> {
                 "function_definition" | "class_definition" => {
                     if scope.top_fn.is_none() && !scope.nested && node.kind() == "function_definition" {
                         let name = node.child_by_field_name("name").map(|n| self.text(n).to_string());
+                        let params = node.child_by_field_name("parameters").map(|p| self.text(p).replace(' ', ""));
+                        if let (Some(n), Some(p)) = (&name, params)
+                            && p.starts_with("(scope,receive,send")
+                            && self.text(node).starts_with("async")
+                        {
+                            self.code.asgi_callables.push((self.file.path.clone(), n.clone(), line(node)));
+                        }
                         child_scope.top_fn = name.map(|n| (n, line(node)));
                     }
                     child_scope.nested = true;
@@ -500,6 +509,9 @@ mod tests {
         let g = c.apps.iter().find(|a| a.ctor == Ctor::Gradio).unwrap();
         assert_eq!(g.var, "demo");
         let l = c.runs.iter().find(|r| r.kind == RunKind::Launch).unwrap();
+        assert!(c.asgi_callables.is_empty());
+        let raw = code_of(&[("app.py", "async def app(scope, receive, send):\n    pass\n")]);
+        assert_eq!(raw.asgi_callables, vec![("app.py".to_string(), "app".to_string(), 1)]);
         assert_eq!((l.target.as_deref(), l.port), (Some("demo"), Some(7861)));
     }
 
