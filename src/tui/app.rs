@@ -599,14 +599,30 @@ pub fn entry_candidates(app: &App) -> Vec<Candidate> {
             .is_some_and(|f| matches!(f.value, Framework::Fastapi | Framework::Starlette | Framework::Litestar));
         let wsgi = app.scan.framework.as_ref().is_some_and(|f| matches!(f.value, Framework::Flask | Framework::Django));
         let words = |s: String| s.split_whitespace().map(String::from).collect::<Vec<_>>();
+        // Only servers the project depends on: a command whose program is not installed fails.
+        let has = |name: &str| app.scan.dependencies.iter().any(|d| d.name == name);
+        let from = |kind: &str| format!("{kind} app {} + dependency", a.source);
         if asgi {
-            push(&words(format!("uvicorn {} --host 0.0.0.0 --port {port}", a.value)), format!("ASGI app {}", a.source));
-            push(
-                &words(format!("gunicorn -k uvicorn.workers.UvicornWorker -b 0.0.0.0:{port} {}", a.value)),
-                format!("ASGI app {}", a.source),
-            );
-        } else if wsgi {
-            push(&words(format!("gunicorn -b 0.0.0.0:{port} {}", a.value)), format!("WSGI app {}", a.source));
+            if has("uvicorn") {
+                push(&words(format!("uvicorn {} --host 0.0.0.0 --port {port}", a.value)), from("ASGI"));
+            }
+            if has("uvicorn") && has("gunicorn") {
+                push(
+                    &words(format!("gunicorn -k uvicorn.workers.UvicornWorker -b 0.0.0.0:{port} {}", a.value)),
+                    from("ASGI"),
+                );
+            }
+            if has("hypercorn") {
+                push(&words(format!("hypercorn {} --bind 0.0.0.0:{port}", a.value)), from("ASGI"));
+            }
+            if has("granian") {
+                push(
+                    &words(format!("granian --interface asgi --host 0.0.0.0 --port {port} {}", a.value)),
+                    from("ASGI"),
+                );
+            }
+        } else if wsgi && has("gunicorn") {
+            push(&words(format!("gunicorn -b 0.0.0.0:{port} {}", a.value)), from("WSGI"));
         }
     }
     out
