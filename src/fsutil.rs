@@ -49,8 +49,7 @@ pub fn write_file(path: &Path, content: &str, force: bool) -> Result<WriteOutcom
     let outcome = match existing {
         None => WriteOutcome::Created(path.to_path_buf()),
         Some(old) => {
-            let backup = backup_path(path);
-            std::fs::write(&backup, old).map_err(|e| WriteError::Io { path: backup.clone(), source: e })?;
+            let backup = write_backup(path, &old)?;
             WriteOutcome::Replaced { path: path.to_path_buf(), backup }
         }
     };
@@ -58,16 +57,28 @@ pub fn write_file(path: &Path, content: &str, force: bool) -> Result<WriteOutcom
     Ok(outcome)
 }
 
-fn backup_path(path: &Path) -> PathBuf {
+/// Keeps `old` as `<name>.pyslim-backup` (or `.pyslim-backup.N`). Each name is claimed with
+/// `create_new`, so two pyslim runs at once never write the same backup file.
+fn write_backup(path: &Path, old: &[u8]) -> Result<PathBuf, WriteError> {
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let first = path.with_file_name(format!("{name}.pyslim-backup"));
-    if !first.exists() {
-        return first;
+    for n in 0..10_000u32 {
+        let candidate = if n == 0 {
+            path.with_file_name(format!("{name}.pyslim-backup"))
+        } else {
+            path.with_file_name(format!("{name}.pyslim-backup.{n}"))
+        };
+        match std::fs::OpenOptions::new().write(true).create_new(true).open(&candidate) {
+            Ok(mut f) => {
+                f.write_all(old)
+                    .and_then(|_| f.sync_all())
+                    .map_err(|e| WriteError::Io { path: candidate.clone(), source: e })?;
+                return Ok(candidate);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(WriteError::Io { path: candidate, source: e }),
+        }
     }
-    (1..)
-        .map(|n| path.with_file_name(format!("{name}.pyslim-backup.{n}")))
-        .find(|p| !p.exists())
-        .expect("some backup name is free")
+    Err(WriteError::Io { path: path.to_path_buf(), source: std::io::Error::other("no free backup name") })
 }
 
 #[cfg(test)]
@@ -88,5 +99,42 @@ mod tests {
         let WriteOutcome::Replaced { backup: b2, .. } = write_file(&p, "c", true).unwrap() else { panic!() };
         assert_ne!(backup, b2);
         assert_eq!(std::fs::read_to_string(&b2).unwrap(), "b");
+    }
+
+    #[test]
+    fn concurrent_writers_keep_every_previous_version() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("Dockerfile");
+        std::fs::write(&p, "original").unwrap();
+        let handles: Vec<_> = (0..8)
+            .map(|i| {
+                let p = p.clone();
+                std::thread::spawn(move || write_file(&p, &format!("writer {i}"), true).unwrap())
+            })
+            .collect();
+        for h in handles {
+            h.join().unwrap();
+        }
+        // The final file is one complete version; every writer left its own backup file (no backup
+        // overwrote another), each a complete earlier version, the original among them.
+        let last = std::fs::read_to_string(&p).unwrap();
+        assert!(last.starts_with("writer "), "{last}");
+        let mut backups: Vec<String> = std::fs::read_dir(d.path())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.to_string_lossy().contains("pyslim-backup"))
+            .map(|p| std::fs::read_to_string(p).unwrap())
+            .collect();
+        backups.sort();
+        assert_eq!(backups.len(), 8, "{backups:?}");
+        assert!(backups.contains(&"original".to_string()));
+        assert!(backups.iter().all(|b| b == "original" || b.starts_with("writer ")), "{backups:?}");
+        assert!(
+            !std::fs::read_dir(d.path()).unwrap().any(|e| e
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .starts_with(".pyslim-tmp"))
+        );
     }
 }
