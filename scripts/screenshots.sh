@@ -55,6 +55,11 @@ BASE = [(0x1e, 0x1e, 0x2e), (0xf3, 0x8b, 0xa8), (0xa6, 0xe3, 0xa1), (0xf9, 0xe2,
         (0xa6, 0xe3, 0xa1), (0xf9, 0xe2, 0xaf), (0x89, 0xb4, 0xfa), (0xf5, 0xc2, 0xe7), (0x94, 0xe2, 0xd5),
         (0xff, 0xff, 0xff)]
 FG, BG = (0xcd, 0xd6, 0xf4), (0x1e, 0x1e, 0x2e)
+# (left, right, up, down) arms of the box-drawing characters the wizard uses.
+BOX = {"─": (1, 1, 0, 0), "━": (1, 1, 0, 0), "│": (0, 0, 1, 1), "╭": (0, 1, 0, 1), "┌": (0, 1, 0, 1),
+       "╮": (1, 0, 0, 1), "┐": (1, 0, 0, 1), "╰": (0, 1, 1, 0), "└": (0, 1, 1, 0), "╯": (1, 0, 1, 0),
+       "┘": (1, 0, 1, 0), "├": (0, 1, 1, 1), "┤": (1, 0, 1, 1), "┬": (1, 1, 0, 1), "┴": (1, 1, 1, 0),
+       "┼": (1, 1, 1, 1)}
 
 def xterm(n):
     if n < 16:
@@ -112,6 +117,15 @@ for y, line in enumerate(text.split("\n")[:rows]):
             draw.rectangle([px, py, px + cw - 1, py + ch - 1], fill=bg)
             if chr_ == "█":
                 draw.rectangle([px, py, px + cw - 1, py + ch - 1], fill=fg)
+            elif chr_ in BOX:
+                # Box drawing as lines across the whole cell, so borders join without gaps.
+                cx, cy = px + cw // 2, py + ch // 2
+                left, right, up, down = BOX[chr_]
+                width = 3 if chr_ == "━" else 1
+                if left: draw.line([px, cy, cx, cy], fill=fg, width=width)
+                if right: draw.line([cx, cy, px + cw - 1, cy], fill=fg, width=width)
+                if up: draw.line([cx, py, cx, cy], fill=fg, width=width)
+                if down: draw.line([cx, cy, cx, py + ch - 1], fill=fg, width=width)
             elif chr_ != " ":
                 font = fonts["b" if state["bold"] else "r"] if ord(chr_) in mono_cmap else fonts["fallback"]
                 draw.text((px, py + 1), chr_, font=font, fill=fg)

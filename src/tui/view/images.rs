@@ -94,7 +94,7 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
             Constraint::Length(4),
             Constraint::Length(5),
             Constraint::Length(7),
-            Constraint::Length(7),
+            Constraint::Length(9),
         ],
     )
     .header(Row::new(vec!["image", "py", "shell", "   size", ""]).style(t.dim()))
