@@ -112,7 +112,7 @@ impl Ctx {
         match text.parse::<toml::Table>() {
             Ok(t) => Some(t),
             Err(e) => {
-                let line = e.span().map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+                let line = e.span().map(|s| line_of(text, s.start));
                 let msg = e.message().to_string();
                 match line {
                     Some(l) => self.warn(format!("{shown}:{l}: not valid TOML ({msg}); ignored")),
@@ -137,7 +137,8 @@ fn is_loop(e: &std::io::Error) -> bool {
 
 /// Line number (1-based) of a byte offset.
 pub fn line_of(text: &str, offset: usize) -> usize {
-    text[..offset.min(text.len())].matches('\n').count() + 1
+    // Bytes, not chars: an offset inside a multi-byte character must not panic.
+    text.as_bytes()[..offset.min(text.len())].iter().filter(|b| **b == b'\n').count() + 1
 }
 
 /// Walks `toml` tables by a dotted path (`["tool", "poetry", "dependencies"]`).

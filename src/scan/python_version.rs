@@ -160,11 +160,15 @@ fn range_sources(ctx: &mut Ctx, project: &Project) -> Option<Fact<PythonVersion>
             Some(v) => {
                 let missing: Vec<String> =
                     lock.missing_wheels(newest).iter().map(|p| format!("{} {}", p.name, p.version)).collect();
+                let skipped: Vec<String> =
+                    allowed.iter().rev().take_while(|x| **x > v).map(|x| x.to_string()).collect();
+                let verb = if skipped.len() == 1 { "lacks" } else { "lack" };
                 Fact::new(
                     v,
                     format!(
-                        "{shown}: newest version with wheels in {} ({newest} lacks wheels for {})",
+                        "{shown}: newest version with wheels in {} ({} {verb} wheels for {})",
                         lock.file,
+                        skipped.join(", "),
                         missing.join(", ")
                     ),
                 )
