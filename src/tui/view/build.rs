@@ -56,12 +56,23 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
     let [top, rows_area] = Layout::vertical([Constraint::Length(2), Constraint::Min(1)]).areas(area);
     frame.render_widget(Paragraph::new(summary), top);
 
-    let n = b.rows.len().max(1) as u16;
-    let per = (rows_area.height / n).max(3);
-    let areas = Layout::vertical(vec![Constraint::Length(per); b.rows.len()]).split(rows_area);
+    let areas = Layout::vertical(row_heights(b.rows.as_slice(), rows_area.height)).split(rows_area);
     for (row, r) in b.rows.iter().zip(areas.iter()) {
         draw_row(frame, app, row, *r);
     }
+}
+
+/// Every row gets its title and one status line; the rows that are building (or failed, to show
+/// why) share the rest for their log tails.
+fn row_heights(rows: &[VariantRow], height: u16) -> Vec<Constraint> {
+    let n = rows.len() as u16;
+    let wants_log = |r: &VariantRow| r.is_active() || matches!(r.phase, Phase::Failed(_) | Phase::Verified(false));
+    let growing = rows.iter().filter(|r| wants_log(r)).count() as u16;
+    if growing == 0 {
+        return vec![Constraint::Length((height / n.max(1)).clamp(2, 4)); rows.len()];
+    }
+    let extra = height.saturating_sub(2 * n) / growing;
+    rows.iter().map(|r| Constraint::Length(if wants_log(r) { 2 + extra.min(12) } else { 2 })).collect()
 }
 
 fn draw_row(frame: &mut Frame, app: &App, row: &VariantRow, area: Rect) {
@@ -111,7 +122,7 @@ fn draw_row(frame: &mut Frame, app: &App, row: &VariantRow, area: Rect) {
             if !row.step_name.is_empty() {
                 lines.push(Line::from(vec![
                     Span::styled("   step ", t.dim()),
-                    Span::styled(row.step_name.replace('\n', " "), t.text()),
+                    Span::styled(row.step_name.split_whitespace().collect::<Vec<_>>().join(" "), t.text()),
                 ]));
             }
             if let Some(d) = &row.detail {
