@@ -91,9 +91,12 @@ impl Session {
     fn quit_and_check_terminal(&self) {
         self.send(&["q"]);
         self.wait_for("EXIT=0\n", Duration::from_secs(30));
-        self.line("clear; stty -a | tr ' ;' '\\n\\n' | grep -xE -- '-?(icanon|echo)' | tr '\\n' ' '; echo MODES-\"\"DONE");
+        self.line(
+            "clear; stty -a | tr ' ;' '\\n\\n' | grep -xE -- '-?(icanon|echo)' | tr '\\n' ' '; echo MODES-\"\"DONE",
+        );
         let s = self.wait_for("MODES-DONE", Duration::from_secs(10));
-        let modes = s.lines().find(|l| l.ends_with("MODES-DONE") && !l.contains("stty")).unwrap_or_default().to_string();
+        let modes =
+            s.lines().find(|l| l.ends_with("MODES-DONE") && !l.contains("stty")).unwrap_or_default().to_string();
         let words: Vec<&str> = modes.split_whitespace().collect();
         assert!(words.contains(&"icanon") && words.contains(&"echo"), "terminal not restored: {modes:?}\n{s}");
         assert!(!s.contains("Project: what the scan found"), "the wizard is still on screen:\n{s}");
