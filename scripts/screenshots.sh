@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Regenerates screenshots/01-project.png ... 07-results.png from the real `pyslim tui --demo` in
+# Regenerates screenshots/01-project.png ... 07-results.png (and 02-images-incompatible.png) from the real `pyslim tui --demo` in
 # a real terminal: tmux runs the wizard at 120x36, send-keys walks it, `capture-pane -e` keeps
 # the ANSI colours, and a small Python/Pillow renderer draws each capture with DejaVu Sans Mono.
 #
@@ -163,6 +163,14 @@ wait_for "Package manager" 60
 shot 01-project
 key Enter; wait_for "Runtime images" 10
 shot 02-images
+# The same screen with an incompatible pair (3.13 builder, end-of-life 3.11 distroless runtime).
+n=0
+until tmux capture-pane -p -t "$SESSION" | grep -q "Runtime gcr.io/distroless/python3-debian12:nonroot"; do
+  key Down; n=$((n + 1)); sleep 0.1
+  [ $n -lt 40 ] || { echo "error: debian12 runtime not found in the list" >&2; exit 1; }
+done
+shot 02-images-incompatible
+for _ in $(seq "$n"); do key Up; done
 key Enter; wait_for "Detected commands" 10
 key Tab
 shot 03-entrypoint

@@ -150,6 +150,10 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
         ])),
         path_area,
     );
+    // Values as wide as the longest one (up to 60% of the room), sources get the rest.
+    let room = table_area.width.saturating_sub(20);
+    let longest = rows.iter().map(|(_, (v, _))| v.width() as u16).max().unwrap_or(0);
+    let value_w = longest.min(room * 3 / 5).max(10);
     let table = Table::new(
         rows.into_iter().map(|(label, (value, source))| {
             Row::new(vec![
@@ -158,7 +162,7 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
                 Cell::from(Span::styled(source, t.dim())),
             ])
         }),
-        [Constraint::Length(16), Constraint::Fill(3), Constraint::Fill(2)],
+        [Constraint::Length(16), Constraint::Length(value_w), Constraint::Fill(1)],
     )
     .header(Row::new(vec!["", "found", "from"]).style(t.dim()))
     .column_spacing(1);
