@@ -14,7 +14,10 @@ use pyslim::plan::{BuildPlan, Config, Flavour, Variant};
 
 /// Realistic seeds, one per file name the scan reads.
 const SEEDS: &[(&str, &str)] = &[
-    ("requirements.txt", "-r base.txt\n-c constraints.txt\nfastapi==0.115.0 ; python_version >= \"3.9\"\nuvicorn[standard]>=0.30\npsycopg2>=2.9\n--index-url https://pypi.org/simple\ngit+https://example.invalid/x.git#egg=x\n"),
+    (
+        "requirements.txt",
+        "-r base.txt\n-c constraints.txt\nfastapi==0.115.0 ; python_version >= \"3.9\"\nuvicorn[standard]>=0.30\npsycopg2>=2.9\n--index-url https://pypi.org/simple\ngit+https://example.invalid/x.git#egg=x\n",
+    ),
     ("base.txt", "gunicorn==22.0\n-r requirements.txt\n"),
     ("constraints.txt", "flask<4\n"),
     (
@@ -29,11 +32,20 @@ const SEEDS: &[(&str, &str)] = &[
         "uv.lock",
         "version = 1\nrequires-python = \">=3.12\"\n\n[[package]]\nname = \"uvicorn\"\nversion = \"0.30.0\"\nsource = { registry = \"https://pypi.org/simple\" }\nwheels = [{ url = \"https://files/uvloop-0.21.0-cp312-cp312-manylinux_2_17_x86_64.whl\" }]\n",
     ),
-    ("Pipfile", "[packages]\ndjango = \"*\"\ngunicorn = \"*\"\n[dev-packages]\npytest = \"*\"\n[requires]\npython_version = \"3.12\"\n"),
-    ("Pipfile.lock", "{\"_meta\": {\"requires\": {\"python_version\": \"3.12\"}}, \"default\": {\"django\": {\"version\": \"==5.1\"}}, \"develop\": {}}"),
+    (
+        "Pipfile",
+        "[packages]\ndjango = \"*\"\ngunicorn = \"*\"\n[dev-packages]\npytest = \"*\"\n[requires]\npython_version = \"3.12\"\n",
+    ),
+    (
+        "Pipfile.lock",
+        "{\"_meta\": {\"requires\": {\"python_version\": \"3.12\"}}, \"default\": {\"django\": {\"version\": \"==5.1\"}}, \"develop\": {}}",
+    ),
     ("pdm.lock", "[metadata]\ngroups = [\"default\"]\n[[package]]\nname = \"litestar\"\nversion = \"2.12\"\n"),
     ("Procfile", "web: gunicorn app:app -b 0.0.0.0:$PORT --workers 2\nworker: celery -A tasks worker\n"),
-    ("Dockerfile", "FROM python:3.10-slim AS base\nARG PORT=8000\nENV APP_PORT=${PORT}\nEXPOSE $APP_PORT\nCMD [\"uvicorn\", \"app:app\", \"--host\", \"0.0.0.0\"]\n"),
+    (
+        "Dockerfile",
+        "FROM python:3.10-slim AS base\nARG PORT=8000\nENV APP_PORT=${PORT}\nEXPOSE $APP_PORT\nCMD [\"uvicorn\", \"app:app\", \"--host\", \"0.0.0.0\"]\n",
+    ),
     (".python-version", "# pinned\n3.12.4\n\n"),
     ("runtime.txt", "python-3.11.4\n"),
     (".tool-versions", "nodejs 20.1.0\npython 3.12.1\n"),
@@ -43,7 +55,10 @@ const SEEDS: &[(&str, &str)] = &[
         "import uvicorn\nfrom fastapi import FastAPI\nfrom flask import Flask\n\napp = FastAPI()\n\ndef create_app():\n    return Flask(__name__)\n\nif __name__ == \"__main__\":\n    uvicorn.run(\"app:app\", host=\"0.0.0.0\", port=int(\"8080\"))\n",
     ),
     ("manage.py", "import os\nos.environ.setdefault(\"DJANGO_SETTINGS_MODULE\", \"mysite.settings\")\n"),
-    ("mysite/settings.py", "WSGI_APPLICATION = 'mysite.wsgi.application'\nASGI_APPLICATION = \"mysite.asgi.application\"\n"),
+    (
+        "mysite/settings.py",
+        "WSGI_APPLICATION = 'mysite.wsgi.application'\nASGI_APPLICATION = \"mysite.asgi.application\"\n",
+    ),
     ("gunicorn.conf.py", "bind = \"0.0.0.0:9000\"\nworkers = 2\n"),
     ("setup.py", "from setuptools import setup\nsetup(name='x', install_requires=['flask>=3', 'gunicorn'])\n"),
 ];
@@ -61,7 +76,8 @@ fn edit() -> impl Strategy<Value = Edit> {
     prop_oneof![
         (any::<usize>(), prop::collection::vec(any::<u8>(), 1..8)).prop_map(|(i, b)| Edit::Insert(i, b)),
         (any::<usize>(), 1usize..40).prop_map(|(i, n)| Edit::Delete(i, n)),
-        (any::<usize>(), prop::sample::select(b"\"'[]{}=:\n\\#$,.<>*\x00\xff".to_vec())).prop_map(|(i, b)| Edit::Replace(i, b)),
+        (any::<usize>(), prop::sample::select(b"\"'[]{}=:\n\\#$,.<>*\x00\xff".to_vec()))
+            .prop_map(|(i, b)| Edit::Replace(i, b)),
         any::<usize>().prop_map(Edit::DuplicateLine),
         any::<usize>().prop_map(Edit::Truncate),
     ]
@@ -132,7 +148,9 @@ fn exercise(dir: &Path) {
     let report = pyslim::scan::scan(dir).expect("a readable folder always scans");
     let json = serde_json::to_string(&report).expect("a report always serializes");
     assert!(json.starts_with('{'));
-    for overrides in [Config::default(), Config { entrypoint: Some(vec!["python".into(), "app.py".into()]), ..Default::default() }] {
+    for overrides in
+        [Config::default(), Config { entrypoint: Some(vec!["python".into(), "app.py".into()]), ..Default::default() }]
+    {
         if let Ok(plan) = BuildPlan::resolve(&report, None, &overrides) {
             for v in Variant::ALL {
                 let _ = plan.checks(v, &report);
