@@ -30,8 +30,14 @@ const IMAGES: [&str; 6] = [
     "pyslim-mirror/distroless/python3-debian12:nonroot",
 ];
 
-fn labels() -> HashMap<String, String> {
-    HashMap::from([(TEST_LABEL.to_string(), "1".to_string())])
+/// The test label's value: unique per test and process, so one test's cleanup never touches
+/// another's containers (tests run in parallel).
+fn label_value(test: &str) -> String {
+    format!("{test}-{}", std::process::id())
+}
+
+fn labels(test: &str) -> HashMap<String, String> {
+    HashMap::from([(TEST_LABEL.to_string(), label_value(test))])
 }
 
 /// A connected engine, or `None` (test skipped) when Docker or the stand-in images are missing
@@ -57,17 +63,17 @@ async fn engine() -> Option<Engine> {
     Some(engine)
 }
 
-/// Removes test images on drop (also when an assertion panics).
-struct Tags(Vec<String>);
+/// Removes a test's images and stray containers on drop (also when an assertion panics).
+struct Tags(&'static str, Vec<String>);
 
 impl Drop for Tags {
     fn drop(&mut self) {
-        for t in &self.0 {
+        for t in &self.1 {
             let _ = std::process::Command::new("docker").args(["rmi", "-f", t]).output();
         }
         // Containers of verify runs are removed by the engine; remove strays of a panic, loudly.
         let out = std::process::Command::new("docker")
-            .args(["ps", "-aq", "--filter", &format!("label={TEST_LABEL}=1")])
+            .args(["ps", "-aq", "--filter", &format!("label={TEST_LABEL}={}", label_value(self.0))])
             .output();
         if let Ok(o) = out {
             for id in String::from_utf8_lossy(&o.stdout).split_whitespace() {
@@ -89,8 +95,8 @@ fn events() -> (pyslim::engine::EventSender, tokio::task::JoinHandle<Vec<BuildEv
     (tx, h)
 }
 
-async fn test_containers(engine: &Engine) -> Vec<String> {
-    engine.containers_with_labels(&[&format!("{TEST_LABEL}=1")]).await.unwrap()
+async fn test_containers(engine: &Engine, test: &str) -> Vec<String> {
+    engine.containers_with_labels(&[&format!("{TEST_LABEL}={}", label_value(test))]).await.unwrap()
 }
 
 fn copy_dir(src: &Path, dst: &Path) {
@@ -199,7 +205,7 @@ async fn demo_variants_build_verify_compare_and_cache() {
     let root = dir.path().join("demo-service");
     copy_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/demo"), &root);
     let (report, plan) = plan_for(&root, Config::default());
-    let mut tags = Tags(Vec::new());
+    let mut tags = Tags("demo", Vec::new());
     let (tx, collected) = events();
     let cancel = CancellationToken::new();
     let mut comparison = Comparison { project: run::project_name(&report), ..Default::default() };
@@ -210,9 +216,9 @@ async fn demo_variants_build_verify_compare_and_cache() {
             Err(reason) => panic!("pyslim cannot build the demo's {variant} variant: {reason}"),
         };
         let mut job = VariantJob::new(&plan, &report, rendered, Some(format!("pyslim-test/demo:{variant}")));
-        job.labels = labels();
+        job.labels = labels("demo");
         job.verify = Some(Duration::from_secs(90));
-        tags.0.push(job.tag.clone());
+        tags.1.push(job.tag.clone());
         let outcome = match engine.run_variant(&job, &tx, &cancel).await {
             Ok(o) => o,
             Err(EngineError::BuildFailed { step, message, log_tail, .. }) => {
@@ -235,7 +241,7 @@ async fn demo_variants_build_verify_compare_and_cache() {
         comparison.variants.push(outcome.to_result());
         jobs.insert(variant, (job, outcome));
     }
-    assert!(test_containers(&engine).await.is_empty(), "verify left containers behind");
+    assert!(test_containers(&engine, "demo").await.is_empty(), "verify left containers behind");
 
     // Labels and sizes.
     let docker = engine.docker();
@@ -306,12 +312,12 @@ async fn demo_variants_build_verify_compare_and_cache() {
         assert!(ev.iter().any(|e| matches!(e, BuildEvent::Verified { variant: v, ok: true, .. } if *v == variant)));
         assert!(step_states(&ev, variant).iter().any(|(_, s)| *s == StepState::Done || *s == StepState::Cached));
     }
-    assert!(test_containers(&engine).await.is_empty());
+    assert!(test_containers(&engine, "demo").await.is_empty());
     drop(tags);
 }
 
 /// Builds a tiny context from a Dockerfile and files, with the test labels.
-fn request(variant: Variant, dir: &Path, dockerfile: &str, tag: &str) -> BuildRequest {
+fn request(test: &str, variant: Variant, dir: &Path, dockerfile: &str, tag: &str) -> BuildRequest {
     BuildRequest {
         variant,
         context: dir.to_path_buf(),
@@ -319,7 +325,7 @@ fn request(variant: Variant, dir: &Path, dockerfile: &str, tag: &str) -> BuildRe
         dockerignore: String::new(),
         tag: tag.to_string(),
         project: "engine-test".into(),
-        labels: labels(),
+        labels: labels(test),
         no_cache: false,
     }
 }
@@ -344,15 +350,16 @@ async fn distroless_venv_without_interpreter_fix_fails_verify() {
          RUN [ -e /usr/bin/python3.13 ] || ln -s /usr/local/bin/python3.13 /usr/bin/python3.13; \
          /usr/bin/python3.13 -m venv --without-pip /opt/venv\n{runtime}"
     );
-    let tags = Tags(vec!["pyslim-test/pitfall:naive".into(), "pyslim-test/pitfall:fixed".into()]);
+    let tags = Tags("pitfall", vec!["pyslim-test/pitfall:naive".into(), "pyslim-test/pitfall:fixed".into()]);
     let (tx, _h) = events();
     let cancel = CancellationToken::new();
     let mut outcomes = Vec::new();
-    for (df, tag) in [(&naive, &tags.0[0]), (&fixed, &tags.0[1])] {
-        let built = engine.build(&request(Variant::Distroless, dir.path(), df, tag), &tx, &cancel).await.unwrap();
+    for (df, tag) in [(&naive, &tags.1[0]), (&fixed, &tags.1[1])] {
+        let built =
+            engine.build(&request("pitfall", Variant::Distroless, dir.path(), df, tag), &tx, &cancel).await.unwrap();
         let mut req = VerifyRequest::new(Variant::Distroless, built.tag.clone(), 8000);
         req.timeout = Duration::from_secs(20);
-        req.labels = labels();
+        req.labels = labels("pitfall");
         outcomes.push(engine.verify(&req, &tx, &cancel).await.unwrap());
     }
     let (broken, ok) = (&outcomes[0], &outcomes[1]);
@@ -362,7 +369,7 @@ async fn distroless_venv_without_interpreter_fix_fails_verify() {
         "the failure says why: {broken:?}"
     );
     assert!(ok.ok, "the venv with the runtime's interpreter path must start: {ok:?}");
-    assert!(test_containers(&engine).await.is_empty(), "verify must remove its containers");
+    assert!(test_containers(&engine, "pitfall").await.is_empty(), "verify must remove its containers");
     drop(tags);
 }
 
@@ -376,15 +383,16 @@ async fn failed_build_reports_step_and_leaves_nothing() {
     let marker = format!("pyslim-fail-{}", std::process::id());
     let df = format!(
         "FROM {MIRROR}/python:3.13-slim\nWORKDIR /app\nRUN echo {marker} > /marker\nCOPY requirements.txt .\n\
-         RUN pip install --no-cache-dir --retries 0 --timeout 15 -r requirements.txt\nCMD [\"python\"]\n"
+         RUN echo {marker} && pip install --no-cache-dir --retries 0 --timeout 15 -r requirements.txt\nCMD [\"python\"]\n"
     );
     let dangling_before = dangling_images();
     for builder in [Builder::Buildkit, Builder::Classic] {
         let engine = engine.with_builder(builder);
         let tag = format!("pyslim-test/fails:{builder:?}").to_lowercase();
-        let _tags = Tags(vec![tag.clone()]);
+        let _tags = Tags("fails", vec![tag.clone()]);
         let (tx, h) = events();
-        let err = engine.build(&request(Variant::Slim, dir.path(), &df, &tag), &tx, &CancellationToken::new()).await;
+        let err =
+            engine.build(&request("fails", Variant::Slim, dir.path(), &df, &tag), &tx, &CancellationToken::new()).await;
         drop(tx);
         let ev = h.await.unwrap();
         let Err(EngineError::BuildFailed { step, message, log_tail, .. }) = err else {
@@ -407,7 +415,7 @@ async fn failed_build_reports_step_and_leaves_nothing() {
             .unwrap();
         let leftovers = String::from_utf8_lossy(&leftovers.stdout);
         assert!(
-            !leftovers.lines().any(|l| l.contains("pyslim-no-such-package") || l.contains("requirements.txt")),
+            !leftovers.lines().any(|l| l.contains(&marker)),
             "{builder:?}: build containers left behind:\n{leftovers}"
         );
     }
@@ -434,7 +442,11 @@ async fn missing_base_image_is_a_clear_error() {
     let df = format!("FROM {MIRROR}/python:3.99-missing AS builder\nRUN true\n");
     let (tx, _h) = events();
     let err = engine
-        .build(&request(Variant::Slim, dir.path(), &df, "pyslim-test/missing:x"), &tx, &CancellationToken::new())
+        .build(
+            &request("missing", Variant::Slim, dir.path(), &df, "pyslim-test/missing:x"),
+            &tx,
+            &CancellationToken::new(),
+        )
         .await
         .unwrap_err();
     let msg = err.to_string();
@@ -448,7 +460,7 @@ async fn missing_base_image_is_a_clear_error() {
 async fn cancel_stops_build_and_verify_and_cleans_up() {
     let Some(engine) = engine().await else { return };
     let dir = tempfile::tempdir().unwrap();
-    let tags = Tags(vec!["pyslim-test/cancel:sleepy".into(), "pyslim-test/cancel:build".into()]);
+    let tags = Tags("cancel", vec!["pyslim-test/cancel:sleepy".into(), "pyslim-test/cancel:build".into()]);
 
     // Verify of a service that never listens, cancelled once the container runs.
     let df = format!(
@@ -456,9 +468,9 @@ async fn cancel_stops_build_and_verify_and_cleans_up() {
     );
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let cancel = CancellationToken::new();
-    engine.build(&request(Variant::Distroless, dir.path(), &df, &tags.0[0]), &tx, &cancel).await.unwrap();
-    let mut req = VerifyRequest::new(Variant::Distroless, tags.0[0].clone(), 8000);
-    req.labels = labels();
+    engine.build(&request("cancel", Variant::Distroless, dir.path(), &df, &tags.1[0]), &tx, &cancel).await.unwrap();
+    let mut req = VerifyRequest::new(Variant::Distroless, tags.1[0].clone(), 8000);
+    req.labels = labels("cancel");
     let c2 = cancel.clone();
     let watcher = tokio::spawn(async move {
         while let Some(e) = rx.recv().await {
@@ -472,7 +484,7 @@ async fn cancel_stops_build_and_verify_and_cleans_up() {
     let r = engine.verify(&req, &tx, &cancel).await;
     assert!(matches!(r, Err(EngineError::Cancelled)), "{r:?}");
     assert!(started.elapsed() < Duration::from_secs(30), "cancel must be prompt");
-    assert!(test_containers(&engine).await.is_empty(), "the verify container must be removed on cancel");
+    assert!(test_containers(&engine, "cancel").await.is_empty(), "the verify container must be removed on cancel");
     drop(tx);
     watcher.await.unwrap();
 
@@ -492,7 +504,7 @@ async fn cancel_stops_build_and_verify_and_cleans_up() {
             }
         }
     });
-    let r = classic.build(&request(Variant::Slim, dir.path(), &df, &tags.0[1]), &tx, &cancel).await;
+    let r = classic.build(&request("cancel", Variant::Slim, dir.path(), &df, &tags.1[1]), &tx, &cancel).await;
     assert!(matches!(r, Err(EngineError::Cancelled)), "{r:?}");
     drop(tx);
     watcher.await.unwrap();
@@ -511,7 +523,7 @@ async fn cancel_stops_build_and_verify_and_cleans_up() {
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     assert!(left.is_empty(), "build container left after cancel: {left}");
-    assert!(!engine.image_exists(&tags.0[1]).await.unwrap());
+    assert!(!engine.image_exists(&tags.1[1]).await.unwrap());
     drop(tags);
 }
 
@@ -522,7 +534,7 @@ async fn fixtures_build_and_answer_http() {
     let Some(engine) = engine().await else { return };
     let tmp = tempfile::tempdir().unwrap();
     let projects = fixture_projects(tmp.path());
-    let mut tags = Tags(Vec::new());
+    let mut tags = Tags("fixtures", Vec::new());
     let cancel = CancellationToken::new();
     let mut built = 0;
     for (name, root, python, variants) in &projects {
@@ -541,9 +553,9 @@ async fn fixtures_build_and_answer_http() {
                 continue;
             }
             let mut job = VariantJob::new(&plan, &report, rendered, Some(format!("pyslim-test/{name}:{variant}")));
-            job.labels = labels();
+            job.labels = labels("fixtures");
             job.verify = Some(Duration::from_secs(90));
-            tags.0.push(job.tag.clone());
+            tags.1.push(job.tag.clone());
             let (tx, _h) = events();
             let o = match engine.run_variant(&job, &tx, &cancel).await {
                 Ok(o) => o,
@@ -566,7 +578,7 @@ async fn fixtures_build_and_answer_http() {
         }
     }
     eprintln!("fixtures: {built} images built and verified");
-    assert!(test_containers(&engine).await.is_empty());
+    assert!(test_containers(&engine, "fixtures").await.is_empty());
     drop(tags);
 }
 
