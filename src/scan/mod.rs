@@ -223,14 +223,24 @@ pub fn scan(root: &Path) -> Result<ScanReport, ScanError> {
     let mut ctx = files::Ctx::new(root.clone());
     let mut report = ScanReport { root, ..Default::default() };
 
-    let tree = walk::walk(&mut ctx);
-    let code = pycode::analyze(&mut ctx, &tree.python_files);
-    let project = deps::detect(&mut ctx, &mut report, &code);
-    let docker = dockerfile::detect(&mut ctx, &mut report);
-    python_version::detect(&mut ctx, &mut report, &project, docker.as_ref());
-    app::detect(&mut ctx, &mut report, &code, &project, docker.as_ref());
-    system_libs::detect(&mut report, &project);
-    secrets::detect(&mut ctx, &mut report);
+    let ignore = secrets::load_ignore(&mut ctx);
+    let context_root = report.root.clone();
+    std::thread::scope(|s| {
+        // The build-context walk (no .gitignore) runs beside the detectors.
+        let context = s.spawn(|| secrets::context_files(&context_root, &ignore));
+        let tree = walk::walk(&mut ctx);
+        let code = pycode::analyze(&mut ctx, &tree.python_files);
+        let project = deps::detect(&mut ctx, &mut report, &code);
+        let docker = dockerfile::detect(&mut ctx, &mut report);
+        python_version::detect(&mut ctx, &mut report, &project, docker.as_ref());
+        app::detect(&mut ctx, &mut report, &code, &project, docker.as_ref());
+        system_libs::detect(&mut report, &project);
+        let files = context.join().unwrap_or_else(|_| {
+            ctx.warn("the build-context walk failed; secrets were not checked");
+            Vec::new()
+        });
+        secrets::detect(&mut ctx, &mut report, files);
+    });
 
     report.warnings.extend(ctx.into_warnings());
     Ok(report)

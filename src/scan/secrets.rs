@@ -5,6 +5,8 @@
 //! `.npmrc`/`.pypirc` with tokens, service-account JSON, and `.git`. The walk here ignores
 //! `.gitignore` on purpose: git-ignored files still enter a Docker build context.
 
+use std::path::Path;
+
 use ignore::WalkBuilder;
 
 use crate::engine::context::DockerIgnore;
@@ -18,8 +20,9 @@ const MAX_ENTRIES: usize = 200_000;
 /// Largest JSON/rc file opened to look inside.
 const MAX_PEEK: u64 = 256 * 1024;
 
-pub fn detect(ctx: &mut Ctx, report: &mut ScanReport) {
-    let ignore = match ctx.exists(".dockerignore").then(|| ctx.read(".dockerignore")).flatten() {
+/// The project's `.dockerignore`, compiled (an empty matcher when there is none or it is invalid).
+pub fn load_ignore(ctx: &mut Ctx) -> DockerIgnore {
+    match ctx.exists(".dockerignore").then(|| ctx.read(".dockerignore")).flatten() {
         Some(text) => match DockerIgnore::parse(&text) {
             Ok(d) => d,
             Err(e) => {
@@ -28,13 +31,17 @@ pub fn detect(ctx: &mut Ctx, report: &mut ScanReport) {
             }
         },
         None => DockerIgnore::default(),
-    };
-    let root = ctx.root.clone();
+    }
+}
+
+/// Files that would enter the build context (relative paths). Runs on its own thread while the
+/// other detectors work, so it takes no `Ctx`.
+pub fn context_files(root: &Path, ignore: &DockerIgnore) -> Vec<String> {
     let mut found: Vec<String> = Vec::new();
     if std::fs::symlink_metadata(root.join(".git")).is_ok() && !ignore.is_excluded(".git") {
         found.push(".git".into());
     }
-    let mut b = WalkBuilder::new(&root);
+    let mut b = WalkBuilder::new(root);
     b.standard_filters(false).follow_links(false).max_depth(Some(8)).filter_entry(|e| {
         if e.depth() == 0 || !e.file_type().is_some_and(|t| t.is_dir()) {
             return true;
@@ -51,15 +58,18 @@ pub fn detect(ctx: &mut Ctx, report: &mut ScanReport) {
         if !entry.file_type().is_some_and(|t| t.is_file() || t.is_symlink()) {
             continue;
         }
-        let Some(rel) = entry.path().strip_prefix(&root).ok().and_then(|r| r.to_str()) else { continue };
+        let Some(rel) = entry.path().strip_prefix(root).ok().and_then(|r| r.to_str()) else { continue };
         let rel = rel.replace('\\', "/");
-        if ignore.is_excluded(&rel) {
-            continue;
-        }
-        if is_secret(ctx, &rel) {
+        if may_be_secret(&rel) && !ignore.is_excluded(&rel) {
             found.push(rel);
         }
     }
+    found
+}
+
+/// Keeps the secrets among the context files and warns about each.
+pub fn detect(ctx: &mut Ctx, report: &mut ScanReport, candidates: Vec<String>) {
+    let mut found: Vec<String> = candidates.into_iter().filter(|rel| rel == ".git" || is_secret(ctx, rel)).collect();
     found.sort();
     found.dedup();
     let has_ignore = report.existing_dockerignore.is_some();
@@ -69,6 +79,22 @@ pub fn detect(ctx: &mut Ctx, report: &mut ScanReport) {
         report.warnings.push(format!("{f} would enter the build context: {hint}"));
     }
     report.secrets_in_context = found;
+}
+
+/// Cheap name test before the `.dockerignore` and content checks.
+fn may_be_secret(rel: &str) -> bool {
+    let name = rel.rsplit('/').next().unwrap_or(rel).to_ascii_lowercase();
+    name.contains(".env")
+        || name.starts_with("id_")
+        || name.ends_with(".json")
+        || name.ends_with(".pem")
+        || name.ends_with(".key")
+        || name.ends_with(".p12")
+        || name.ends_with(".pfx")
+        || name.ends_with(".jks")
+        || name.ends_with(".keystore")
+        || rel.ends_with(".aws/credentials")
+        || matches!(name.as_str(), ".netrc" | ".git-credentials" | ".npmrc" | ".pypirc" | "pip.conf")
 }
 
 fn is_secret(ctx: &mut Ctx, rel: &str) -> bool {
@@ -147,7 +173,9 @@ mod tests {
         }
         let mut ctx = Ctx::new(p.to_path_buf());
         let mut r = ScanReport::default();
-        detect(&mut ctx, &mut r);
+        let ignore = load_ignore(&mut ctx);
+        let files = context_files(p, &ignore);
+        detect(&mut ctx, &mut r, files);
         assert_eq!(
             r.secrets_in_context,
             vec![".aws/credentials", ".env", ".env.production", ".npmrc", "certs/server.key", "id_rsa", "sa.json"]
