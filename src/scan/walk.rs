@@ -159,4 +159,21 @@ mod tests {
         let t = walk(&mut ctx);
         assert_eq!(t.python_files, vec!["app.py", "pkg/mod.py"]);
     }
+
+    #[test]
+    fn caps_python_files_shallowest_first() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::write(d.path().join("app.py"), "x = 1\n").unwrap();
+        let deep = d.path().join("gen/a/b");
+        std::fs::create_dir_all(&deep).unwrap();
+        for i in 0..MAX_PYTHON_FILES {
+            std::fs::write(deep.join(format!("m{i}.py")), "").unwrap();
+        }
+        let mut ctx = Ctx::new(d.path().to_path_buf());
+        let t = walk(&mut ctx);
+        assert_eq!(t.python_files.len(), MAX_PYTHON_FILES);
+        assert_eq!(t.python_files[0], "app.py");
+        let w = ctx.into_warnings();
+        assert!(w.iter().any(|w| w.contains("parsed only the 2000 shallowest (cap)")), "{w:?}");
+    }
 }
