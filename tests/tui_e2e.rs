@@ -72,6 +72,12 @@ impl Session {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
+    /// The screen with its colours and attributes as SGR escape sequences.
+    fn screen_ansi(&self) -> String {
+        let out = Command::new("tmux").args(["capture-pane", "-e", "-p", "-t", &self.name]).output().expect("tmux");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
     /// Waits until the screen shows `needle`; panics with the screen after `timeout`.
     fn wait_for(&self, needle: &str, timeout: Duration) -> String {
         let start = Instant::now();
@@ -183,5 +189,28 @@ fn without_a_daemon_the_wizard_previews_writes_and_says_why_it_cannot_build() {
     s.wait_for("Write the files?", Duration::from_secs(10));
     s.send(&["Enter"]);
     s.wait_for("wrote Dockerfile", Duration::from_secs(10));
+    s.quit_and_check_terminal();
+}
+
+#[test]
+fn no_color_draws_without_colours_and_keeps_the_attributes() {
+    if !require(&[TMUX]) {
+        return;
+    }
+    let s = Session::start("nocolor", &[("NO_COLOR", "1"), ("DOCKER_HOST", "unix:///nonexistent.sock")]);
+    run_wizard(&s);
+    s.send(&["Enter"]);
+    s.wait_for("Runtime images", Duration::from_secs(10));
+    let ansi = s.screen_ansi();
+    let sgr: Vec<&str> =
+        ansi.split("\x1b[").skip(1).filter_map(|p| p.split_once('m').map(|(codes, _)| codes)).collect();
+    let coloured: Vec<&&str> = sgr
+        .iter()
+        .filter(|codes| {
+            codes.split(';').any(|c| matches!(c.parse::<u8>(), Ok(30..=37 | 38 | 40..=47 | 48 | 90..=97 | 100..=107)))
+        })
+        .collect();
+    assert!(coloured.is_empty(), "colour codes under NO_COLOR: {coloured:?}");
+    assert!(sgr.iter().any(|c| c.split(';').any(|c| c == "7")), "the selection is still shown (reversed)");
     s.quit_and_check_terminal();
 }
