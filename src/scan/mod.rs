@@ -167,7 +167,8 @@ pub struct ScanReport {
     pub python: Option<Fact<PythonVersion>>,
     pub framework: Option<Fact<Framework>>,
     pub app_server: Option<Fact<AppServer>>,
-    /// `pkg.module:attr`, or the script path for Streamlit.
+    /// `pkg.module:attr` (`pkg:create_app()` for a factory), or the script path for Streamlit
+    /// and Gradio. Importable from the root with `source_dir` on `sys.path`.
     pub app: Option<Fact<String>>,
     /// Full argv that starts the service, e.g. `["uvicorn", "app:app", "--host", "0.0.0.0", "--port", "8000"]`.
     pub entrypoint: Option<Fact<Vec<String>>>,
@@ -186,7 +187,10 @@ pub struct ScanReport {
     /// The build context root when it differs from `root` (uv workspace member: the workspace
     /// root that holds `uv.lock`), relative path from root, e.g. `".."`.
     pub context_root: Option<String>,
+    /// File name of an existing Dockerfile (`Dockerfile`); the source summarises it
+    /// (`Dockerfile (FROM python:3.10-slim, runs `uvicorn app:app`)`).
     pub existing_dockerfile: Option<Fact<String>>,
+    /// `.dockerignore` when the project has one; the source counts its patterns.
     pub existing_dockerignore: Option<Fact<String>>,
     /// Files that would enter the build context and should not (`.env`, keys, credentials),
     /// relative to the root.
