@@ -1,0 +1,383 @@
+//! Package-manager steps: one recipe per [`PackageManager`], for each way a stage installs
+//! ([`Mode`]): the typical naive single stage, a slim single stage, and the builder stage of the
+//! multi-stage variants, which installs into the venv at [`VENV`].
+//!
+//! Owns which tool runs (and where it lives: a throwaway venv, never the runtime venv), which
+//! files must be copied before the dependency step, the dependency step itself, and the project
+//! install after the source is copied. It does not own stage layout, users or entrypoints
+//! (`stages`).
+//!
+//! Environment facts behind the recipes: the PyPI JSON API is unreachable here, so `poetry
+//! install` cannot work; Poetry, PDM and Pipenv only *export* their lockfile to a requirements
+//! file, and pip installs it. uv installs from PyPI with pip (no uv image registry).
+
+use crate::plan::{Flavour, Trim, VENV};
+use crate::scan::{PackageManager, ScanReport};
+
+use super::RenderError;
+use super::text::{Run, sh_quote};
+
+/// Pins of the tools installed in throwaway venvs (major version, as production Dockerfiles do).
+const POETRY: &[&str] = &["poetry>=2,<3", "poetry-plugin-export>=1.9,<2"];
+const UV: &[&str] = &["uv>=0.13,<1"];
+const PDM: &[&str] = &["pdm>=2,<3"];
+const PIPENV: &[&str] = &["pipenv>=2024.1"];
+
+pub(crate) const PIP_CACHE: &str = "--mount=type=cache,target=/root/.cache/pip";
+pub(crate) const UV_CACHE: &str = "--mount=type=cache,target=/root/.cache/uv";
+
+/// How a stage installs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// The usual hand-written single stage: the project's tool, dev dependencies included.
+    Naive,
+    /// A careful single stage: runtime dependencies only, no tool or cache left behind.
+    Slim,
+    /// Builder stage of the multi-stage variants: everything goes into the venv at [`VENV`].
+    Builder,
+}
+
+/// Inputs of a recipe.
+pub(crate) struct Recipe<'a> {
+    pub mode: Mode,
+    pub flavour: Flavour,
+    pub trim: Trim,
+    pub scan: &'a ScanReport,
+    pub pm: PackageManager,
+    /// Interpreter that runs pip and creates tool venvs in this stage.
+    pub python: String,
+    /// uv workspace member folder, relative to the build context (`packages/api`).
+    pub member: Option<String>,
+}
+
+/// The steps of one recipe, in order.
+#[derive(Debug, Default)]
+pub(crate) struct Install {
+    /// `ENV` of the installing stage.
+    pub env: Vec<(String, String)>,
+    /// Tool installation (its own layer, before any project file is copied).
+    pub setup: Run,
+    /// Files to copy before the dependency step (paths relative to the build context).
+    pub dep_files: Vec<String>,
+    /// Dependency step (runs before the source is copied).
+    pub deps: Run,
+    /// Project step (runs after the source is copied); empty when the project is not installed.
+    pub project: Run,
+    /// Whether the project itself ends up installed (then no `PYTHONPATH` is needed).
+    pub installs_project: bool,
+    /// Whether a single-stage install targets the venv at [`VENV`] (uv) instead of the system.
+    pub uses_venv: bool,
+    /// One-line reasons for the header comment.
+    pub why: Vec<String>,
+}
+
+impl Recipe<'_> {
+    fn buildkit(&self) -> bool {
+        self.flavour == Flavour::Buildkit
+    }
+
+    /// `pip install` with the flags this stage needs, targeting the right environment.
+    fn pip(&self) -> String {
+        let mut s = match self.mode {
+            // Distro-packaged modules in a Debian-based image have no RECORD file, so pip cannot
+            // upgrade them: install beside them instead of over them.
+            Mode::Naive | Mode::Slim => "pip install --ignore-installed".to_string(),
+            Mode::Builder if self.trim.keep_installers => format!("{VENV}/bin/pip install"),
+            // The runtime venv has no pip: the builder's pip installs into it.
+            Mode::Builder => format!("{} -m pip --python {VENV}/bin/python install", self.python),
+        };
+        if !self.buildkit() {
+            s.push_str(" --no-cache-dir");
+        }
+        if self.mode != Mode::Naive && !self.trim.bytecode {
+            s.push_str(" --no-compile");
+        }
+        s
+    }
+
+    fn pip_run(&self) -> Run {
+        let r = Run::new();
+        if self.buildkit() { r.mount(PIP_CACHE) } else { r }
+    }
+
+    /// Installs a tool; returns the setup step (its own layer), the commands that prefix the
+    /// step using it, the tool's executable, and the commands that remove it afterwards.
+    fn tool(&self, name: &str, reqs: &[&str]) -> Tool {
+        let pkgs = reqs.iter().map(|r| sh_quote(r)).collect::<Vec<_>>().join(" ");
+        let no_cache = if self.buildkit() { "" } else { " --no-cache-dir" };
+        match self.mode {
+            // The tool's own venv (its recommended install), kept in the image as usual.
+            Mode::Naive => Tool {
+                setup: Run::new(),
+                prefix: vec![
+                    format!("{} -m venv /opt/{name}", self.python),
+                    format!("/opt/{name}/bin/pip install{no_cache} {pkgs}"),
+                ],
+                bin: format!("/opt/{name}/bin/{name}"),
+                cleanup: vec![],
+            },
+            Mode::Slim => {
+                let dir = format!("/tmp/{name}");
+                Tool {
+                    setup: Run::new(),
+                    prefix: vec![
+                        format!("{} -m venv {dir}", self.python),
+                        format!("{dir}/bin/pip install{no_cache} {pkgs}"),
+                    ],
+                    bin: format!("{dir}/bin/{name}"),
+                    cleanup: vec![format!("rm -rf {dir}")],
+                }
+            }
+            Mode::Builder => {
+                let dir = format!("/opt/{name}");
+                Tool {
+                    setup: self
+                        .pip_run()
+                        .cmd(format!("{} -m venv {dir}", self.python))
+                        .cmd(format!("{dir}/bin/pip install{no_cache} {pkgs}")),
+                    prefix: vec![],
+                    bin: format!("{dir}/bin/{name}"),
+                    cleanup: vec![],
+                }
+            }
+        }
+    }
+
+    fn dep_files(&self, defaults: &[&str]) -> Vec<String> {
+        if self.scan.dependency_files.is_empty() {
+            defaults.iter().map(|s| s.to_string()).collect()
+        } else {
+            self.scan.dependency_files.clone()
+        }
+    }
+
+    fn has_file(&self, name: &str) -> bool {
+        let base = |p: &str| p.rsplit('/').next().unwrap_or(p).to_string();
+        self.scan.dependency_files.iter().any(|f| base(f) == name)
+            || self.scan.lockfile.as_ref().is_some_and(|l| base(&l.value) == name)
+    }
+
+    /// The requirements file that pip reads (`-r` includes are followed by pip itself).
+    fn requirements(&self) -> String {
+        if let Some(l) = &self.scan.lockfile
+            && l.value.ends_with(".txt")
+        {
+            return l.value.clone();
+        }
+        let txt: Vec<&String> = self.scan.dependency_files.iter().filter(|f| f.ends_with(".txt")).collect();
+        txt.iter()
+            .find(|f| f.as_str() == "requirements.txt")
+            .or_else(|| txt.first())
+            .map(|s| s.to_string())
+            .unwrap_or_else(|| "requirements.txt".into())
+    }
+
+    /// Recipe for the package manager.
+    pub fn install(&self) -> Result<Install, RenderError> {
+        let mut out = match self.pm {
+            PackageManager::Pip => self.pip_recipe(),
+            PackageManager::Poetry => self.export_recipe(
+                "poetry",
+                POETRY,
+                &["pyproject.toml", "poetry.lock"],
+                match self.mode {
+                    Mode::Naive => "export --all-groups -f requirements.txt -o /tmp/requirements.txt",
+                    _ => "export --only main -f requirements.txt -o /tmp/requirements.txt",
+                },
+                "Poetry exports its lockfile and pip installs it: `poetry install` needs the PyPI JSON API, and Poetry stays out of the image",
+            ),
+            PackageManager::Pdm => self.export_recipe(
+                "pdm",
+                PDM,
+                &["pyproject.toml", "pdm.lock"],
+                match self.mode {
+                    Mode::Naive => "export -f requirements -o /tmp/requirements.txt",
+                    _ => "export --prod -f requirements -o /tmp/requirements.txt",
+                },
+                "PDM exports its lockfile (production groups) and pip installs it: no PDM in the image",
+            ),
+            PackageManager::Pipenv => {
+                if !self.has_file("Pipfile.lock") {
+                    return Err(RenderError::Unsupported(
+                        "this Pipenv project has no Pipfile.lock: run `pipenv lock` and commit Pipfile.lock \
+                         (locking inside the build needs the network and is not reproducible)"
+                            .into(),
+                    ));
+                }
+                self.export_recipe(
+                    "pipenv",
+                    PIPENV,
+                    &["Pipfile", "Pipfile.lock"],
+                    match self.mode {
+                        Mode::Naive => "requirements --dev > /tmp/requirements.txt",
+                        _ => "requirements > /tmp/requirements.txt",
+                    },
+                    "Pipenv turns Pipfile.lock (default packages only) into requirements and pip installs them",
+                )
+            }
+            PackageManager::Uv => self.uv_recipe(),
+            PackageManager::Pyproject | PackageManager::SetupPy => self.pyproject_recipe(),
+        };
+        if self.mode == Mode::Builder || out.uses_venv {
+            out.env.insert(0, ("PIP_DISABLE_PIP_VERSION_CHECK".into(), "1".into()));
+        }
+        Ok(out)
+    }
+
+    fn pip_recipe(&self) -> Install {
+        let pip = self.pip();
+        let deps = self.pip_run().cmd(format!("{pip} -r {}", sh_quote(&self.requirements())));
+        let mut out = Install {
+            dep_files: self.dep_files(&["requirements.txt"]),
+            deps,
+            why: vec!["pip installs the requirements file(s) before the source is copied".into()],
+            ..Default::default()
+        };
+        if self.scan.installable {
+            out.project = self.pip_run().cmd(format!("{pip} ."));
+            out.installs_project = true;
+        }
+        out
+    }
+
+    /// Poetry, PDM, Pipenv: the tool exports the lock to a requirements file, pip installs it.
+    fn export_recipe(&self, name: &str, reqs: &[&str], defaults: &[&str], export: &str, why: &str) -> Install {
+        let pip = self.pip();
+        let tool = self.tool(name, reqs);
+        let mut deps = self
+            .pip_run()
+            .cmds(tool.prefix)
+            .cmd(format!("{} {export}", tool.bin))
+            .cmd(format!("{pip} -r /tmp/requirements.txt"));
+        deps.commands.extend(tool.cleanup);
+        deps = deps.cmd("rm /tmp/requirements.txt");
+        let mut env = vec![];
+        match name {
+            "pdm" => env.push(("PDM_CHECK_UPDATE".into(), "false".into())),
+            "pipenv" => env.push(("PIPENV_VERBOSITY".into(), "-1".into())),
+            _ => {}
+        }
+        let mut out = Install {
+            env,
+            setup: tool.setup,
+            dep_files: self.dep_files(defaults),
+            deps,
+            why: vec![why.to_string()],
+            ..Default::default()
+        };
+        if self.scan.installable {
+            // The export holds the whole locked closure: install the project alone.
+            out.project = self.pip_run().cmd(format!("{pip} --no-deps ."));
+            out.installs_project = true;
+        }
+        out
+    }
+
+    fn uv_recipe(&self) -> Install {
+        let tool = self.tool("uv", UV);
+        let uv = tool.bin.clone();
+        let naive = self.mode == Mode::Naive;
+        let mut env: Vec<(String, String)> = vec![];
+        if !naive {
+            env.push(("UV_PROJECT_ENVIRONMENT".into(), VENV.into()));
+        }
+        env.push(("UV_PYTHON_DOWNLOADS".into(), "0".into()));
+        if !naive {
+            env.push(("UV_PYTHON".into(), self.python.clone()));
+        }
+        if self.buildkit() {
+            env.push(("UV_LINK_MODE".into(), "copy".into()));
+        } else {
+            env.push(("UV_NO_CACHE".into(), "1".into()));
+        }
+        if self.trim.bytecode && !naive {
+            env.push(("UV_COMPILE_BYTECODE".into(), "1".into()));
+        }
+        let mut sync = format!("{uv} sync --locked");
+        if !naive {
+            sync.push_str(" --no-dev");
+        }
+        if self.trim.keep_installers && self.mode == Mode::Builder {
+            // exact sync would remove the venv's pip, which the user asked to keep
+            sync.push_str(" --inexact");
+        }
+        let workspace = self.member.is_some();
+        let uv_run = || {
+            let r = self.pip_run();
+            if self.buildkit() { r.mount(UV_CACHE) } else { r }
+        };
+        let mut out = Install {
+            env,
+            setup: tool.setup.clone(),
+            dep_files: self.dep_files(&["pyproject.toml", "uv.lock"]),
+            uses_venv: !naive,
+            why: vec![
+                "uv syncs the locked runtime dependencies into the venv (no dev group), the project after the source"
+                    .into(),
+            ],
+            ..Default::default()
+        };
+        if naive {
+            out.deps = uv_run().cmds(tool.prefix).cmd(sync);
+            out.installs_project = self.scan.installable || workspace;
+            return out;
+        }
+        let skip = if workspace { "--no-install-workspace" } else { "--no-install-project" };
+        let mut deps = uv_run().cmds(tool.prefix.clone()).cmd(format!("{sync} {skip}"));
+        let installs = self.scan.installable || workspace;
+        if self.mode == Mode::Slim && !installs {
+            deps.commands.extend(tool.cleanup.clone());
+        }
+        out.deps = deps;
+        if installs {
+            let mut project = uv_run();
+            if self.mode == Mode::Slim {
+                project = project.cmds(tool.prefix);
+            }
+            project = project.cmd(format!("{sync} --no-editable"));
+            project.commands.extend(tool.cleanup);
+            out.project = project;
+            out.installs_project = true;
+        }
+        out
+    }
+
+    /// PEP 621 / setuptools / hatch without a lockfile, and `setup.py`.
+    fn pyproject_recipe(&self) -> Install {
+        let pip = self.pip();
+        let installable = self.scan.installable || self.pm == PackageManager::SetupPy;
+        if installable {
+            return Install {
+                project: self.pip_run().cmd(format!("{pip} .")),
+                installs_project: true,
+                why: vec![
+                    "no lockfile: pip installs the project and its dependencies in one step after the source is copied"
+                        .into(),
+                ],
+                ..Default::default()
+            };
+        }
+        // An application without a build backend: install its declared dependencies.
+        let reqs: Vec<String> = self.scan.dependencies.iter().map(|d| sh_quote(&d.requirement)).collect();
+        let mut out = Install {
+            why: vec![
+                "no lockfile and no build backend: pip installs the dependencies declared in pyproject.toml".into(),
+            ],
+            ..Default::default()
+        };
+        if !reqs.is_empty() {
+            out.deps = self
+                .pip_run()
+                .cmd(format!("{pip} {}", reqs.join(" ")))
+                .ignore("DL3013", "versions come from pyproject.toml, which has no lockfile");
+        }
+        out
+    }
+}
+
+struct Tool {
+    setup: Run,
+    prefix: Vec<String>,
+    bin: String,
+    cleanup: Vec<String>,
+}

@@ -1,0 +1,315 @@
+//! Stage layout of each variant: the single-stage `naive` and `slim` images, and the builder +
+//! runtime stages of `multistage-slim` and `distroless`.
+//!
+//! Owns the order of instructions (dependency files before the source, venv before the app),
+//! the venv's interpreter path (the runtime's, linked in the builder when missing), system
+//! libraries, trimming (installers, bytecode, strip), `ENV`, `USER`, `EXPOSE` and the
+//! exec-form entrypoint. The package-manager commands come from `installers`.
+
+use crate::catalogue::BaseImage;
+use crate::plan::{APP_DIR, VENV, Variant};
+use crate::scan::SystemLib;
+
+use super::entrypoint;
+use super::installers::{Install, Mode, Recipe};
+use super::text::{Dockerfile, Run};
+use super::{Ctx, RenderError};
+
+const APT_IGNORE: (&str, &str) =
+    ("DL3008", "Debian packages follow the base image's release; pinning exact versions breaks on its next update");
+
+/// A Dockerfile under construction that merges consecutive `RUN`s into one layer (hadolint
+/// DL3059) and flushes a pending `RUN` before any other instruction.
+struct Stage {
+    df: Dockerfile,
+    pending: Option<Run>,
+}
+
+impl Stage {
+    fn new(df: Dockerfile) -> Self {
+        Self { df, pending: None }
+    }
+    fn flush(&mut self) {
+        if let Some(r) = self.pending.take() {
+            self.df.run(&r);
+        }
+    }
+    fn run(&mut self, r: Run) {
+        if r.is_empty() {
+            return;
+        }
+        self.pending = Some(match self.pending.take() {
+            Some(p) => p.merge(r),
+            None => r,
+        });
+    }
+    fn df(&mut self) -> &mut Dockerfile {
+        self.flush();
+        &mut self.df
+    }
+    fn finish(mut self) -> String {
+        self.flush();
+        self.df.finish()
+    }
+}
+
+fn is_root(user: &str) -> bool {
+    let name = user.split(':').next().unwrap_or(user);
+    name == "root" || name == "0"
+}
+
+fn apt_install(packages: &[String]) -> Run {
+    Run::new()
+        .cmd("apt-get update")
+        .cmd(format!("apt-get install -y --no-install-recommends {}", packages.join(" ")))
+        .cmd("rm -rf /var/lib/apt/lists/*")
+        .ignore(APT_IGNORE.0, APT_IGNORE.1)
+}
+
+fn uniq(v: impl IntoIterator<Item = String>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for s in v {
+        if !out.contains(&s) {
+            out.push(s);
+        }
+    }
+    out
+}
+
+/// Bytecode and strip steps that finish the venv in the builder.
+fn finish_venv(ctx: &Ctx) -> Vec<String> {
+    let mut out = vec![];
+    if ctx.plan.trim.bytecode {
+        out.push(format!("{VENV}/bin/python -m compileall -q --invalidation-mode unchecked-hash {VENV}"));
+    }
+    if ctx.plan.trim.strip {
+        out.push(format!(
+            "if command -v strip >/dev/null 2>&1; then find {VENV} -name '*.so' -type f -exec strip --strip-unneeded {{}} +; fi"
+        ));
+    }
+    out
+}
+
+/// `ENV` of a runtime (or single) stage.
+fn runtime_env(ctx: &Ctx, install: &Install, venv_on_path: Option<&str>) -> Vec<(String, String)> {
+    let mut env = vec![("PYTHONUNBUFFERED".to_string(), "1".to_string())];
+    if !ctx.plan.trim.bytecode || ctx.variant == Variant::Naive {
+        env.push(("PYTHONDONTWRITEBYTECODE".into(), "1".into()));
+    }
+    if let Some(src) = &ctx.scan.source_dir
+        && !install.installs_project
+    {
+        env.push(("PYTHONPATH".into(), format!("{APP_DIR}/{}", src.trim_matches('/'))));
+    }
+    if let Some(v) = venv_on_path {
+        env.push(("VIRTUAL_ENV".into(), v.to_string()));
+        env.push(("PATH".into(), format!("{v}/bin:$PATH")));
+    }
+    env
+}
+
+fn user_and_port(s: &mut Stage, ctx: &Ctx) {
+    let df = s.df();
+    if ctx.variant == Variant::Naive {
+        // the usual hand-written Dockerfile runs as root
+    } else if is_root(&ctx.plan.user) {
+        df.comment("Runs as root, as configured (user = \"root\"); 65532:65532 is the least-privilege default.");
+    } else {
+        df.line(format!("USER {}", ctx.plan.user));
+    }
+    df.line(format!("EXPOSE {}", ctx.plan.port));
+}
+
+fn system_libs<'a>(ctx: &Ctx<'a>) -> &'a [SystemLib] {
+    ctx.scan.system_libs.as_ref().map(|f| f.value.as_slice()).unwrap_or(&[])
+}
+
+/// Where the project lives inside `/app` while installing: the member folder of a workspace.
+fn work_dir(ctx: &Ctx) -> String {
+    match &ctx.member {
+        Some(m) => format!("{APP_DIR}/{m}"),
+        None => APP_DIR.to_string(),
+    }
+}
+
+/// `naive` and `slim`: one stage that installs and runs.
+pub(crate) fn single_stage(ctx: &Ctx, image: &BaseImage, header: Dockerfile) -> Result<String, RenderError> {
+    let naive = ctx.variant == Variant::Naive;
+    let recipe = Recipe {
+        mode: if naive { Mode::Naive } else { Mode::Slim },
+        flavour: ctx.flavour,
+        trim: ctx.plan.trim,
+        scan: ctx.scan,
+        pm: ctx.pm,
+        python: image.interpreter.clone(),
+        member: ctx.member.clone(),
+    };
+    let install = recipe.install()?;
+    let mut s = Stage::new(header);
+    s.df().from(&ctx.plan.image_ref(image), None);
+
+    let venv = if install.uses_venv {
+        Some(VENV.to_string())
+    } else if naive && ctx.pm == crate::scan::PackageManager::Uv {
+        Some(format!("{APP_DIR}/.venv"))
+    } else {
+        None
+    };
+    let mut env = install.env.clone();
+    env.extend(runtime_env(ctx, &install, venv.as_deref()));
+    s.df().env(&env);
+    s.df().line(format!("WORKDIR {APP_DIR}"));
+
+    // Build packages for C extensions on slim: installed, used and purged in the same layer.
+    let libs = system_libs(ctx);
+    let (apt_pre, apt_post) = if !naive && !libs.is_empty() {
+        let build = uniq(
+            ["gcc".to_string(), "libc6-dev".to_string()].into_iter().chain(libs.iter().map(|l| l.debian_build.clone())),
+        );
+        let runtime = uniq(libs.iter().map(|l| l.debian_runtime.clone()));
+        let all = uniq(build.iter().cloned().chain(runtime));
+        (
+            Run::new()
+                .cmd("apt-get update")
+                .cmd(format!("apt-get install -y --no-install-recommends {}", all.join(" ")))
+                .ignore(APT_IGNORE.0, APT_IGNORE.1),
+            Run::new()
+                .cmd(format!("apt-get purge -y --auto-remove {}", build.join(" ")))
+                .cmd("rm -rf /var/lib/apt/lists/*"),
+        )
+    } else {
+        (Run::new(), Run::new())
+    };
+
+    let mut steps = vec![install.setup.clone(), install.deps.clone(), install.project.clone()];
+    if !apt_pre.is_empty() {
+        // wrap the first step that builds anything (deps, else the project)
+        let i = if !steps[1].is_empty() { 1 } else { 2 };
+        steps[i] = apt_pre.merge(steps[i].clone()).merge(apt_post);
+    }
+    let [setup, deps, project]: [Run; 3] = steps.try_into().expect("three steps");
+
+    if naive {
+        // The usual hand-written Dockerfile: everything in, then one install.
+        s.df().line("COPY . .");
+        if ctx.member.is_some() {
+            s.df().line(format!("WORKDIR {}", work_dir(ctx)));
+        }
+        s.run(setup);
+        s.run(deps);
+        s.run(project);
+    } else {
+        s.run(setup);
+        if !install.dep_files.is_empty() {
+            s.df().copy_files(&install.dep_files, ".");
+        }
+        if ctx.member.is_some() {
+            s.df().line(format!("WORKDIR {}", work_dir(ctx)));
+        }
+        s.run(deps);
+        s.df().line(format!("COPY . {APP_DIR}/"));
+        s.run(project);
+    }
+    user_and_port(&mut s, ctx);
+    let argv = match &venv {
+        Some(v) if !naive => entrypoint::from_venv(&ctx.plan.entrypoint, v),
+        _ => entrypoint::without_tool_wrapper(&ctx.plan.entrypoint),
+    };
+    s.df().exec("CMD", &argv);
+    Ok(s.finish())
+}
+
+/// `multistage-slim` and `distroless`: a builder stage makes the venv, the runtime stage gets
+/// the venv and the source.
+pub(crate) fn multi_stage(
+    ctx: &Ctx,
+    builder: &BaseImage,
+    runtime: &BaseImage,
+    header: Dockerfile,
+) -> Result<String, RenderError> {
+    let recipe = Recipe {
+        mode: Mode::Builder,
+        flavour: ctx.flavour,
+        trim: ctx.plan.trim,
+        scan: ctx.scan,
+        pm: ctx.pm,
+        python: builder.interpreter.clone(),
+        member: ctx.member.clone(),
+    };
+    let mut install = recipe.install()?;
+    if ctx.pm == crate::scan::PackageManager::Uv {
+        // uv must use the interpreter path that exists at run time
+        for (k, v) in install.env.iter_mut() {
+            if k == "UV_PYTHON" {
+                *v = runtime.interpreter.clone();
+            }
+        }
+    }
+    let mut s = Stage::new(header);
+
+    // ---- builder
+    s.df().from(&ctx.plan.image_ref(builder), Some("builder"));
+    s.df().env(&install.env);
+    s.df().line(format!("WORKDIR {APP_DIR}"));
+    let libs = system_libs(ctx);
+    if !libs.is_empty() && builder.family != crate::catalogue::Family::Python {
+        s.run(apt_install(&uniq(libs.iter().map(|l| l.debian_build.clone()))));
+    }
+    let venv_python = &runtime.interpreter;
+    let mut make_venv = Run::new();
+    if builder.interpreter != *venv_python {
+        s.df().comment(&format!(
+            "The venv's bin/python is an absolute link: create it with {venv_python}, the runtime's\n\
+             interpreter path, linked to this image's {} unless that path exists already.",
+            builder.interpreter
+        ));
+        make_venv = make_venv.cmd(format!("[ -e {venv_python} ] || ln -s {} {venv_python}", builder.interpreter));
+    }
+    let without_pip = if ctx.plan.trim.keep_installers { "" } else { " --without-pip" };
+    make_venv = make_venv.cmd(format!("{venv_python} -m venv{without_pip} {VENV}"));
+    s.run(make_venv);
+    s.run(install.setup.clone());
+
+    let finish = finish_venv(ctx);
+    let mut deps = install.deps.clone();
+    let mut project = install.project.clone();
+    if !finish.is_empty() {
+        if !project.is_empty() {
+            project = project.cmds(finish);
+        } else if !deps.is_empty() {
+            deps = deps.cmds(finish);
+        } else {
+            s.run(Run::new().cmds(finish));
+        }
+    }
+    if !install.dep_files.is_empty() {
+        s.df().comment("Dependencies before the source: a source edit reuses the dependency layer.");
+        s.df().copy_files(&install.dep_files, ".");
+    }
+    if ctx.member.is_some() {
+        s.df().line(format!("WORKDIR {}", work_dir(ctx)));
+    }
+    s.run(deps);
+    if !project.is_empty() {
+        s.df().line(format!("COPY . {APP_DIR}/"));
+        s.run(project);
+    }
+
+    // ---- runtime
+    s.df().blank();
+    s.df().from(&ctx.plan.image_ref(runtime), Some("runtime"));
+    if !libs.is_empty() {
+        // checked by the caller: this runtime has a shell and apt
+        s.run(apt_install(&uniq(libs.iter().map(|l| l.debian_runtime.clone()))));
+    }
+    s.df().env(&runtime_env(ctx, &install, Some(VENV)));
+    s.df().line(format!("WORKDIR {APP_DIR}"));
+    s.df().line(format!("COPY --from=builder {VENV} {VENV}"));
+    match &ctx.member {
+        Some(m) => s.df().line(format!("COPY {m}/ {APP_DIR}/")),
+        None => s.df().line(format!("COPY . {APP_DIR}/")),
+    }
+    user_and_port(&mut s, ctx);
+    s.df().exec("ENTRYPOINT", &entrypoint::from_venv(&ctx.plan.entrypoint, VENV));
+    Ok(s.finish())
+}
