@@ -687,3 +687,15 @@ fn the_real_scan_of_the_demo_loads_through_the_runtime() {
     // Draws at the smallest supported size whatever the scan found.
     let _ = screen_text(&app, 80, 24);
 }
+
+#[test]
+fn sigterm_stops_a_running_build_before_leaving() {
+    let mut app = started_build_app();
+    let cmds = update(&mut app, Msg::Terminate);
+    assert!(matches!(cmds.as_slice(), [Command::CancelBuild]));
+    assert!(!app.quit, "waits for the clean-up");
+    let cmds = update(&mut app, Msg::BuildCancelled);
+    assert!(matches!(cmds.as_slice(), [Command::Quit]));
+    let mut idle = loaded_app();
+    assert!(matches!(update(&mut idle, Msg::Terminate).as_slice(), [Command::Quit]));
+}

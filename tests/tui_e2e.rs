@@ -97,6 +97,11 @@ impl Session {
     fn quit_and_check_terminal(&self) {
         self.send(&["q"]);
         self.wait_for("EXIT=0\n", Duration::from_secs(30));
+        self.check_terminal();
+    }
+
+    /// Checks that the shell is back with the wizard gone and `icanon`/`echo` on.
+    fn check_terminal(&self) {
         self.line(
             "clear; stty -a | tr ' ;' '\\n\\n' | grep -xE -- '-?(icanon|echo)' | tr '\\n' ' '; echo MODES-\"\"DONE",
         );
@@ -213,4 +218,23 @@ fn no_color_draws_without_colours_and_keeps_the_attributes() {
     assert!(coloured.is_empty(), "colour codes under NO_COLOR: {coloured:?}");
     assert!(sgr.iter().any(|c| c.split(';').any(|c| c == "7")), "the selection is still shown (reversed)");
     s.quit_and_check_terminal();
+}
+
+#[test]
+fn sigterm_restores_the_terminal() {
+    if !require(&[TMUX]) {
+        return;
+    }
+    let s = Session::start("sigterm", &[("DOCKER_HOST", "unix:///nonexistent.sock")]);
+    run_wizard(&s);
+    let out =
+        Command::new("tmux").args(["display-message", "-p", "-t", &s.name, "#{pane_pid}"]).output().expect("tmux");
+    let shell = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let out = Command::new("pgrep").args(["-P", &shell]).output().expect("pgrep");
+    let pid = String::from_utf8_lossy(&out.stdout).lines().next().unwrap_or_default().trim().to_string();
+    assert!(!pid.is_empty(), "no wizard process under the shell {shell}");
+    let killed = Command::new("kill").args(["-TERM", &pid]).status().expect("kill");
+    assert!(killed.success());
+    s.wait_for("EXIT=0\n", Duration::from_secs(30));
+    s.check_terminal();
 }

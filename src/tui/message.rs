@@ -47,6 +47,8 @@ pub enum Msg {
     },
     /// Files were written: one human line per file, or the error.
     Written(Result<Vec<String>, String>),
+    /// SIGTERM or SIGHUP: leave like Ctrl-C (a running build is stopped and cleaned up first).
+    Terminate,
 }
 
 /// Why files are being written (decides the wording of the dialogs).

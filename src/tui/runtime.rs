@@ -60,6 +60,7 @@ fn event_loop(
     for c in app.init() {
         exec.run(c);
     }
+    exec.watch_signals();
     terminal.draw(|f| view::draw(f, app))?;
     loop {
         let msg = rx.recv().context("the input thread stopped")?;
@@ -155,6 +156,31 @@ impl Executor {
                 }
             },
             Command::Quit => {}
+        }
+    }
+
+    /// Turns SIGTERM and SIGHUP into `Msg::Terminate`, so the terminal is restored and a
+    /// running build cleaned up when the wizard is killed or its terminal closes.
+    fn watch_signals(&self) {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            let tx = self.tx.clone();
+            self.rt.spawn(async move {
+                let (Ok(mut term), Ok(mut hup)) = (signal(SignalKind::terminate()), signal(SignalKind::hangup()))
+                else {
+                    return;
+                };
+                loop {
+                    tokio::select! {
+                        _ = term.recv() => {}
+                        _ = hup.recv() => {}
+                    }
+                    if tx.send(Msg::Terminate).is_err() {
+                        return;
+                    }
+                }
+            });
         }
     }
 

@@ -85,6 +85,7 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Command> {
             }
             Vec::new()
         }
+        Msg::Terminate => quit_now(app),
         Msg::Written(result) => {
             app.status = Some(match result {
                 Ok(lines) if lines.is_empty() => (StatusKind::Info, "Nothing written.".into()),
