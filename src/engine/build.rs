@@ -134,8 +134,9 @@ impl Engine {
         }
 
         let started = Instant::now();
+        // The classic builder appends one `LABEL` step per build label.
         let steps = match self.builder {
-            Builder::Classic => count_steps(&req.dockerfile),
+            Builder::Classic => count_steps(&req.dockerfile) + req.labels.len() + 2,
             Builder::Buildkit => count_buildkit_steps(&req.dockerfile),
         };
         send(BuildEvent::Started { variant, tag: req.tag.clone(), steps });
