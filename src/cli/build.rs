@@ -19,8 +19,8 @@ use crate::engine::{CancellationToken, Engine, EngineError};
 use crate::plan::Variant;
 use crate::report::{self, Comparison, LayerRole, SkippedVariant, VariantResult};
 
-/// Exit code when a built image did not start.
-const EXIT_NOT_VERIFIED: u8 = 2;
+/// Exit code when a built image did not start (or, in compare, a variant failed); 2 stays clap's usage error.
+const EXIT_NOT_VERIFIED: u8 = 3;
 /// Exit code after Ctrl-C / SIGTERM (128 + SIGINT).
 const EXIT_CANCELLED: u8 = 130;
 
@@ -36,7 +36,7 @@ pub struct BuildArgs {
     /// Print the result as JSON.
     #[arg(long)]
     pub json: bool,
-    /// Run the image and check that it answers HTTP on its port (exit code 2 if it does not).
+    /// Run the image and check that it answers HTTP on its port (exit code 3 if it does not).
     #[arg(long)]
     pub verify: bool,
     /// Seconds the service gets to answer when verifying.
