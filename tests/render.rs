@@ -566,3 +566,46 @@ fn every_dockerfile_passes_hadolint() {
     let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert!(out.status.success() && text.trim().is_empty(), "hadolint findings:\n{text}");
 }
+
+/// Snapshots over the scan fixtures (`tests/fixtures/*`), through the real scan: what a user of
+/// `pyslim dockerfile` gets for each kind of project.
+#[test]
+fn snapshots_of_fixture_projects() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let Ok(entries) = std::fs::read_dir(&dir) else { return };
+    let mut paths: Vec<PathBuf> = entries.flatten().map(|e| e.path()).filter(|p| p.is_dir()).collect();
+    paths.sort();
+    // a uv workspace member, scanned from its own folder (build context: the workspace root)
+    let member = dir.join("uv-workspace/packages/api");
+    if member.is_dir() {
+        paths.push(member);
+    }
+    let mut settings = settings();
+    settings.add_filter(&regex_escape(&dir.display().to_string()), "[FIXTURES]");
+    for path in paths {
+        let rel = path.strip_prefix(&dir).unwrap().to_string_lossy().into_owned();
+        let name = rel.replace(['-', '/'], "_");
+        let scan = pyslim::scan::scan(&path).unwrap();
+        let text = match BuildPlan::resolve(&scan, None, &Config::default()) {
+            Err(e) => format!("PLAN ERROR: {e}\n"),
+            Ok(p) => {
+                let renders = render_all(&scan, &p);
+                let ignore = render::render(&p, &scan, Variant::MultistageSlim, Flavour::Classic)
+                    .map(|r| r.dockerignore)
+                    .unwrap_or_else(|e| format!("ERROR: {e}\n"));
+                format!(
+                    "{}{}======== .dockerignore ========\n{ignore}",
+                    snapshot_text(&renders, Flavour::Buildkit),
+                    snapshot_text(&renders, Flavour::Classic)
+                )
+            }
+        };
+        settings.bind(|| insta::assert_snapshot!(format!("fixture__{name}"), text));
+    }
+}
+
+fn regex_escape(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '/' || c == '_' { c.to_string() } else { format!("\\{c}") })
+        .collect()
+}
