@@ -89,7 +89,7 @@ fn draw_row(frame: &mut Frame, app: &App, row: &VariantRow, area: Rect) {
     let size_text = row.size_bytes.map(size).unwrap_or_default();
     let [line1, rest] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(area);
     let [name_a, gauge_a, info_a] =
-        Layout::horizontal([Constraint::Length(18), Constraint::Fill(1), Constraint::Length(34)]).areas(line1);
+        Layout::horizontal([Constraint::Length(18), Constraint::Fill(1), Constraint::Length(40)]).areas(line1);
     frame.render_widget(
         Paragraph::new(Line::styled(format!(" {}", row.variant), t.variant(row.variant).patch(t.bold()))),
         name_a,

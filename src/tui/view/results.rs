@@ -47,7 +47,11 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
             cells.push(Cell::from(size(r[3])));
         }
         cells.push(Cell::from(Span::styled(started, style)));
-        cells.push(Cell::from(format!("{:.0} s", v.build_seconds)));
+        cells.push(Cell::from(if v.build_seconds < 10.0 {
+            format!("{:.1} s", v.build_seconds)
+        } else {
+            format!("{:.0} s", v.build_seconds)
+        }));
         if wide {
             cells.push(Cell::from(Span::styled(v.verify_detail.clone().unwrap_or_default(), t.dim())));
         }
