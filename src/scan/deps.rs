@@ -191,6 +191,7 @@ pub fn detect(ctx: &mut Ctx, report: &mut ScanReport, _code: &Code) -> Project {
             p.runtime_names.insert(pkg.name.clone());
         }
     }
+    warn_conflicting_pins(ctx, &deps);
     report.dependencies = deps;
     detect_source_dir(ctx, report, &py);
     p
@@ -307,6 +308,10 @@ fn read_requirements(
         return;
     }
     let Some(text) = ctx.read(rel) else { return };
+    if looks_binary(&text) {
+        ctx.warn(format!("{rel}: not text (binary data?); ignored"));
+        return;
+    }
     files.push(rel.to_string());
     stack.push(rel.to_string());
     let dir = Path::new(rel).parent().map(|p| p.to_string_lossy().replace('\\', "/")).unwrap_or_default();
@@ -381,6 +386,37 @@ fn read_requirements(
         ctx.warn(format!("{rel}: {} more lines that are not requirements were ignored", bad - MAX_LINE_WARNINGS));
     }
     stack.pop();
+}
+
+/// True for decoded text that is mostly not text: a NUL byte, or more than 5 % replacement or
+/// control characters (a requirements file is plain ASCII in practice).
+fn looks_binary(text: &str) -> bool {
+    let total = text.chars().count().max(1);
+    let junk =
+        text.chars().filter(|c| *c == '\u{FFFD}' || (c.is_control() && !matches!(c, '\n' | '\r' | '\t'))).count();
+    text.contains('\0') || junk * 20 > total
+}
+
+/// Warns when one distribution is pinned to two different exact versions (`x==1` and `x==2`):
+/// pip refuses such a set, so the build would fail.
+fn warn_conflicting_pins(ctx: &mut Ctx, deps: &[Dependency]) {
+    let mut pins: std::collections::BTreeMap<&str, Vec<(&str, &str)>> = Default::default();
+    for d in deps {
+        if let Some((_, v)) = d.requirement.split_once("==") {
+            let v = v.split([';', ' ', ',']).next().unwrap_or("").trim();
+            if !v.is_empty() {
+                pins.entry(d.name.as_str()).or_default().push((v, d.source.as_str()));
+            }
+        }
+    }
+    for (name, mut found) in pins {
+        found.sort();
+        found.dedup_by(|a, b| a.0 == b.0);
+        if found.len() > 1 {
+            let list: Vec<String> = found.iter().map(|(v, s)| format!("=={v} ({s})")).collect();
+            ctx.warn(format!("{name} has conflicting pins: {}; pip will refuse to install both", list.join(" and ")));
+        }
+    }
 }
 
 /// `-r file`, `-rfile`, `--requirement file`, `--requirement=file`.
