@@ -388,13 +388,14 @@ fn read_requirements(
     stack.pop();
 }
 
-/// True for decoded text that is mostly not text: a NUL byte, or more than 5 % replacement or
-/// control characters (a requirements file is plain ASCII in practice).
+/// True for decoded text that is mostly not text: more than 30 % replacement or control
+/// characters (random bytes give about half; a text file with a few junk lines far less, and
+/// keeps its good lines).
 fn looks_binary(text: &str) -> bool {
     let total = text.chars().count().max(1);
     let junk =
         text.chars().filter(|c| *c == '\u{FFFD}' || (c.is_control() && !matches!(c, '\n' | '\r' | '\t'))).count();
-    text.contains('\0') || junk * 20 > total
+    junk * 10 > total * 3
 }
 
 /// Warns when one distribution is pinned to two different exact versions (`x==1` and `x==2`):
