@@ -181,7 +181,8 @@ impl Engine {
                 }
                 Ok(_) => {}
                 Err(bollard::errors::Error::DockerStreamError { error }) => failure = Some(error),
-                Err(e) => failure = Some(e.to_string()),
+                // Anything else is the transport: the daemon stopped or the connection dropped.
+                Err(e) => failure = Some(format!("lost the connection to the Docker daemon during the build ({e})")),
             }
             for e in out.drain(..) {
                 send(e);

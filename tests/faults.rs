@@ -1,0 +1,190 @@
+//! Faults between pyslim and the daemon (issue 5), through the real binary: a "daemon" socket
+//! that accepts and drops every connection, and a proxy to the real daemon that cuts the build
+//! connection mid-build (what a daemon stopped mid-build looks like from the client). Each run
+//! must end with a message naming the cause, a non-zero exit that is not a panic, and no
+//! container left behind.
+
+use std::io::{Read, Write};
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use assert_cmd::Command;
+
+const DOCKER_SOCK: &str = "/var/run/docker.sock";
+
+fn docker_ready() -> bool {
+    let ok = std::process::Command::new("docker")
+        .args(["image", "inspect", "pyslim-mirror/distroless/python3-debian13:nonroot"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI needs Docker and the stand-in images (scripts/fixture-images.sh)"
+        );
+        eprintln!("skipped: no Docker daemon or stand-in images (run scripts/fixture-images.sh)");
+    }
+    ok
+}
+
+fn pyslim() -> Command {
+    let mut c = Command::cargo_bin("pyslim").unwrap();
+    c.env("PYSLIM_IMAGE_MIRROR", "pyslim-mirror").env("NO_COLOR", "1").env_remove("DOCKER_CONTEXT");
+    c
+}
+
+fn containers_of(project_label: &str) -> String {
+    let out = std::process::Command::new("docker")
+        .args(["ps", "-aq", "--filter", &format!("label=org.pyslim.project={project_label}")])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// A socket that accepts connections and closes them at once.
+fn dropping_socket(dir: &Path) -> PathBuf {
+    let path = dir.join("drop.sock");
+    let listener = UnixListener::bind(&path).unwrap();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            drop(conn);
+        }
+    });
+    path
+}
+
+/// A proxy to the real daemon that cuts any connection carrying a build request `cut_after`
+/// after the request started.
+fn cutting_proxy(dir: &Path, cut_after: Duration, cut: Arc<AtomicBool>) -> PathBuf {
+    let path = dir.join("proxy.sock");
+    let listener = UnixListener::bind(&path).unwrap();
+    std::thread::spawn(move || {
+        for client in listener.incoming() {
+            let Ok(client) = client else { continue };
+            let Ok(daemon) = UnixStream::connect(DOCKER_SOCK) else { continue };
+            let cut = cut.clone();
+            std::thread::spawn(move || pipe_pair(client, daemon, cut_after, cut));
+        }
+    });
+    path
+}
+
+fn pipe_pair(client: UnixStream, daemon: UnixStream, cut_after: Duration, cut: Arc<AtomicBool>) {
+    let mut c_read = client.try_clone().unwrap();
+    let mut d_write = daemon.try_clone().unwrap();
+    let is_build = Arc::new(AtomicBool::new(false));
+    let flag = is_build.clone();
+    // client -> daemon: watch for the build request line.
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 16384];
+        while let Ok(n) = c_read.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            if buf[..n].windows(7).any(|w| w == b"/build?") {
+                flag.store(true, Ordering::SeqCst);
+            }
+            if d_write.write_all(&buf[..n]).is_err() {
+                break;
+            }
+        }
+    });
+    // daemon -> client, cut once a build has run for `cut_after`.
+    let mut d_read = daemon.try_clone().unwrap();
+    d_read.set_read_timeout(Some(Duration::from_millis(100))).unwrap();
+    let mut c_write = client;
+    let mut started: Option<Instant> = None;
+    let mut buf = [0u8; 16384];
+    loop {
+        if is_build.load(Ordering::SeqCst) {
+            let s = *started.get_or_insert_with(Instant::now);
+            if s.elapsed() >= cut_after {
+                cut.store(true, Ordering::SeqCst);
+                let _ = c_write.shutdown(std::net::Shutdown::Both);
+                let _ = daemon.shutdown(std::net::Shutdown::Both);
+                return;
+            }
+        }
+        match d_read.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => {
+                if c_write.write_all(&buf[..n]).is_err() {
+                    break;
+                }
+            }
+            Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {}
+            Err(_) => break,
+        }
+    }
+}
+
+fn assert_clean_failure(out: &std::process::Output, needles: &[&str]) {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    eprintln!("pyslim said:\n{stderr}");
+    assert!(!out.status.success(), "expected a failure; stderr: {stderr}");
+    assert_ne!(out.status.code(), Some(101), "a panic: {stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    for n in needles {
+        assert!(stderr.contains(n), "stderr lacks {n:?}: {stderr}");
+    }
+}
+
+#[test]
+fn a_socket_that_drops_every_connection() {
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dropping_socket(dir.path());
+    let out = pyslim()
+        .env("DOCKER_HOST", format!("unix://{}", sock.display()))
+        .args(["build", "--demo", "--variant", "distroless"])
+        .timeout(Duration::from_secs(60))
+        .output()
+        .unwrap();
+    assert_clean_failure(&out, &[&sock.display().to_string()]);
+}
+
+#[test]
+fn the_daemon_connection_cut_mid_build() {
+    if !docker_ready() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let cut = Arc::new(AtomicBool::new(false));
+    let sock = cutting_proxy(dir.path(), Duration::from_secs(4), cut.clone());
+    // A project name of its own, so leftovers are attributable to this test.
+    let project = dir.path().join("faults-cut-demo");
+    let demo = pyslim::demo::DemoProject::extract().unwrap();
+    copy_dir(&demo.path(), &project);
+    let out = pyslim()
+        .env("DOCKER_HOST", format!("unix://{}", sock.display()))
+        .args(["build", "--no-cache", "--variant", "multistage-slim", "--tag", "pyslim-test/faults-cut:latest"])
+        .arg(&project)
+        .timeout(Duration::from_secs(300))
+        .output()
+        .unwrap();
+    assert!(cut.load(Ordering::SeqCst), "the proxy never cut a build: {}", String::from_utf8_lossy(&out.stderr));
+    assert_clean_failure(&out, &["lost the connection to the Docker daemon during the build"]);
+    // Give the daemon a moment to notice the client left, then nothing of ours may remain.
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(containers_of("faults-cut-demo"), "", "containers left behind");
+    let tagged = std::process::Command::new("docker")
+        .args(["image", "inspect", "pyslim-test/faults-cut:latest"])
+        .output()
+        .unwrap();
+    assert!(!tagged.status.success(), "a half-built image was tagged");
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let dest = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &dest);
+        } else {
+            std::fs::copy(e.path(), dest).unwrap();
+        }
+    }
+}
