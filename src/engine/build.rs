@@ -57,24 +57,33 @@ fn session_id() -> String {
     format!("pyslim-{}-{nanos}-{}", std::process::id(), SESSION_COUNTER.fetch_add(1, Ordering::Relaxed))
 }
 
+/// Each `FROM` line as (image, stage name given with `AS`), flags like `--platform` dropped.
+fn from_lines(dockerfile: &str) -> impl Iterator<Item = (&str, Option<&str>)> {
+    dockerfile.lines().filter_map(|line| {
+        let mut words = line.split_whitespace();
+        if !words.next()?.eq_ignore_ascii_case("FROM") {
+            return None;
+        }
+        let args: Vec<&str> = words.filter(|w| !w.starts_with("--")).collect();
+        let image = *args.first()?;
+        let stage = match (args.get(1), args.get(2)) {
+            (Some(as_kw), Some(name)) if as_kw.eq_ignore_ascii_case("AS") => Some(*name),
+            _ => None,
+        };
+        Some((image, stage))
+    })
+}
+
 /// Image references of the `FROM` lines that are not earlier stages (nor `scratch`).
 pub fn base_images(dockerfile: &str) -> Vec<String> {
     let mut stages: Vec<String> = Vec::new();
     let mut out: Vec<String> = Vec::new();
-    for line in dockerfile.lines() {
-        let words: Vec<&str> = line.split_whitespace().collect();
-        if words.first().is_none_or(|w| !w.eq_ignore_ascii_case("FROM")) {
-            continue;
-        }
-        let args: Vec<&str> = words[1..].iter().copied().filter(|w| !w.starts_with("--")).collect();
-        let Some(image) = args.first() else { continue };
+    for (image, stage) in from_lines(dockerfile) {
         let lower = image.to_lowercase();
         if lower != "scratch" && !image.contains('$') && !stages.contains(&lower) && !out.iter().any(|o| o == image) {
             out.push(image.to_string());
         }
-        if let (Some(as_kw), Some(name)) = (args.get(1), args.get(2))
-            && as_kw.eq_ignore_ascii_case("AS")
-        {
+        if let Some(name) = stage {
             stages.push(name.to_lowercase());
         }
     }
@@ -85,17 +94,9 @@ pub fn base_images(dockerfile: &str) -> Vec<String> {
 pub fn final_base(dockerfile: &str) -> Option<String> {
     let mut stages: HashMap<String, String> = HashMap::new();
     let mut last = None;
-    for line in dockerfile.lines() {
-        let words: Vec<&str> = line.split_whitespace().collect();
-        if words.first().is_none_or(|w| !w.eq_ignore_ascii_case("FROM")) {
-            continue;
-        }
-        let args: Vec<&str> = words[1..].iter().copied().filter(|w| !w.starts_with("--")).collect();
-        let Some(image) = args.first() else { continue };
+    for (image, stage) in from_lines(dockerfile) {
         let resolved = stages.get(&image.to_lowercase()).cloned().unwrap_or_else(|| image.to_string());
-        if let (Some(as_kw), Some(name)) = (args.get(1), args.get(2))
-            && as_kw.eq_ignore_ascii_case("AS")
-        {
+        if let Some(name) = stage {
             stages.insert(name.to_lowercase(), resolved.clone());
         }
         last = Some(resolved);
