@@ -105,6 +105,19 @@ pub fn final_base(dockerfile: &str) -> Option<String> {
 }
 
 impl Engine {
+    /// Removes an image that a rebuild replaced under its tag, when pyslim built it (it carries
+    /// the variant label) and nothing else uses it; the daemon refuses (and we leave it) when a
+    /// container or another tag still refers to it.
+    async fn remove_replaced(&self, old: bollard::models::ImageInspect, new_id: &str) {
+        let Some(old_id) = old.id.filter(|id| id != new_id) else { return };
+        let ours = old.config.and_then(|c| c.labels).is_some_and(|l| l.contains_key(super::LABEL_VARIANT));
+        let other_tags = old.repo_tags.map(|t| t.len()).unwrap_or(0) > 1;
+        if ours && !other_tags {
+            let _ =
+                self.docker.remove_image(&old_id, None::<bollard::query_parameters::RemoveImageOptions>, None).await;
+        }
+    }
+
     /// Builds `req`, sending progress on `events`. Never pulls. On failure the error names the
     /// failing step and carries the last log lines; on cancel it returns [`EngineError::Cancelled`].
     pub async fn build(
@@ -126,6 +139,8 @@ impl Engine {
             });
             EngineError::BuildFailed { variant, step, message, log_tail }
         };
+        // The image this tag names now; if the build moves the tag, that image is left dangling.
+        let previous = self.docker.inspect_image(&req.tag).await.ok();
         for image in base_images(&req.dockerfile) {
             if !self.image_exists(&image).await? {
                 let e = EngineError::MissingBaseImage { image };
@@ -230,6 +245,9 @@ impl Engine {
         let size_bytes = inspect.size.unwrap_or(0).max(0) as u64;
         let layers = self.layers(&req.tag, final_base(&req.dockerfile).as_deref()).await?;
         let seconds = started.elapsed().as_secs_f64();
+        if let Some(old) = previous {
+            self.remove_replaced(old, &image_id).await;
+        }
         send(BuildEvent::Built { variant, tag: req.tag.clone(), image_id: image_id.clone(), size_bytes, seconds });
         let cached_steps = match self.builder {
             Builder::Classic => classic.cached.clone(),

@@ -1,0 +1,69 @@
+//! Rebuilds clean up after themselves (issue 5): when a rebuild moves a tag, the image it used
+//! to name is removed if pyslim built it and nothing else refers to it; an image the user tagged
+//! too is kept. Real daemon, real binary.
+
+use std::path::Path;
+use std::time::Duration;
+
+use assert_cmd::Command;
+
+fn docker(args: &[&str]) -> (bool, String) {
+    let out = std::process::Command::new("docker").args(args).output().unwrap();
+    (out.status.success(), String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+fn ready() -> bool {
+    let ok = docker(&["image", "inspect", "pyslim-mirror/python:3.13-slim"]).0;
+    if !ok {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI needs Docker and the stand-in images (scripts/fixture-images.sh)"
+        );
+        eprintln!("skipped: no Docker daemon or stand-in images (run scripts/fixture-images.sh)");
+    }
+    ok
+}
+
+fn build(project: &Path, tag: &str) -> String {
+    Command::cargo_bin("pyslim")
+        .unwrap()
+        .env("PYSLIM_IMAGE_MIRROR", "pyslim-mirror")
+        .args(["build", "--variant", "multistage-slim", "--python", "3.13", "--tag", tag])
+        .args(["--entrypoint", "python -m http.server 8000", "--port", "8000"])
+        .arg(project)
+        .timeout(Duration::from_secs(300))
+        .assert()
+        .success();
+    docker(&["image", "inspect", "-f", "{{.Id}}", tag]).1
+}
+
+#[test]
+fn a_rebuild_removes_the_image_it_replaced_but_not_a_user_tagged_one() {
+    if !ready() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("cleanup-svc");
+    std::fs::create_dir(&p).unwrap();
+    std::fs::write(p.join("requirements.txt"), "").unwrap();
+    std::fs::write(p.join("app.py"), "print('v1')\n").unwrap();
+    let tag = "pyslim-test/cleanup:latest";
+    let keep = "pyslim-test/cleanup-keep:latest";
+
+    let first = build(&p, tag);
+    std::fs::write(p.join("app.py"), "print('v2')\n").unwrap();
+    let second = build(&p, tag);
+    assert_ne!(first, second, "a source edit gives a new image");
+    assert!(!docker(&["image", "inspect", &first]).0, "the replaced image {first} was left dangling");
+
+    // An image the user also tagged survives the rebuild.
+    assert!(docker(&["tag", &second, keep]).0);
+    std::fs::write(p.join("app.py"), "print('v3')\n").unwrap();
+    let third = build(&p, tag);
+    assert_ne!(second, third);
+    assert!(docker(&["image", "inspect", &second]).0, "an image with another tag was removed");
+
+    for t in [tag, keep] {
+        docker(&["rmi", t]);
+    }
+}
