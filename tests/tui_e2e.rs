@@ -238,3 +238,30 @@ fn sigterm_restores_the_terminal() {
     s.wait_for("EXIT=0\n", Duration::from_secs(30));
     s.check_terminal();
 }
+
+#[test]
+fn closing_the_terminal_ends_the_wizard() {
+    if !require(&[TMUX]) {
+        return;
+    }
+    let s = Session::start("hangup", &[("DOCKER_HOST", "unix:///nonexistent.sock")]);
+    run_wizard(&s);
+    let out =
+        Command::new("tmux").args(["display-message", "-p", "-t", &s.name, "#{pane_pid}"]).output().expect("tmux");
+    let shell = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let out = Command::new("pgrep").args(["-P", &shell]).output().expect("pgrep");
+    let pid = String::from_utf8_lossy(&out.stdout).lines().next().unwrap_or_default().trim().to_string();
+    assert!(!pid.is_empty(), "no wizard process under the shell {shell}");
+    // Close the terminal under the wizard: its pty goes away. It must leave, not spin on a
+    // dead terminal (an orphan wizard once kept a CPU core 40 % busy).
+    let _ = Command::new("tmux").args(["kill-session", "-t", &s.name]).status();
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    while Path::new(&format!("/proc/{pid}")).exists() {
+        let state = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        if state.split_whitespace().nth(2) == Some("Z") {
+            break; // exited, waiting to be reaped by init
+        }
+        assert!(std::time::Instant::now() < deadline, "the wizard {pid} outlived its terminal");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}

@@ -90,7 +90,13 @@ fn spawn_input(tx: Sender<Msg>, stop: Arc<AtomicBool>) -> std::thread::JoinHandl
                     let msg = match event::read() {
                         Ok(Event::Key(k)) if k.kind != KeyEventKind::Release => Some(Msg::Key(k)),
                         Ok(Event::Resize(w, h)) => Some(Msg::Resize(w, h)),
-                        _ => None,
+                        Ok(_) => None,
+                        // The terminal went away (its pty closed): poll keeps saying "readable"
+                        // and read keeps failing, so leave like SIGHUP instead of spinning.
+                        Err(_) => {
+                            let _ = tx.send(Msg::Terminate);
+                            return;
+                        }
                     };
                     if let Some(m) = msg
                         && tx.send(m).is_err()
@@ -99,7 +105,10 @@ fn spawn_input(tx: Sender<Msg>, stop: Arc<AtomicBool>) -> std::thread::JoinHandl
                     }
                 }
                 Ok(false) => {}
-                Err(_) => return,
+                Err(_) => {
+                    let _ = tx.send(Msg::Terminate);
+                    return;
+                }
             }
             if last_tick.elapsed() >= TICK {
                 last_tick = Instant::now();
