@@ -158,6 +158,116 @@ pub struct Config {
     pub trim: Option<Trim>,
     #[serde(default, rename = "custom_image", skip_serializing_if = "Vec::is_empty")]
     pub custom_images: Vec<CustomImage>,
+    /// Files the install steps need and the final image must not contain (`[[build_secret]]`).
+    #[serde(default, rename = "build_secret", skip_serializing_if = "Vec::is_empty")]
+    pub build_secrets: Vec<BuildSecret>,
+}
+
+/// Folder of the build context where pyslim adds the build secrets (never the project's own).
+pub const SECRETS_DIR: &str = ".pyslim-secrets";
+
+/// A build-only file (a CA bundle, a `pip.conf` with an index token): the install steps see it
+/// at `target`, the final image never contains it. `src` is read at build time (`~` expanded,
+/// relative paths from the project folder) and added to the context under `.pyslim-secrets/<id>`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BuildSecret {
+    pub id: String,
+    pub src: String,
+    pub target: String,
+    /// Environment variable set to `target` for the install commands (`PIP_CERT`, `PIP_CONFIG_FILE`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub env: Option<String>,
+}
+
+impl BuildSecret {
+    /// Checks the id, target and env names.
+    pub fn validate(&self) -> Result<(), PlanError> {
+        let bad = |why: String| Err(PlanError::BadSecret { id: self.id.clone(), reason: why });
+        if self.id.is_empty()
+            || self.id.len() > 64
+            || !self.id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
+        {
+            return bad("the id must be 1-64 characters of a-z, 0-9, `_` and `-`".into());
+        }
+        if self.src.trim().is_empty() {
+            return bad("`src` (the host file to read) is empty".into());
+        }
+        let t = &self.target;
+        if !t.starts_with('/') || t.len() < 2 || t.ends_with('/') {
+            return bad(format!("`target` must be an absolute file path, e.g. /run/pyslim-secrets/{}", self.id));
+        }
+        if t.split('/').any(|p| p == ".." || p == ".")
+            || t.chars().any(|c| c.is_whitespace() || c.is_control() || "\"'$`\\,=".contains(c))
+        {
+            return bad(format!(
+                "`target` {t:?} must be a plain absolute path (no `..`, spaces, quotes, `$`, `,` or `=`)"
+            ));
+        }
+        for shipped in [VENV, APP_DIR] {
+            if t == shipped || t.starts_with(&format!("{shipped}/")) {
+                return bad(format!("`target` {t} is under {shipped}, which is copied into the final image"));
+            }
+        }
+        if let Some(e) = &self.env {
+            let ok = e.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                && e.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+            if !ok {
+                return bad(format!("`env` {e:?} is not an environment variable name"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Where the file is in the build context: `.pyslim-secrets/<id>`.
+    pub fn context_path(&self) -> String {
+        format!("{SECRETS_DIR}/{}", self.id)
+    }
+
+    /// The host file: `~` expanded, relative paths taken from `project`.
+    pub fn source_path(&self, project: &Path) -> PathBuf {
+        let src = self.src.trim();
+        let home = || std::env::var_os("HOME").map(PathBuf::from);
+        let p = match (src.strip_prefix("~/"), home()) {
+            (Some(rest), Some(h)) => h.join(rest),
+            _ if src == "~" => home().unwrap_or_else(|| PathBuf::from(src)),
+            _ => PathBuf::from(src),
+        };
+        if p.is_absolute() { p } else { project.join(p) }
+    }
+}
+
+impl FromStr for BuildSecret {
+    type Err = PlanError;
+    /// `id=ca,src=/path/ca.pem,target=/run/pyslim-secrets/ca.pem,env=PIP_CERT`
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let (mut id, mut src, mut target, mut env) = (None, None, None, None);
+        for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let (k, v) = part.split_once('=').ok_or_else(|| PlanError::BadSecretFlag {
+                flag: s.to_string(),
+                reason: format!("`{part}` is not key=value"),
+            })?;
+            let slot = match k.trim() {
+                "id" => &mut id,
+                "src" | "source" => &mut src,
+                "target" | "dst" => &mut target,
+                "env" => &mut env,
+                other => {
+                    return Err(PlanError::BadSecretFlag {
+                        flag: s.to_string(),
+                        reason: format!("unknown key `{other}` (keys: id, src, target, env)"),
+                    });
+                }
+            };
+            *slot = Some(v.trim().to_string());
+        }
+        let need = |v: Option<String>, k: &str| {
+            v.ok_or_else(|| PlanError::BadSecretFlag { flag: s.to_string(), reason: format!("`{k}=` is missing") })
+        };
+        let secret = BuildSecret { id: need(id, "id")?, src: need(src, "src")?, target: need(target, "target")?, env };
+        secret.validate()?;
+        Ok(secret)
+    }
 }
 
 impl Config {
@@ -192,6 +302,11 @@ impl Config {
         }
         take!(python, builder, runtime, entrypoint, port, user, variant, variants, flavour, image_mirror, trim);
         self.custom_images.extend(other.custom_images.iter().cloned());
+        for s in &other.build_secrets {
+            // a flag with the same id replaces the configured secret
+            self.build_secrets.retain(|b| b.id != s.id);
+            self.build_secrets.push(s.clone());
+        }
         self
     }
 }
@@ -220,6 +335,14 @@ pub enum PlanError {
     NoEntrypoint,
     #[error("the builder image {0} has no shell, so it cannot run the install steps")]
     BuilderWithoutShell(String),
+    #[error("build secret `{id}`: {reason}")]
+    BadSecret { id: String, reason: String },
+    #[error(
+        "--build-secret {flag:?}: {reason} (expected id=ca,src=PATH,target=/run/pyslim-secrets/ca.pem[,env=PIP_CERT])"
+    )]
+    BadSecretFlag { flag: String, reason: String },
+    #[error("build secret id `{0}` is declared twice")]
+    DuplicateSecret(String),
 }
 
 /// How serious a compatibility finding is.
@@ -267,6 +390,8 @@ pub struct BuildPlan {
     pub trim: Trim,
     pub flavour: Flavour,
     pub image_mirror: Option<String>,
+    /// Build-only files for the install steps (never in the final image).
+    pub build_secrets: Vec<BuildSecret>,
     #[serde(skip)]
     custom_images: Vec<CustomImage>,
 }
@@ -334,6 +459,12 @@ impl BuildPlan {
             None => scan.entrypoint.as_ref().map(|f| f.value.clone()).ok_or(PlanError::NoEntrypoint)?,
         };
         let entrypoint = with_port(&entrypoint, port);
+        for (i, s) in c.build_secrets.iter().enumerate() {
+            s.validate()?;
+            if c.build_secrets[..i].iter().any(|b| b.id == s.id) {
+                return Err(PlanError::DuplicateSecret(s.id.clone()));
+            }
+        }
 
         Ok(BuildPlan {
             project: scan.root.clone(),
@@ -349,6 +480,7 @@ impl BuildPlan {
             trim: c.trim.unwrap_or_default(),
             flavour: c.flavour.unwrap_or_default(),
             image_mirror: c.image_mirror.filter(|m| !m.trim().is_empty()),
+            build_secrets: c.build_secrets.clone(),
             custom_images: custom,
         })
     }
@@ -447,6 +579,7 @@ impl BuildPlan {
             image_mirror: self.image_mirror.clone(),
             trim: Some(self.trim),
             custom_images: self.custom_images.clone(),
+            build_secrets: self.build_secrets.clone(),
         }
     }
 }
@@ -684,5 +817,62 @@ mod tests {
         assert_eq!(p.image_ref(&p.runtime), "m/distroless/python3-debian13:nonroot");
         let e = Config::parse("prot = 80\n").unwrap_err().to_string();
         assert!(e.contains("prot"), "{e}");
+    }
+
+    #[test]
+    fn build_secrets_parse_validate_and_round_trip() {
+        let text = "[[build_secret]]\nid = \"ca\"\nsrc = \"~/certs/ca.pem\"\ntarget = \"/run/pyslim-secrets/ca.pem\"\nenv = \"PIP_CERT\"\n\n[[build_secret]]\nid = \"pipconf\"\nsrc = \"conf/pip.conf\"\ntarget = \"/etc/pip.conf\"\n";
+        let cfg = Config::parse(text).unwrap();
+        assert_eq!(cfg.build_secrets.len(), 2);
+        assert_eq!(cfg.build_secrets[0].env.as_deref(), Some("PIP_CERT"));
+        assert_eq!(cfg.build_secrets[1].env, None);
+        assert_eq!(Config::parse(&cfg.to_toml()).unwrap(), cfg);
+        let e = Config::parse("[[build_secret]]\nid = \"a\"\nsrc = \"x\"\ntarget = \"/x\"\nmode = 1\n").unwrap_err();
+        assert!(e.to_string().contains("mode"), "{e}");
+
+        let p = BuildPlan::resolve(&scan_with(Some("3.13")), Some(&cfg), &Config::default()).unwrap();
+        assert_eq!(p.build_secrets, cfg.build_secrets);
+        assert_eq!(Config::parse(&p.to_config().to_toml()).unwrap().build_secrets, cfg.build_secrets);
+        assert_eq!(p.build_secrets[0].context_path(), ".pyslim-secrets/ca");
+        let proj = Path::new("/proj");
+        assert_eq!(p.build_secrets[1].source_path(proj), PathBuf::from("/proj/conf/pip.conf"));
+        if let Some(home) = std::env::var_os("HOME") {
+            assert_eq!(p.build_secrets[0].source_path(proj), PathBuf::from(home).join("certs/ca.pem"));
+        }
+
+        // a flag with the same id replaces the configured one; others are appended
+        let flag: BuildSecret = "id=ca, src=/tmp/ca.pem, target=/etc/ssl/ca.pem, env=SSL_CERT_FILE".parse().unwrap();
+        let extra: BuildSecret = "id=tok,src=/tmp/t,target=/run/t".parse().unwrap();
+        let flags = Config { build_secrets: vec![flag.clone(), extra.clone()], ..Default::default() };
+        let p = BuildPlan::resolve(&scan_with(Some("3.13")), Some(&cfg), &flags).unwrap();
+        let ids: Vec<&str> = p.build_secrets.iter().map(|s| s.id.as_str()).collect();
+        assert_eq!(ids, ["pipconf", "ca", "tok"]);
+        assert_eq!(p.build_secrets[1], flag);
+    }
+
+    #[test]
+    fn bad_build_secrets_are_refused_with_the_reason() {
+        for (flag, why) in [
+            ("id=CA,src=/a,target=/run/a", "a-z"),
+            ("id=a b,src=/a,target=/run/a", "a-z"),
+            ("id=ca,src=/a,target=run/a", "absolute"),
+            ("id=ca,src=/a,target=/run/../etc/a", "plain absolute"),
+            ("id=ca,src=/a,target=/opt/venv/ca.pem", "final image"),
+            ("id=ca,src=/a,target=/app/ca.pem", "final image"),
+            ("id=ca,src=/a,target=/run/a,env=PIP-CERT", "environment variable"),
+            ("id=ca,target=/run/a", "`src=` is missing"),
+            ("id=ca,src=/a,target=/run/a,mode=0400", "unknown key"),
+            ("ca", "not key=value"),
+        ] {
+            let e = flag.parse::<BuildSecret>().unwrap_err().to_string();
+            assert!(e.contains(why), "{flag}: {e}");
+        }
+        let twice = "[[build_secret]]\nid = \"a\"\nsrc = \"x\"\ntarget = \"/x\"\n[[build_secret]]\nid = \"a\"\nsrc = \"y\"\ntarget = \"/y\"\n";
+        let cfg = Config::parse(twice).unwrap();
+        let e = BuildPlan::resolve(&scan_with(Some("3.13")), Some(&cfg), &Config::default()).unwrap_err();
+        assert!(e.to_string().contains("declared twice"), "{e}");
+        let bad = Config::parse("[[build_secret]]\nid = \"a\"\nsrc = \"x\"\ntarget = \"rel\"\n").unwrap();
+        let e = BuildPlan::resolve(&scan_with(Some("3.13")), Some(&bad), &Config::default()).unwrap_err();
+        assert!(e.to_string().contains("build secret `a`"), "{e}");
     }
 }

@@ -327,6 +327,7 @@ fn request(test: &str, variant: Variant, dir: &Path, dockerfile: &str, tag: &str
         project: "engine-test".into(),
         labels: labels(test),
         no_cache: false,
+        secrets: Vec::new(),
     }
 }
 

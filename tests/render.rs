@@ -246,6 +246,99 @@ fn kept_installers_root() -> Config {
     }
 }
 
+/// A CA bundle that pip uses through `PIP_CERT` and a `pip.conf` read from its default place.
+fn with_secrets() -> Config {
+    Config {
+        build_secrets: vec![
+            "id=ca,src=~/corp-ca.pem,target=/run/pyslim-secrets/ca.pem,env=PIP_CERT".parse().unwrap(),
+            "id=pipconf,src=pip.conf,target=/etc/pip.conf".parse().unwrap(),
+        ],
+        ..Default::default()
+    }
+}
+
+#[test]
+fn snapshots_with_build_secrets() {
+    let settings = settings();
+    for (name, scan) in [("demo_secrets", demo()), ("uv_secrets", uv_project())] {
+        let p = plan(&scan, with_secrets());
+        let renders = render_all(&scan, &p);
+        settings.bind(|| {
+            insta::assert_snapshot!(format!("{name}__buildkit"), snapshot_text(&renders, Flavour::Buildkit));
+            insta::assert_snapshot!(format!("{name}__classic"), snapshot_text(&renders, Flavour::Classic));
+        });
+    }
+    let ignore = render::render(&plan(&demo(), with_secrets()), &demo(), Variant::Distroless, Flavour::Buildkit)
+        .unwrap()
+        .dockerignore;
+    assert!(ignore.trim_end().ends_with("!.pyslim-secrets"), "{ignore}");
+}
+
+/// The secrets reach the install steps of the builder (or the single BuildKit stage) only: the
+/// final stage never copies `.` from the context nor names a secret, classic copies them in the
+/// builder stage only, and a classic single stage is refused.
+#[test]
+fn build_secrets_reach_the_builder_only() {
+    for (name, scan) in [("demo", demo()), ("pip", pip_project()), ("uv", uv_project()), ("pdm", pdm_project())] {
+        let p = plan(&scan, with_secrets());
+        for (v, f, r) in render_all(&scan, &p) {
+            let what = format!("{name} {v} {}", f.as_str());
+            if !v.is_multistage() && f == Flavour::Classic {
+                let e = r.expect_err(&what);
+                assert!(e.contains("BuildKit") && e.contains("layer") && e.contains("ca, pipconf"), "{what}: {e}");
+                continue;
+            }
+            let df = match r {
+                Ok(r) => r.dockerfile,
+                Err(e) if e.contains("no distroless image ships") => continue,
+                Err(e) => panic!("{what}: {e}"),
+            };
+            let stages: Vec<&str> = df.split("\nFROM ").skip(1).collect();
+            let last = stages.last().unwrap();
+            if v.is_multistage() {
+                let clean =
+                    !last.contains(".pyslim-secrets") && !last.contains("/etc/pip.conf") && !last.contains("PIP_CERT");
+                assert!(clean, "{what}: the runtime stage names a secret\n{df}");
+            } else {
+                assert!(!last.contains("COPY .pyslim-secrets"), "{what}: a single stage copies a secret\n{df}");
+            }
+            assert!(
+                !last.lines().any(|l| l.starts_with("COPY . ")),
+                "{what}: final stage copies from the context\n{df}"
+            );
+            assert!(last.contains("COPY --from=source /app/ "), "{what}\n{df}");
+            let source = stages.iter().find(|s| s.contains(" AS source")).unwrap();
+            assert!(source.contains("RUN rm -rf /app/.pyslim-secrets"), "{what}\n{df}");
+            let installs: Vec<&str> = df
+                .split("\nRUN ")
+                .skip(1)
+                .filter(|r| (r.contains("pip") && r.contains(" install ")) || r.contains(" sync "))
+                .collect();
+            assert!(!installs.is_empty(), "{what}\n{df}");
+            for run in installs {
+                assert!(run.contains("export PIP_CERT=/run/pyslim-secrets/ca.pem"), "{what}: {run}");
+                let mounted = run
+                    .contains("--mount=type=bind,source=.pyslim-secrets/ca,target=/run/pyslim-secrets/ca.pem")
+                    && run.contains("--mount=type=bind,source=.pyslim-secrets/pipconf,target=/etc/pip.conf");
+                assert_eq!(mounted, f == Flavour::Buildkit, "{what}: {run}");
+            }
+            let copies: Vec<usize> = stages
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| s.contains("COPY .pyslim-secrets/"))
+                .map(|(i, _)| i)
+                .collect();
+            if f == Flavour::Classic {
+                let builder = stages.iter().position(|s| s.contains(" AS builder")).unwrap();
+                assert_eq!(copies, [builder], "{what}: the secret files are copied in the builder only\n{df}");
+                assert!(stages[builder].contains("COPY .pyslim-secrets/ca /run/pyslim-secrets/ca.pem"), "{what}");
+            } else {
+                assert!(copies.is_empty(), "{what}\n{df}");
+            }
+        }
+    }
+}
+
 #[test]
 fn snapshots_of_trim_options_and_mirror() {
     let settings = settings();
@@ -326,6 +419,22 @@ fn keyword(i: &str) -> &str {
     i.split_whitespace().next().unwrap_or("")
 }
 
+/// The instructions without the `source` stage that build secrets add (it only copies the
+/// context and deletes `.pyslim-secrets/`).
+fn without_source_stage(ins: Vec<String>) -> Vec<String> {
+    let mut out = vec![];
+    let mut in_source = false;
+    for i in ins {
+        if keyword(&i) == "FROM" {
+            in_source = i.ends_with(" AS source");
+        }
+        if !in_source {
+            out.push(i);
+        }
+    }
+    out
+}
+
 /// Every rendered Dockerfile of every project and option set, with what produced it.
 fn corpus() -> Vec<(String, ScanReport, BuildPlan, Rendered)> {
     let mut out = vec![];
@@ -335,6 +444,9 @@ fn corpus() -> Vec<(String, ScanReport, BuildPlan, Rendered)> {
     sets.push(("uv_trimmed".into(), uv_project(), trimmed()));
     sets.push(("demo_keep_installers_root".into(), demo(), kept_installers_root()));
     sets.push(("pip_keep_installers".into(), pip_project(), kept_installers_root()));
+    sets.push(("demo_secrets".into(), demo(), with_secrets()));
+    sets.push(("pip_secrets".into(), pip_project(), with_secrets()));
+    sets.push(("uv_secrets".into(), uv_project(), with_secrets()));
     for (name, scan, cfg) in sets {
         let p = plan(&scan, cfg);
         for (v, f, r) in render_all(&scan, &p) {
@@ -373,7 +485,7 @@ fn structural_invariants() {
     assert!(corpus.len() >= 60, "only {} renders", corpus.len());
     for (name, scan, plan, r) in &corpus {
         let df = &r.dockerfile;
-        let ins = instructions(df);
+        let ins = without_source_stage(instructions(df));
         assert!(!df.to_lowercase().contains("# syntax="), "{name}: syntax line\n{df}");
         assert!(!df.contains(":latest"), "{name}: latest tag\n{df}");
         for i in &ins {
@@ -418,7 +530,10 @@ fn structural_invariants() {
 
         // dependency files are copied before the source (not for naive: it copies everything first)
         if r.variant != Variant::Naive && !scan.dependency_files.is_empty() {
-            let first_source = ins.iter().position(|i| i.starts_with("COPY . ")).expect("source copied");
+            let first_source = ins
+                .iter()
+                .position(|i| i.starts_with("COPY . ") || i.starts_with("COPY --from=source "))
+                .expect("source copied");
             for f in &scan.dependency_files {
                 if matches!(
                     scan.package_manager.as_ref().map(|p| p.value),

@@ -105,6 +105,10 @@ pub struct PlanArgs {
     /// Registry or local namespace that mirrors every catalogue image.
     #[arg(long, env = "PYSLIM_IMAGE_MIRROR", value_name = "PREFIX")]
     pub mirror: Option<String>,
+    /// Build-only file for the install steps, never in the final image (repeatable):
+    /// id=ca,src=~/corp-ca.pem,target=/run/pyslim-secrets/ca.pem,env=PIP_CERT
+    #[arg(long = "build-secret", value_name = "id=ID,src=PATH,target=PATH[,env=VAR]")]
+    pub build_secrets: Vec<crate::plan::BuildSecret>,
 }
 
 impl PlanArgs {
@@ -126,6 +130,7 @@ impl PlanArgs {
             variant: self.variant,
             flavour: self.classic.then_some(Flavour::Classic),
             image_mirror: self.mirror.clone(),
+            build_secrets: self.build_secrets.clone(),
             ..Default::default()
         })
     }

@@ -33,6 +33,8 @@ pub struct BuildRequest {
     pub labels: HashMap<String, String>,
     /// Ignore the build cache (a cold build).
     pub no_cache: bool,
+    /// Build-only files added to the context as `.pyslim-secrets/<id>` (read before the build).
+    pub secrets: Vec<context::SecretSource>,
 }
 
 /// A built image.
@@ -141,6 +143,13 @@ impl Engine {
         };
         // The image this tag names now; if the build moves the tag, that image is left dangling.
         let previous = self.docker.inspect_image(&req.tag).await.ok();
+        let secrets = match context::read_secrets(&req.secrets) {
+            Ok(s) => s,
+            Err(e) => {
+                send(BuildEvent::Failed { variant, step: None, message: e.to_string(), log_tail: Vec::new() });
+                return Err(e.into());
+            }
+        };
         for image in base_images(&req.dockerfile) {
             if !self.image_exists(&image).await? {
                 let e = EngineError::MissingBaseImage { image };
@@ -157,7 +166,8 @@ impl Engine {
         };
         send(BuildEvent::Started { variant, tag: req.tag.clone(), steps });
 
-        let (body, context_done) = context::stream(&req.context, &req.dockerfile, &req.dockerignore)?.into_parts();
+        let (body, context_done) =
+            context::stream(&req.context, &req.dockerfile, &req.dockerignore, secrets)?.into_parts();
         let mut labels = req.labels.clone();
         labels.insert(LABEL_VARIANT.into(), variant.as_str().into());
         labels.insert(LABEL_PROJECT.into(), req.project.clone());

@@ -11,6 +11,8 @@ use futures_util::Stream;
 use regex::Regex;
 use tokio::sync::{mpsc, oneshot};
 
+use crate::plan::SECRETS_DIR;
+
 /// Size of one chunk sent to the daemon.
 const CHUNK: usize = 64 * 1024;
 /// Chunks in flight between the tar writer thread and the HTTP body (memory ≈ CHUNK × this).
@@ -89,6 +91,12 @@ impl DockerIgnore {
             }
         }
         excluded
+    }
+
+    /// Whether nothing below the folder `dir_rel` can enter the context (it is excluded and no
+    /// `!` pattern may re-include anything inside), so a walk need not enter it.
+    pub fn prunes_dir(&self, dir_rel: &str) -> bool {
+        self.is_excluded(dir_rel) && !self.must_descend(dir_rel)
     }
 
     /// Whether an excluded folder must still be walked because a `!` pattern may re-include
@@ -177,6 +185,43 @@ pub enum ContextError {
     Read { path: PathBuf, source: io::Error },
     #[error("the build context stream stopped: {0}")]
     Aborted(String),
+    #[error("build secret `{id}`: cannot read {path}: {source}")]
+    Secret { id: String, path: PathBuf, source: io::Error },
+}
+
+/// A build secret's host file, read when the build starts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SecretSource {
+    pub id: String,
+    pub path: PathBuf,
+}
+
+/// A build secret's content, added to the context as `.pyslim-secrets/<id>` (mode 0400).
+#[derive(Clone)]
+pub struct SecretFile {
+    pub id: String,
+    pub content: Vec<u8>,
+}
+
+impl std::fmt::Debug for SecretFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SecretFile({}, {} bytes)", self.id, self.content.len())
+    }
+}
+
+/// Reads every secret's file; the first missing or unreadable one is an error naming its id
+/// and path (before anything is sent to the daemon).
+pub fn read_secrets(sources: &[SecretSource]) -> Result<Vec<SecretFile>, ContextError> {
+    sources
+        .iter()
+        .map(|s| {
+            let err = |source| ContextError::Secret { id: s.id.clone(), path: s.path.clone(), source };
+            if std::fs::metadata(&s.path).map_err(err)?.is_dir() {
+                return Err(err(io::Error::other("it is a folder, not a file")));
+            }
+            Ok(SecretFile { id: s.id.clone(), content: std::fs::read(&s.path).map_err(err)? })
+        })
+        .collect()
 }
 
 /// A build context being written by a background thread.
@@ -200,18 +245,25 @@ impl ContextStream {
 
 /// Starts streaming the context of `root`, filtered by `dockerignore`, with `dockerfile` and
 /// `dockerignore` added as `Dockerfile` and `.dockerignore` from memory.
-pub fn stream(root: &Path, dockerfile: &str, dockerignore: &str) -> Result<ContextStream, ContextError> {
+/// `secrets` go in as `.pyslim-secrets/<id>` whatever the `.dockerignore` says; the project's
+/// own `.pyslim-secrets/` folder is never sent.
+pub fn stream(
+    root: &Path,
+    dockerfile: &str,
+    dockerignore: &str,
+    secrets: Vec<SecretFile>,
+) -> Result<ContextStream, ContextError> {
     let ignore = DockerIgnore::parse(dockerignore)?;
+    let dockerignore = with_secrets_included(dockerignore, &secrets);
     let (tx, rx) = mpsc::channel(IN_FLIGHT);
     let (done_tx, done_rx) = oneshot::channel();
     let root = root.to_path_buf();
     let dockerfile = dockerfile.to_string();
-    let dockerignore = dockerignore.to_string();
     std::thread::Builder::new()
         .name("pyslim-context".into())
         .spawn(move || {
             let mut sink = ChunkSink { tx: tx.clone(), buf: Vec::with_capacity(CHUNK) };
-            let result = write_archive(&root, &ignore, &dockerfile, &dockerignore, &mut sink);
+            let result = write_archive(&root, &ignore, &dockerfile, &dockerignore, &secrets, &mut sink);
             let result = match result {
                 Ok(summary) => sink.flush().map(|_| summary).map_err(|e| ContextError::Aborted(e.to_string())),
                 Err(e) => {
@@ -233,8 +285,31 @@ pub fn write_to(
     dockerignore: &str,
     out: &mut impl Write,
 ) -> Result<ContextSummary, ContextError> {
+    write_to_with_secrets(root, dockerfile, dockerignore, &[], out)
+}
+
+/// [`write_to`] with build secrets added as `.pyslim-secrets/<id>`.
+pub fn write_to_with_secrets(
+    root: &Path,
+    dockerfile: &str,
+    dockerignore: &str,
+    secrets: &[SecretFile],
+    out: &mut impl Write,
+) -> Result<ContextSummary, ContextError> {
     let ignore = DockerIgnore::parse(dockerignore)?;
-    write_archive(root, &ignore, dockerfile, dockerignore, out)
+    let dockerignore = with_secrets_included(dockerignore, secrets);
+    write_archive(root, &ignore, dockerfile, &dockerignore, secrets, out)
+}
+
+/// The `.dockerignore` the daemon sees: BuildKit filters the context with it, so with secrets
+/// it must end by re-including `.pyslim-secrets` (the last matching pattern wins).
+fn with_secrets_included(dockerignore: &str, secrets: &[SecretFile]) -> String {
+    let reinclude = format!("!{SECRETS_DIR}");
+    if secrets.is_empty() || dockerignore.lines().last().is_some_and(|l| l.trim() == reinclude) {
+        return dockerignore.to_string();
+    }
+    let sep = if dockerignore.is_empty() || dockerignore.ends_with('\n') { "" } else { "\n" };
+    format!("{dockerignore}{sep}{reinclude}\n")
 }
 
 struct ChunkSink {
@@ -269,6 +344,7 @@ fn write_archive(
     ignore: &DockerIgnore,
     dockerfile: &str,
     dockerignore: &str,
+    secrets: &[SecretFile],
     out: &mut impl Write,
 ) -> Result<ContextSummary, ContextError> {
     let mut tar = tar::Builder::new(out);
@@ -284,6 +360,24 @@ fn write_archive(
         tar.append_data(&mut h, name, body.as_bytes()).map_err(aborted)?;
     }
     walk(root, root, ignore, &mut tar, &mut summary)?;
+    if !secrets.is_empty() {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(0);
+        h.set_mode(0o755);
+        h.set_mtime(0);
+        h.set_entry_type(tar::EntryType::Directory);
+        tar.append_data(&mut h, format!("{SECRETS_DIR}/"), io::empty()).map_err(aborted)?;
+    }
+    for s in secrets {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(s.content.len() as u64);
+        h.set_mode(0o400);
+        h.set_mtime(0);
+        h.set_uid(0);
+        h.set_gid(0);
+        h.set_entry_type(tar::EntryType::Regular);
+        tar.append_data(&mut h, format!("{SECRETS_DIR}/{}", s.id), s.content.as_slice()).map_err(aborted)?;
+    }
     tar.finish().map_err(aborted)?;
     Ok(summary)
 }
@@ -306,7 +400,7 @@ fn walk<W: Write>(
         let Ok(rel) = path.strip_prefix(root) else { continue };
         let rel = rel.to_string_lossy().replace('\\', "/");
         // Ours replace the project's own files at the root.
-        if rel == "Dockerfile" || rel == ".dockerignore" {
+        if rel == "Dockerfile" || rel == ".dockerignore" || rel == SECRETS_DIR {
             continue;
         }
         let meta = std::fs::symlink_metadata(&path).map_err(|e| read_err(&path, e))?;
@@ -430,5 +524,40 @@ mod tests {
         }
         assert_eq!(names, ["Dockerfile", ".dockerignore", "src/", "src/app.py"]);
         assert_eq!(std::fs::read_to_string(root.join("Dockerfile")).unwrap(), "FROM user-owned\n");
+    }
+
+    #[test]
+    fn secrets_are_added_read_only_and_the_projects_own_folder_is_not_sent() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::create_dir_all(root.join(".pyslim-secrets")).unwrap();
+        std::fs::write(root.join(".pyslim-secrets/stale"), "old").unwrap();
+        std::fs::write(root.join("app.py"), "x").unwrap();
+        std::fs::write(root.join("ca.pem"), "PEM").unwrap();
+        let srcs = [SecretSource { id: "ca".into(), path: root.join("ca.pem") }];
+        let secrets = read_secrets(&srcs).unwrap();
+        let mut buf = Vec::new();
+        let s = write_to_with_secrets(root, "FROM x\n", "*.pem\n.pyslim-secrets\n", &secrets, &mut buf).unwrap();
+        assert_eq!(s.files, 1, "secrets are not counted as project files");
+        let mut ar = tar::Archive::new(buf.as_slice());
+        let mut found = Vec::new();
+        for e in ar.entries().unwrap() {
+            let mut e = e.unwrap();
+            let name = e.path().unwrap().to_string_lossy().to_string();
+            let mode = e.header().mode().unwrap();
+            let mut body = String::new();
+            std::io::Read::read_to_string(&mut e, &mut body).unwrap();
+            found.push((name, mode, body));
+        }
+        let names: Vec<&str> = found.iter().map(|f| f.0.as_str()).collect();
+        assert_eq!(names, ["Dockerfile", ".dockerignore", "app.py", ".pyslim-secrets/", ".pyslim-secrets/ca"]);
+        assert_eq!(found[1].2, "*.pem\n.pyslim-secrets\n!.pyslim-secrets\n");
+        assert_eq!((found[4].1, found[4].2.as_str()), (0o400, "PEM"));
+
+        let missing = [SecretSource { id: "tok".into(), path: root.join("nope.txt") }];
+        let e = read_secrets(&missing).unwrap_err().to_string();
+        assert!(e.contains("build secret `tok`") && e.contains("nope.txt"), "{e}");
+        let folder = [SecretSource { id: "d".into(), path: root.to_path_buf() }];
+        assert!(read_secrets(&folder).unwrap_err().to_string().contains("folder"));
     }
 }

@@ -67,6 +67,8 @@ pub struct VariantJob {
     pub labels: HashMap<String, String>,
     /// Ignore the build cache.
     pub no_cache: bool,
+    /// The plan's build secrets, with their host paths resolved.
+    pub secrets: Vec<super::context::SecretSource>,
 }
 
 impl VariantJob {
@@ -81,6 +83,11 @@ impl VariantJob {
             verify: None,
             labels: HashMap::new(),
             no_cache: false,
+            secrets: plan
+                .build_secrets
+                .iter()
+                .map(|s| super::context::SecretSource { id: s.id.clone(), path: s.source_path(&plan.project) })
+                .collect(),
         }
     }
 }
@@ -126,6 +133,7 @@ impl Engine {
             project: job.project.clone(),
             labels: job.labels.clone(),
             no_cache: job.no_cache,
+            secrets: job.secrets.clone(),
         };
         let built = self.build(&req, events, cancel).await?;
         let verify = match job.verify {

@@ -22,7 +22,7 @@ mod text;
 use std::path::{Component, Path, PathBuf};
 
 use crate::catalogue::{Family, Libc};
-use crate::plan::{BuildPlan, Flavour, PlanError, VENV, Variant};
+use crate::plan::{BuildPlan, Flavour, PlanError, SECRETS_DIR, VENV, Variant};
 use crate::scan::{PackageManager, ScanReport};
 
 /// The files for one variant.
@@ -107,14 +107,33 @@ pub fn render(
         }
     }
 
+    if !plan.build_secrets.is_empty() && !variant.is_multistage() && flavour == Flavour::Classic {
+        return Err(RenderError::Unsupported(format!(
+            "build secrets ({}) with the classic builder need a multi-stage variant: a classic single-stage \
+             build would copy the secret into a layer of the final image; build with BuildKit (bind mounts \
+             leave no trace in any layer) or use the multistage-slim or distroless variant",
+            secret_ids(plan)
+        )));
+    }
+
     let header = header(&ctx, &images.builder.reference, &images.runtime.reference);
     let dockerfile = if variant.is_multistage() {
         stages::multi_stage(&ctx, &images.builder, &images.runtime, header)?
     } else {
         stages::single_stage(&ctx, &images.runtime, header)?
     };
-    let dockerignore = dockerignore::render(scan, ctx.member.as_deref());
+    let mut dockerignore = dockerignore::render(scan, ctx.member.as_deref());
+    if !plan.build_secrets.is_empty() {
+        // pyslim adds these files itself; a user building by hand puts them there
+        dockerignore.push_str(&format!(
+            "\n# Build secrets: builder-only files (bind-mounted or copied into the builder stage only)\n!{SECRETS_DIR}\n"
+        ));
+    }
     Ok(Rendered { variant, flavour, dockerfile, dockerignore })
+}
+
+fn secret_ids(plan: &BuildPlan) -> String {
+    plan.build_secrets.iter().map(|s| s.id.as_str()).collect::<Vec<_>>().join(", ")
 }
 
 fn libc_name(l: Libc) -> &'static str {
@@ -177,6 +196,17 @@ fn header(ctx: &Ctx, builder: &str, runtime: &str) -> text::Dockerfile {
         let ctx_root = ctx.scan.context_root.as_deref().unwrap_or("..");
         lines.push(format!(
             "uv workspace member {m}: build from the workspace root, e.g. `docker build -f {m}/Dockerfile {ctx_root}`."
+        ));
+    }
+    if !ctx.plan.build_secrets.is_empty() {
+        let how = match ctx.flavour {
+            Flavour::Buildkit => "bind-mounted into the install steps only (a bind mount is in no layer)",
+            Flavour::Classic => "copied into the builder stage only (the builder stage is not in the final image)",
+        };
+        lines.push(format!(
+            "Build secrets ({}): {SECRETS_DIR}/<id> in the build context, {how}; the image's source comes \
+             from the `source` stage, which deletes {SECRETS_DIR}/.",
+            secret_ids(ctx.plan)
         ));
     }
     lines.push("Why:".into());

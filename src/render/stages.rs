@@ -7,7 +7,7 @@
 //! exec-form entrypoint. The package-manager commands come from `installers`.
 
 use crate::catalogue::BaseImage;
-use crate::plan::{APP_DIR, VENV, Variant};
+use crate::plan::{APP_DIR, Flavour, SECRETS_DIR, VENV, Variant};
 use crate::scan::SystemLib;
 
 use super::entrypoint;
@@ -132,6 +132,56 @@ fn work_dir(ctx: &Ctx) -> String {
     }
 }
 
+/// An install step with the build secrets: BuildKit bind-mounts each file at its target (no
+/// layer keeps it); both flavours export each secret's env var for this step's commands only.
+fn with_secrets(ctx: &Ctx, run: Run) -> Run {
+    let secrets = &ctx.plan.build_secrets;
+    if secrets.is_empty() || run.is_empty() {
+        return run;
+    }
+    let mut run = run;
+    if ctx.flavour == Flavour::Buildkit {
+        for s in secrets {
+            run = run.mount(format!("--mount=type=bind,source={},target={}", s.context_path(), s.target));
+        }
+    }
+    let exports: Vec<String> =
+        secrets.iter().filter_map(|s| s.env.as_ref().map(|e| format!("export {e}={}", s.target))).collect();
+    let mut commands: Vec<String> = exports.into_iter().filter(|e| !run.commands.contains(e)).collect();
+    commands.append(&mut run.commands);
+    run.commands = commands;
+    run
+}
+
+/// With build secrets the context holds `.pyslim-secrets/`, so the image must not `COPY .`
+/// straight from it: a `source` stage copies the context and deletes that folder, and the
+/// final stage copies the source from there. Returns the `COPY` source prefix to use.
+fn source_stage(s: &mut Stage, ctx: &Ctx, image: &BaseImage) -> bool {
+    if ctx.plan.build_secrets.is_empty() {
+        return false;
+    }
+    let df = s.df();
+    df.comment(&format!(
+        "The source without the build secrets: the final stage copies {APP_DIR} from here, never `.` from the context."
+    ));
+    df.from(&ctx.plan.image_ref(image), Some("source"));
+    df.line(format!("COPY . {APP_DIR}/"));
+    df.line(format!("RUN rm -rf {APP_DIR}/{SECRETS_DIR}"));
+    df.blank();
+    true
+}
+
+/// `COPY <context path> <dest>`, from the `source` stage when there are build secrets.
+fn copy_source(s: &mut Stage, from_source: bool, rel: Option<&str>, dest: &str) {
+    let line = match (from_source, rel) {
+        (true, Some(m)) => format!("COPY --from=source {APP_DIR}/{m}/ {dest}"),
+        (true, None) => format!("COPY --from=source {APP_DIR}/ {dest}"),
+        (false, Some(m)) => format!("COPY {m}/ {dest}"),
+        (false, None) => format!("COPY . {dest}"),
+    };
+    s.df().line(line);
+}
+
 /// `naive` and `slim`: one stage that installs and runs.
 pub(crate) fn single_stage(ctx: &Ctx, image: &BaseImage, header: Dockerfile) -> Result<String, RenderError> {
     let naive = ctx.variant == Variant::Naive;
@@ -146,6 +196,7 @@ pub(crate) fn single_stage(ctx: &Ctx, image: &BaseImage, header: Dockerfile) -> 
     };
     let install = recipe.install()?;
     let mut s = Stage::new(header);
+    let from_source = source_stage(&mut s, ctx, image);
     s.df().from(&ctx.plan.image_ref(image), None);
 
     let venv = if install.uses_venv {
@@ -188,10 +239,11 @@ pub(crate) fn single_stage(ctx: &Ctx, image: &BaseImage, header: Dockerfile) -> 
         steps[i] = apt_pre.merge(steps[i].clone()).merge(apt_post);
     }
     let [setup, deps, project]: [Run; 3] = steps.try_into().expect("three steps");
+    let (setup, deps, project) = (with_secrets(ctx, setup), with_secrets(ctx, deps), with_secrets(ctx, project));
 
     if naive {
         // The usual hand-written Dockerfile: everything in, then one install.
-        s.df().line("COPY . .");
+        copy_source(&mut s, from_source, None, if from_source { "./" } else { "." });
         if ctx.member.is_some() {
             s.df().line(format!("WORKDIR {}", work_dir(ctx)));
         }
@@ -207,7 +259,7 @@ pub(crate) fn single_stage(ctx: &Ctx, image: &BaseImage, header: Dockerfile) -> 
             s.df().line(format!("WORKDIR {}", work_dir(ctx)));
         }
         s.run(deps);
-        s.df().line(format!("COPY . {APP_DIR}/"));
+        copy_source(&mut s, from_source, None, &format!("{APP_DIR}/"));
         s.run(project);
     }
     user_and_port(&mut s, ctx);
@@ -251,6 +303,11 @@ pub(crate) fn multi_stage(
     s.df().from(&ctx.plan.image_ref(builder), Some("builder"));
     s.df().env(&install.env);
     s.df().line(format!("WORKDIR {APP_DIR}"));
+    if ctx.flavour == Flavour::Classic {
+        for secret in &ctx.plan.build_secrets {
+            s.df().line(format!("COPY {} {}", secret.context_path(), secret.target));
+        }
+    }
     let libs = system_libs(ctx);
     if !libs.is_empty() && builder.family != crate::catalogue::Family::Python {
         s.run(apt_install(&uniq(libs.iter().map(|l| l.debian_build.clone()))));
@@ -268,7 +325,7 @@ pub(crate) fn multi_stage(
     let without_pip = if ctx.plan.trim.keep_installers { "" } else { " --without-pip" };
     make_venv = make_venv.cmd(format!("{venv_python} -m venv{without_pip} {VENV}"));
     s.run(make_venv);
-    s.run(install.setup.clone());
+    s.run(with_secrets(ctx, install.setup.clone()));
 
     let finish = finish_venv(ctx);
     let mut deps = install.deps.clone();
@@ -289,14 +346,15 @@ pub(crate) fn multi_stage(
     if ctx.member.is_some() {
         s.df().line(format!("WORKDIR {}", work_dir(ctx)));
     }
-    s.run(deps);
+    s.run(with_secrets(ctx, deps));
     if !project.is_empty() {
         s.df().line(format!("COPY . {APP_DIR}/"));
-        s.run(project);
+        s.run(with_secrets(ctx, project));
     }
 
     // ---- runtime
     s.df().blank();
+    let from_source = source_stage(&mut s, ctx, builder);
     s.df().from(&ctx.plan.image_ref(runtime), Some("runtime"));
     if !libs.is_empty() {
         // checked by the caller: this runtime has a shell and apt
@@ -305,10 +363,7 @@ pub(crate) fn multi_stage(
     s.df().env(&runtime_env(ctx, &install, Some(VENV)));
     s.df().line(format!("WORKDIR {APP_DIR}"));
     s.df().line(format!("COPY --from=builder {VENV} {VENV}"));
-    match &ctx.member {
-        Some(m) => s.df().line(format!("COPY {m}/ {APP_DIR}/")),
-        None => s.df().line(format!("COPY . {APP_DIR}/")),
-    }
+    copy_source(&mut s, from_source, ctx.member.as_deref(), &format!("{APP_DIR}/"));
     user_and_port(&mut s, ctx);
     s.df().exec("ENTRYPOINT", &entrypoint::from_venv(&ctx.plan.entrypoint, VENV));
     Ok(s.finish())
