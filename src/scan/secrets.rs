@@ -42,11 +42,19 @@ pub fn context_files(root: &Path, ignore: &DockerIgnore) -> Vec<String> {
         found.push(".git".into());
     }
     let mut b = WalkBuilder::new(root);
-    b.standard_filters(false).follow_links(false).max_depth(Some(8)).filter_entry(|e| {
+    // filter_entry wants 'static data.
+    let (prune_root, prune_ignore) = (root.to_path_buf(), ignore.clone());
+    b.standard_filters(false).follow_links(false).max_depth(Some(8)).filter_entry(move |e| {
         if e.depth() == 0 || !e.file_type().is_some_and(|t| t.is_dir()) {
             return true;
         }
         let name = e.file_name().to_string_lossy();
+        // A folder the .dockerignore leaves out entirely never reaches the daemon: not walked.
+        if let Some(rel) = e.path().strip_prefix(&prune_root).ok().and_then(|r| r.to_str())
+            && prune_ignore.prunes_dir(&rel.replace('\\', "/"))
+        {
+            return false;
+        }
         // .aws is a folder of interest; other skipped folders are venvs, caches and VCS data.
         name == ".aws" || (!skipped_dir(&name) || name == ".env") && !e.path().join("pyvenv.cfg").exists()
     });
