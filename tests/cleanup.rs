@@ -67,3 +67,41 @@ fn a_rebuild_removes_the_image_it_replaced_but_not_a_user_tagged_one() {
         docker(&["rmi", t]);
     }
 }
+
+#[test]
+fn two_runs_on_the_same_tag_take_turns_and_both_verify() {
+    if !ready() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("turns-svc");
+    std::fs::create_dir(&p).unwrap();
+    std::fs::write(p.join("requirements.txt"), "").unwrap();
+    std::fs::write(p.join("app.py"), "print('turns')\n").unwrap();
+    let tag = "pyslim-test/turns:latest";
+    let run = |marker: &str| {
+        std::fs::write(p.join("app.py"), format!("print('{marker}')\n")).unwrap();
+        std::process::Command::new(env!("CARGO_BIN_EXE_pyslim"))
+            .env("PYSLIM_IMAGE_MIRROR", "pyslim-mirror")
+            .args(["build", "--variant", "multistage-slim", "--python", "3.13", "--tag", tag, "--verify"])
+            .args(["--entrypoint", "python -m http.server 8000", "--port", "8000"])
+            .arg(&p)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let a = run("a");
+    std::thread::sleep(Duration::from_millis(300));
+    let b = run("b");
+    let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
+    let (ea, eb) = (String::from_utf8_lossy(&a.stderr), String::from_utf8_lossy(&b.stderr));
+    assert!(a.status.success(), "first run: {ea}");
+    assert!(b.status.success(), "second run: {eb}");
+    assert!(
+        ea.contains("another pyslim run is building") || eb.contains("another pyslim run is building"),
+        "neither run waited for the other:\n{ea}\n---\n{eb}"
+    );
+    docker(&["rmi", tag]);
+}

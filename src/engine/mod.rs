@@ -63,6 +63,8 @@ pub enum EngineError {
     Context(#[from] context::ContextError),
     #[error("cancelled")]
     Cancelled,
+    #[error("cannot take the build lock for {tag}: {source}")]
+    Lock { tag: String, source: std::io::Error },
     #[error("Docker API error while {action}: {source}")]
     Api { action: String, source: bollard::errors::Error },
 }

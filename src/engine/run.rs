@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use super::{BuildRequest, Builder, BuiltImage, CancellationToken, Engine, EngineError, EventSender};
 use super::{VerifyOutcome, VerifyRequest};
+use crate::engine::events::BuildEvent;
 use crate::plan::{BuildPlan, Flavour, Severity, Variant};
 use crate::render::{self, Rendered};
 use crate::report::VariantResult;
@@ -135,6 +136,9 @@ impl Engine {
             no_cache: job.no_cache,
             secrets: job.secrets.clone(),
         };
+        // Two pyslim runs on the same tag take turns: otherwise one run's rebuild could move the
+        // tag (and remove the image it replaced) while the other is still verifying it.
+        let _turn = TagLock::acquire(&job.tag, variant, events, cancel).await?;
         let built = self.build(&req, events, cancel).await?;
         let verify = match job.verify {
             None => None,
@@ -146,5 +150,46 @@ impl Engine {
             }
         };
         Ok(VariantOutcome { built, verify, dockerfile: job.rendered.dockerfile.clone() })
+    }
+}
+
+/// An advisory lock (an OS file lock, released when the process ends however it ends) held while
+/// one run builds and verifies a tag.
+struct TagLock {
+    _file: std::fs::File,
+}
+
+impl TagLock {
+    async fn acquire(
+        tag: &str,
+        variant: Variant,
+        events: &EventSender,
+        cancel: &CancellationToken,
+    ) -> Result<TagLock, EngineError> {
+        use sha2::Digest;
+        let dir = std::env::temp_dir().join("pyslim-locks");
+        let name = format!("{:x}.lock", sha2::Sha256::digest(tag.as_bytes()));
+        let io = |e: std::io::Error| EngineError::Lock { tag: tag.to_string(), source: e };
+        std::fs::create_dir_all(&dir).map_err(io)?;
+        let file =
+            std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(dir.join(name)).map_err(io)?;
+        let mut told = false;
+        loop {
+            match file.try_lock() {
+                Ok(()) => return Ok(TagLock { _file: file }),
+                Err(std::fs::TryLockError::WouldBlock) => {
+                    if !told {
+                        told = true;
+                        let line = format!("another pyslim run is building {tag}; waiting for it to finish");
+                        let _ = events.send(BuildEvent::Log { variant, line });
+                    }
+                    tokio::select! {
+                        _ = cancel.cancelled() => return Err(EngineError::Cancelled),
+                        _ = tokio::time::sleep(std::time::Duration::from_millis(250)) => {}
+                    }
+                }
+                Err(std::fs::TryLockError::Error(e)) => return Err(io(e)),
+            }
+        }
     }
 }
