@@ -19,7 +19,7 @@ use crate::engine::{CancellationToken, Engine, EngineError};
 use crate::plan::Variant;
 use crate::report::{self, Comparison, LayerRole, SkippedVariant, VariantResult};
 
-/// Exit code when a built image did not start (or, in compare, a variant failed); 2 stays clap's usage error.
+/// Exit code when a built image did not start (or, in compare, a variant failed to build or start); 2 stays clap's usage error.
 const EXIT_NOT_VERIFIED: u8 = 3;
 /// Exit code after Ctrl-C / SIGTERM (128 + SIGINT).
 const EXIT_CANCELLED: u8 = 130;
