@@ -57,6 +57,19 @@ impl Session {
         s
     }
 
+    /// Process id of the wizard, the child of the session's shell.
+    fn wizard_pid(&self) -> String {
+        let out = Command::new("tmux")
+            .args(["display-message", "-p", "-t", &self.name, "#{pane_pid}"])
+            .output()
+            .expect("tmux");
+        let shell = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        let out = Command::new("pgrep").args(["-P", &shell]).output().expect("pgrep");
+        let pid = String::from_utf8_lossy(&out.stdout).lines().next().unwrap_or_default().trim().to_string();
+        assert!(!pid.is_empty(), "no wizard process under the shell {shell}");
+        pid
+    }
+
     fn send(&self, keys: &[&str]) {
         let status = Command::new("tmux").args(["send-keys", "-t", &self.name]).args(keys).status().expect("tmux");
         assert!(status.success());
@@ -227,12 +240,7 @@ fn sigterm_restores_the_terminal() {
     }
     let s = Session::start("sigterm", &[("DOCKER_HOST", "unix:///nonexistent.sock")]);
     run_wizard(&s);
-    let out =
-        Command::new("tmux").args(["display-message", "-p", "-t", &s.name, "#{pane_pid}"]).output().expect("tmux");
-    let shell = String::from_utf8_lossy(&out.stdout).trim().to_string();
-    let out = Command::new("pgrep").args(["-P", &shell]).output().expect("pgrep");
-    let pid = String::from_utf8_lossy(&out.stdout).lines().next().unwrap_or_default().trim().to_string();
-    assert!(!pid.is_empty(), "no wizard process under the shell {shell}");
+    let pid = s.wizard_pid();
     let killed = Command::new("kill").args(["-TERM", &pid]).status().expect("kill");
     assert!(killed.success());
     s.wait_for("EXIT=0\n", Duration::from_secs(30));
@@ -246,12 +254,7 @@ fn closing_the_terminal_ends_the_wizard() {
     }
     let s = Session::start("hangup", &[("DOCKER_HOST", "unix:///nonexistent.sock")]);
     run_wizard(&s);
-    let out =
-        Command::new("tmux").args(["display-message", "-p", "-t", &s.name, "#{pane_pid}"]).output().expect("tmux");
-    let shell = String::from_utf8_lossy(&out.stdout).trim().to_string();
-    let out = Command::new("pgrep").args(["-P", &shell]).output().expect("pgrep");
-    let pid = String::from_utf8_lossy(&out.stdout).lines().next().unwrap_or_default().trim().to_string();
-    assert!(!pid.is_empty(), "no wizard process under the shell {shell}");
+    let pid = s.wizard_pid();
     // Close the terminal under the wizard: its pty goes away. It must leave, not spin on a
     // dead terminal (an orphan wizard once kept a CPU core 40 % busy).
     let _ = Command::new("tmux").args(["kill-session", "-t", &s.name]).status();
