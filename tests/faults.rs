@@ -132,6 +132,45 @@ fn assert_clean_failure(out: &std::process::Output, needles: &[&str]) {
     }
 }
 
+/// A "daemon" that answers every request with HTTP 500 and a Docker-style error message.
+fn erroring_daemon(dir: &Path) -> PathBuf {
+    let path = dir.join("error.sock");
+    let listener = UnixListener::bind(&path).unwrap();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { continue };
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 8192];
+                // One request per connection is enough for a client that gets an error.
+                let _ = conn.read(&mut buf);
+                let body = r#"{"message":"storage driver fuse-overlayfs failed: no space left on device"}"#;
+                let reply = format!(
+                    "HTTP/1.1 500 Internal Server Error\r\nContent-Type: application/json\r\nApi-Version: 1.41\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = conn.write_all(reply.as_bytes());
+            });
+        }
+    });
+    path
+}
+
+#[test]
+fn a_daemon_that_answers_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let sock = erroring_daemon(dir.path());
+    for args in [&["build", "--demo", "--variant", "distroless"][..], &["compare", "--demo", "--no-verify"][..]] {
+        let out = pyslim()
+            .env("DOCKER_HOST", format!("unix://{}", sock.display()))
+            .args(args)
+            .timeout(Duration::from_secs(60))
+            .output()
+            .unwrap();
+        // The daemon's own words reach the user.
+        assert_clean_failure(&out, &["no space left on device"]);
+    }
+}
+
 #[test]
 fn a_socket_that_drops_every_connection() {
     let dir = tempfile::tempdir().unwrap();

@@ -19,7 +19,19 @@ use crate::scan::{self, ScanReport};
 
 /// Turn a Python web service into a small container image that really runs, and prove the saving.
 #[derive(Debug, Parser)]
-#[command(name = "pyslim", version, about, long_about = None, propagate_version = true)]
+#[command(
+    name = "pyslim",
+    version,
+    about,
+    long_about = None,
+    propagate_version = true,
+    after_help = "Examples:\n  \
+      pyslim scan --demo                      what pyslim detects in the embedded demo\n  \
+      pyslim dockerfile --write               write Dockerfile and .dockerignore here (never replaces without --force)\n  \
+      pyslim compare --markdown               build every variant, check each starts, print a size table\n  \
+      pyslim tui                              the wizard, from scan to size chart\n\n\
+      Without a registry, point every base image at a mirror: PYSLIM_IMAGE_MIRROR=registry.example/mirror"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
