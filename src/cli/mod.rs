@@ -27,7 +27,7 @@ use crate::scan::{self, ScanReport};
     propagate_version = true,
     after_help = "Examples:\n  \
       pyslim scan --demo                      what pyslim detects in the embedded demo\n  \
-      pyslim dockerfile --write               write Dockerfile and .dockerignore here (never replaces without --force)\n  \
+      pyslim dockerfile --write               write Dockerfile and .dockerignore (--force to replace)\n  \
       pyslim compare --markdown               build every variant, check each starts, print a size table\n  \
       pyslim tui                              the wizard, from scan to size chart\n\n\
       Without a registry, point every base image at a mirror: PYSLIM_IMAGE_MIRROR=registry.example/mirror"
