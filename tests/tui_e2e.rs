@@ -162,9 +162,11 @@ fn the_wizard_walks_with_enter_from_scan_to_the_size_chart() {
     }
     s.wait_for("Docker ready", Duration::from_secs(30));
 
-    // Start a build and cancel it: the build stops and no verify container is left.
+    // Start a build and cancel it at once: the build stops and no verify container is left.
+    // (Waiting for a "building" row first is a race: with a warm layer cache all four variants
+    // build and verify within seconds.)
     s.send(&["Enter"]);
-    s.wait_for("building", Duration::from_secs(60));
+    std::thread::sleep(Duration::from_millis(400));
     s.send(&["Escape"]);
     s.wait_for("containers removed", Duration::from_secs(120));
     let left = Command::new("docker")
