@@ -7,21 +7,15 @@ use std::time::Duration;
 
 use assert_cmd::Command;
 
+mod common;
+
 fn docker(args: &[&str]) -> (bool, String) {
     let out = std::process::Command::new("docker").args(args).output().unwrap();
     (out.status.success(), String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
 
 fn ready() -> bool {
-    let ok = docker(&["image", "inspect", "pyslim-mirror/python:3.13-slim"]).0;
-    if !ok {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI needs Docker and the stand-in images (scripts/fixture-images.sh)"
-        );
-        eprintln!("skipped: no Docker daemon or stand-in images (run scripts/fixture-images.sh)");
-    }
-    ok
+    common::docker_images_ready(&["pyslim-mirror/python:3.13-slim"])
 }
 
 fn build(project: &Path, tag: &str) -> String {
@@ -43,10 +37,7 @@ fn a_rebuild_removes_the_image_it_replaced_but_not_a_user_tagged_one() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let p = dir.path().join("cleanup-svc");
-    std::fs::create_dir(&p).unwrap();
-    std::fs::write(p.join("requirements.txt"), "").unwrap();
-    std::fs::write(p.join("app.py"), "print('v1')\n").unwrap();
+    let p = common::tiny_project(dir.path(), "cleanup-svc", "v1");
     let tag = "pyslim-test/cleanup:latest";
     let keep = "pyslim-test/cleanup-keep:latest";
 
@@ -74,10 +65,7 @@ fn two_runs_on_the_same_tag_take_turns_and_both_verify() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let p = dir.path().join("turns-svc");
-    std::fs::create_dir(&p).unwrap();
-    std::fs::write(p.join("requirements.txt"), "").unwrap();
-    std::fs::write(p.join("app.py"), "print('turns')\n").unwrap();
+    let p = common::tiny_project(dir.path(), "turns-svc", "turns");
     let tag = "pyslim-test/turns:latest";
     let run = |marker: &str| {
         std::fs::write(p.join("app.py"), format!("print('{marker}')\n")).unwrap();

@@ -19,6 +19,8 @@ use pyslim::render::Rendered;
 use pyslim::report::{self, Comparison, LayerRole};
 use pyslim::scan;
 
+mod common;
+
 const MIRROR: &str = "pyslim-mirror";
 const TEST_LABEL: &str = "org.pyslim.test";
 const IMAGES: [&str; 6] = [
@@ -43,24 +45,7 @@ fn labels(test: &str) -> HashMap<String, String> {
 /// A connected engine, or `None` (test skipped) when Docker or the stand-in images are missing
 /// outside CI. In CI a missing daemon or image fails the test.
 async fn engine() -> Option<Engine> {
-    let missing = |why: String| {
-        if std::env::var_os("CI").is_some() {
-            panic!("{why} (CI is set, so this is a failure; run scripts/fixture-images.sh)");
-        }
-        eprintln!("SKIPPED: {why}");
-        None
-    };
-    let engine = match Engine::connect().await {
-        Ok(e) => e,
-        Err(e) => return missing(format!("no Docker daemon: {e}")),
-    };
-    for image in IMAGES {
-        match engine.image_exists(image).await {
-            Ok(true) => {}
-            _ => return missing(format!("stand-in image {image} is missing")),
-        }
-    }
-    Some(engine)
+    common::engine_with(&IMAGES).await
 }
 
 /// Removes a test's images and stray containers on drop (also when an assertion panics).

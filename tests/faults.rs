@@ -13,21 +13,15 @@ use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
 
+mod common;
+
 const DOCKER_SOCK: &str = "/var/run/docker.sock";
 
 fn docker_ready() -> bool {
-    let ok = std::process::Command::new("docker")
-        .args(["image", "inspect", "pyslim-mirror/distroless/python3-debian13:nonroot"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI needs Docker and the stand-in images (scripts/fixture-images.sh)"
-        );
-        eprintln!("skipped: no Docker daemon or stand-in images (run scripts/fixture-images.sh)");
-    }
-    ok
+    common::docker_images_ready(&[
+        "pyslim-mirror/distroless/python3-debian13:nonroot",
+        "pyslim-mirror/python:3.13-slim",
+    ])
 }
 
 fn pyslim() -> Command {

@@ -18,31 +18,17 @@ use pyslim::engine::{BuildRequest, Builder, CancellationToken, Engine, EngineErr
 use pyslim::plan::{BuildPlan, BuildSecret, Config, Variant};
 use pyslim::scan;
 
+mod common;
+
 const MIRROR: &str = "pyslim-mirror";
 const TEST_LABEL: &str = "org.pyslim.test";
 const IMAGES: [&str; 2] = ["pyslim-mirror/python:3.13-slim", "pyslim-mirror/distroless/python3-debian13:nonroot"];
 const CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
 
 async fn engine() -> Option<Engine> {
-    let missing = |why: String| {
-        if std::env::var_os("CI").is_some() {
-            panic!("{why} (CI is set, so this is a failure; run scripts/fixture-images.sh)");
-        }
-        eprintln!("SKIPPED: {why}");
-        None
-    };
-    let engine = match Engine::connect().await {
-        Ok(e) => e,
-        Err(e) => return missing(format!("no Docker daemon: {e}")),
-    };
-    for image in IMAGES {
-        match engine.image_exists(image).await {
-            Ok(true) => {}
-            _ => return missing(format!("stand-in image {image} is missing")),
-        }
-    }
+    let engine = common::engine_with(&IMAGES).await?;
     if !Path::new(CA_BUNDLE).is_file() {
-        return missing(format!("{CA_BUNDLE} is missing (the CA bundle the secret copies)"));
+        return common::missing(format!("{CA_BUNDLE} is missing (the CA bundle the secret copies)"));
     }
     Some(engine)
 }
