@@ -549,6 +549,29 @@ impl BuildPlan {
                 message: "the image runs as root; set user = \"65532:65532\" for least privilege".into(),
             });
         }
+        out.extend(self.secret_checks());
+        out
+    }
+
+    /// A build secret read from inside the project and not git-ignored is one `git add .` away
+    /// from a repository: warn, naming the file and the fix.
+    pub fn secret_checks(&self) -> Vec<Check> {
+        let mut out = Vec::new();
+        for s in &self.build_secrets {
+            let src = s.source_path(&self.project);
+            let Some(rel) = lexical_relative(&src, &self.project) else { continue };
+            if !crate::scan::is_gitignored(&self.project, &rel, false) {
+                out.push(Check {
+                    severity: Severity::Warning,
+                    message: format!(
+                        "build secret `{}` reads {rel}, which is inside the project and not in .gitignore: \
+                         it could be committed; keep it outside the project (e.g. ~/.config) or add `/{rel}` \
+                         to .gitignore",
+                        s.id
+                    ),
+                });
+            }
+        }
         out
     }
 
@@ -706,6 +729,32 @@ fn replace_port(addr: &str, port: &str) -> String {
     }
 }
 
+/// `path` relative to `base` when it lies inside it, judged on the path text (`.` and `..`
+/// folded) so a file that does not exist yet is placed too; `None` outside `base`.
+fn lexical_relative(path: &Path, base: &Path) -> Option<String> {
+    use std::path::Component;
+    let fold = |p: &Path| {
+        let mut out: Vec<std::ffi::OsString> = Vec::new();
+        for c in p.components() {
+            match c {
+                Component::ParentDir => {
+                    out.pop();
+                }
+                Component::CurDir => {}
+                Component::Normal(n) => out.push(n.to_os_string()),
+                Component::RootDir | Component::Prefix(_) => out.clear(),
+            }
+        }
+        out
+    };
+    let (p, b) = (fold(path), fold(base));
+    if p.len() <= b.len() || p[..b.len()] != b[..] {
+        return None;
+    }
+    let rel: Vec<String> = p[b.len()..].iter().map(|s| s.to_string_lossy().into_owned()).collect();
+    Some(rel.join("/"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -848,6 +897,42 @@ mod tests {
         let ids: Vec<&str> = p.build_secrets.iter().map(|s| s.id.as_str()).collect();
         assert_eq!(ids, ["pipconf", "ca", "tok"]);
         assert_eq!(p.build_secrets[1], flag);
+    }
+
+    #[test]
+    fn a_build_secret_inside_the_project_must_be_git_ignored() {
+        let d = tempfile::tempdir().unwrap();
+        let root = d.path().to_path_buf();
+        let secret = |id: &str, src: &str| BuildSecret {
+            id: id.into(),
+            src: src.into(),
+            target: format!("/run/s/{id}"),
+            env: None,
+        };
+        let cfg = Config {
+            build_secrets: vec![
+                secret("inside", "conf/pip.conf"),
+                secret("ignored", "private/ca.pem"),
+                secret("dotted", "./conf/../private/../token"),
+                secret("outside", "../elsewhere/ca.pem"),
+                secret("absolute", "/etc/ssl/certs/ca-certificates.crt"),
+            ],
+            ..Default::default()
+        };
+        std::fs::write(root.join(".gitignore"), "/private/\n").unwrap();
+        let scan = ScanReport { root: root.clone(), ..scan_with(Some("3.13")) };
+        let p = BuildPlan::resolve(&scan, Some(&cfg), &Config::default()).unwrap();
+        let warned: Vec<String> = p.secret_checks().into_iter().map(|c| c.message).collect();
+        assert_eq!(warned.len(), 2, "{warned:?}");
+        assert!(warned[0].starts_with("build secret `inside` reads conf/pip.conf, which is inside the project"));
+        assert!(warned[0].contains("add `/conf/pip.conf` to .gitignore"), "{}", warned[0]);
+        assert!(warned[1].starts_with("build secret `dotted` reads token,"), "{}", warned[1]);
+        assert!(p.checks(Variant::Distroless, &scan).iter().any(|c| c.message.contains("`inside`")));
+
+        assert_eq!(lexical_relative(Path::new("/a/b/c"), Path::new("/a")), Some("b/c".into()));
+        assert_eq!(lexical_relative(Path::new("/a"), Path::new("/a")), None);
+        assert_eq!(lexical_relative(Path::new("/ab/c"), Path::new("/a")), None);
+        assert_eq!(lexical_relative(Path::new("/a/../b"), Path::new("/a")), None);
     }
 
     #[test]

@@ -21,6 +21,7 @@ mod lock;
 mod pycode;
 mod python_version;
 mod secrets;
+pub use secrets::is_gitignored;
 pub mod system_libs;
 mod walk;
 

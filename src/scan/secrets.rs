@@ -4,12 +4,18 @@
 //! `.example`/`.sample`/`.template` ones), private keys and certificates, cloud credentials,
 //! `.npmrc`/`.pypirc` with tokens, service-account JSON, and `.git`. The walk here ignores
 //! `.gitignore` on purpose: git-ignored files still enter a Docker build context.
+//!
+//! It also watches the other way a build-only file leaks, into git: a `.pyslim-secrets/`
+//! folder in the project (pyslim never sends it, but a user may keep token files there) that
+//! the `.gitignore` does not cover.
 
 use std::path::Path;
 
 use ignore::WalkBuilder;
+use ignore::gitignore::GitignoreBuilder;
 
 use crate::engine::context::DockerIgnore;
+use crate::plan::SECRETS_DIR;
 
 use super::ScanReport;
 use super::files::Ctx;
@@ -49,6 +55,10 @@ pub fn context_files(root: &Path, ignore: &DockerIgnore) -> Vec<String> {
             return true;
         }
         let name = e.file_name().to_string_lossy();
+        // The project's own .pyslim-secrets/ is never sent (engine::context), so not looked at.
+        if e.depth() == 1 && name == SECRETS_DIR {
+            return false;
+        }
         // A folder the .dockerignore leaves out entirely never reaches the daemon: not walked.
         if let Some(rel) = e.path().strip_prefix(&prune_root).ok().and_then(|r| r.to_str())
             && prune_ignore.prunes_dir(&rel.replace('\\', "/"))
@@ -87,6 +97,28 @@ pub fn detect(ctx: &mut Ctx, report: &mut ScanReport, candidates: Vec<String>) {
         report.warnings.push(format!("{f} would enter the build context: {hint}"));
     }
     report.secrets_in_context = found;
+    if ctx.root.join(SECRETS_DIR).is_dir() && !is_gitignored(&ctx.root, SECRETS_DIR, true) {
+        report.warnings.push(format!(
+            "{SECRETS_DIR}/ is in the project and not in .gitignore: files kept there could be committed; \
+             add `/{SECRETS_DIR}/` to .gitignore (pyslim never sends this folder to the daemon)"
+        ));
+    }
+}
+
+/// Whether git would ignore `rel` (a path relative to `root`): the root `.gitignore` and
+/// `.git/info/exclude`, checked for the path and each of its parent folders. Nested
+/// `.gitignore` files and a repository above `root` are not consulted, so this can only
+/// under-report ignores (the warnings that use it err on the side of speaking up).
+pub fn is_gitignored(root: &Path, rel: &str, is_dir: bool) -> bool {
+    let mut b = GitignoreBuilder::new(root);
+    for f in [root.join(".gitignore"), root.join(".git/info/exclude")] {
+        if f.is_file() {
+            // A broken line only drops that line; the rest still counts.
+            let _ = b.add(f);
+        }
+    }
+    let Ok(gi) = b.build() else { return false };
+    gi.matched_path_or_any_parents(root.join(rel), is_dir).is_ignore()
 }
 
 /// Cheap name test before the `.dockerignore` and content checks.
@@ -173,6 +205,7 @@ mod tests {
             (".pypirc", "[distutils]\nindex-servers = pypi\n"),
             (".aws/credentials", "[default]"),
             (".venv/lib/x.pem", "k"),
+            (".pyslim-secrets/token.pem", "never sent, so not reported as in the context"),
             (".gitignore", ".env\n"),
             (".dockerignore", "keys/\n**/*.key\n!certs/server.key\n.venv\n"),
         ] {
@@ -189,5 +222,40 @@ mod tests {
             vec![".aws/credentials", ".env", ".env.production", ".npmrc", "certs/server.key", "id_rsa", "sa.json"]
         );
         assert!(r.warnings.contains(&".env would enter the build context: add it to .dockerignore".to_string()));
+        assert!(
+            r.warnings.iter().any(|w| w.starts_with(".pyslim-secrets/ is in the project and not in .gitignore")),
+            "{:?}",
+            r.warnings
+        );
+    }
+
+    #[test]
+    fn a_git_ignored_secrets_folder_is_not_reported() {
+        for ignore in ["/.pyslim-secrets/\n", ".pyslim-secrets\n", "*secrets*\n", "# none\n.pyslim-*/\n"] {
+            let d = tempfile::tempdir().unwrap();
+            let p = d.path();
+            std::fs::create_dir_all(p.join(".pyslim-secrets")).unwrap();
+            std::fs::write(p.join(".pyslim-secrets/pip.conf"), "[global]\nindex-url = https://u:t@x/simple\n").unwrap();
+            std::fs::write(p.join(".gitignore"), ignore).unwrap();
+            let mut ctx = Ctx::new(p.to_path_buf());
+            let mut r = ScanReport::default();
+            let files = context_files(p, &DockerIgnore::default());
+            detect(&mut ctx, &mut r, files);
+            assert!(r.warnings.is_empty(), "{ignore:?}: {:?}", r.warnings);
+            assert!(r.secrets_in_context.is_empty());
+        }
+    }
+
+    #[test]
+    fn gitignore_matching_covers_parents_and_info_exclude() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path();
+        std::fs::create_dir_all(p.join(".git/info")).unwrap();
+        std::fs::write(p.join(".gitignore"), "certs/\n!certs/public.pem\n").unwrap();
+        std::fs::write(p.join(".git/info/exclude"), "local.pem\n").unwrap();
+        assert!(is_gitignored(p, "certs/ca.pem", false));
+        assert!(is_gitignored(p, "local.pem", false));
+        assert!(!is_gitignored(p, "conf/ca.pem", false));
+        assert!(!is_gitignored(p, "ca.pem", false));
     }
 }
