@@ -11,7 +11,7 @@ use bollard::models::{BuildInfo, BuildInfoAux};
 use bollard::query_parameters::{BuildImageOptionsBuilder, BuilderVersion, RemoveImageOptionsBuilder};
 use futures_util::StreamExt;
 
-use super::context::{self, ContextSummary};
+use super::context::{self, ContextError, ContextSummary};
 use super::events::BuildEvent;
 use super::progress::{BuildkitProgress, ClassicProgress, count_buildkit_steps, count_steps};
 use super::{Builder, CancellationToken, Engine, EngineError, EventSender, LABEL_PROJECT, LABEL_VARIANT};
@@ -132,7 +132,11 @@ impl Engine {
         let send = |e: BuildEvent| {
             let _ = events.send(e);
         };
-        let fail = |step: Option<String>, message: String, log_tail: Vec<String>| {
+        let fail = |step: Option<String>, message: String, mut log_tail: Vec<String>| {
+            // The wizard shows the log tail, so the remedy goes there too.
+            if let Some(h) = super::hint_for(&message) {
+                log_tail.push(format!("hint: {h}"));
+            }
             send(BuildEvent::Failed {
                 variant,
                 step: step.clone(),
@@ -221,8 +225,11 @@ impl Engine {
         let context_result = context_done.await.unwrap_or_else(|_| Ok(ContextSummary::default()));
 
         if let Some(message) = failure.or_else(|| buildkit.failed.as_ref().map(|(_, m)| m.clone())) {
-            // A context error (unreadable file) explains a broken stream better than the daemon.
-            if let Err(e) = context_result {
+            // A context error (unreadable file) explains a broken stream better than the daemon,
+            // unless the daemon itself stopped reading (disk full, for one): then its words do.
+            if let Err(e) = context_result
+                && !matches!(e, ContextError::DaemonStoppedReading)
+            {
                 self.remove_created(&classic.created_images).await;
                 send(BuildEvent::Failed { variant, step: None, message: e.to_string(), log_tail: Vec::new() });
                 return Err(e.into());

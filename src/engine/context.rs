@@ -185,6 +185,9 @@ pub enum ContextError {
     Read { path: PathBuf, source: io::Error },
     #[error("the build context stream stopped: {0}")]
     Aborted(String),
+    /// The daemon closed the request body: the cause is on its side (its message says which).
+    #[error("the Docker daemon stopped reading the build context")]
+    DaemonStoppedReading,
     #[error("build secret `{id}`: cannot read {path}: {source}")]
     Secret { id: String, path: PathBuf, source: io::Error },
 }
@@ -263,9 +266,13 @@ pub fn stream(
         .name("pyslim-context".into())
         .spawn(move || {
             let mut sink = ChunkSink { tx: tx.clone(), buf: Vec::with_capacity(CHUNK) };
-            let result = write_archive(&root, &ignore, &dockerfile, &dockerignore, &secrets, &mut sink);
+            let result = write_archive(&root, &ignore, &dockerfile, &dockerignore, &secrets, &mut sink)
+                .and_then(|summary| sink.flush().map(|_| summary).map_err(|e| ContextError::Aborted(e.to_string())));
             let result = match result {
-                Ok(summary) => sink.flush().map(|_| summary).map_err(|e| ContextError::Aborted(e.to_string())),
+                Ok(summary) => Ok(summary),
+                // A write that failed because the receiver is gone is not a file's fault, whatever
+                // path the archive was at.
+                Err(_) if sink.tx.is_closed() => Err(ContextError::DaemonStoppedReading),
                 Err(e) => {
                     // Make the request body fail, so the daemon does not build a truncated context.
                     let _ = tx.blocking_send(Err(io::Error::other(e.to_string())));

@@ -57,6 +57,7 @@ pub enum EngineError {
          (or scripts/fixture-images.sh for the offline stand-ins, with PYSLIM_IMAGE_MIRROR=pyslim-mirror)"
     )]
     MissingBaseImage { image: String },
+    /// `log_tail` ends with a `hint:` line when [`hint_for`] knows a remedy.
     #[error("{variant} build failed{}: {message}", step.as_ref().map(|s| format!(" at {s}")).unwrap_or_default())]
     BuildFailed { variant: Variant, step: Option<String>, message: String, log_tail: Vec<String> },
     #[error(transparent)]
@@ -65,8 +66,22 @@ pub enum EngineError {
     Cancelled,
     #[error("cannot take the build lock for {tag}: {source}")]
     Lock { tag: String, source: std::io::Error },
-    #[error("Docker API error while {action}: {source}")]
+    #[error(
+        "Docker API error while {action}: {source}{}",
+        hint_for(&source.to_string()).map(|h| format!("\nhint: {h}")).unwrap_or_default()
+    )]
     Api { action: String, source: bollard::errors::Error },
+}
+
+/// What to do about a daemon-side failure whose cause the message names, when there is a
+/// known remedy: today, the daemon's disk (its data-root) being full.
+pub fn hint_for(message: &str) -> Option<&'static str> {
+    let m = message.to_ascii_lowercase();
+    (m.contains("no space left on device") || m.contains("disk quota exceeded")).then_some(
+        "the Docker daemon's disk is full; see `docker system df`, free space with `docker builder prune` \
+         and `docker image prune` (a failed upload may only be freed after the daemon restarts), or give \
+         its data-root more room, then build again",
+    )
 }
 
 impl EngineError {
