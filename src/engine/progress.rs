@@ -1,6 +1,7 @@
-//! Turns the daemon's two progress dialects into [`BuildEvent`]s: the classic builder's JSON
-//! stream (`Step 3/12 : RUN ...`, ` ---> Using cache`) and BuildKit's status stream (vertexes
-//! started/completed/cached/errored, logs). Pure state machines: no I/O, unit-tested on text.
+//! Turns the daemon's progress dialects into [`BuildEvent`]s: the classic builder's JSON
+//! stream (`Step 3/12 : RUN ...`, ` ---> Using cache`), the same stream from Podman, whose
+//! Buildah numbers steps per stage (`[2/2] STEP 4/10: COPY ...`, `--> Using cache <id>`), and
+//! BuildKit's status stream (vertexes started/completed/cached/errored, logs). Pure state machines: no I/O, unit-tested on text.
 
 use std::collections::{HashMap, VecDeque};
 
@@ -76,6 +77,10 @@ pub struct ClassicProgress {
     pub created_images: Vec<String>,
     pub tail: Tail,
     pending: String,
+    /// Buildah (Podman) numbers steps per stage: the stage now, and the steps of the stages before.
+    stage: Option<usize>,
+    stage_steps: usize,
+    stage_offset: usize,
 }
 
 impl ClassicProgress {
@@ -88,6 +93,9 @@ impl ClassicProgress {
             created_images: Vec::new(),
             tail: Tail::default(),
             pending: String::new(),
+            stage: None,
+            stage_steps: 0,
+            stage_offset: 0,
         }
     }
 
@@ -113,12 +121,40 @@ impl ClassicProgress {
         self.current_cached = false;
     }
 
+    /// `[2/2] STEP 4/10: COPY . /app/` (or without the stage) as a build-wide step number,
+    /// its running total, and the instruction.
+    fn buildah_step(&mut self, line: &str) -> Option<(usize, usize, String)> {
+        let (stage, rest) = match line.strip_prefix('[') {
+            Some(r) => {
+                let (frac, rest) = r.split_once("] ")?;
+                (frac.split_once('/')?.0.trim().parse::<usize>().ok()?, rest)
+            }
+            None => (1, line),
+        };
+        let (frac, name) = rest.strip_prefix("STEP ")?.split_once(": ")?;
+        let (i, n) = frac.split_once('/')?;
+        let (i, n) = (i.trim().parse::<usize>().ok()?, n.trim().parse::<usize>().ok()?);
+        if self.stage != Some(stage) {
+            if self.stage.is_some() {
+                self.stage_offset += self.stage_steps;
+            }
+            self.stage = Some(stage);
+        }
+        self.stage_steps = n;
+        Some((self.stage_offset + i, self.stage_offset + n, name.trim().to_string()))
+    }
+
     fn line(&mut self, line: &str, out: &mut Vec<BuildEvent>) {
-        if let Some(rest) = line.strip_prefix("Step ")
-            && let Some((frac, name)) = rest.split_once(" : ")
-            && let Some((i, n)) = frac.split_once('/')
-            && let (Ok(i), Ok(n)) = (i.trim().parse::<usize>(), n.trim().parse::<usize>())
-        {
+        let docker = line.strip_prefix("Step ").and_then(|rest| {
+            let (frac, name) = rest.split_once(" : ")?;
+            let (i, n) = frac.split_once('/')?;
+            Some((i.trim().parse::<usize>().ok()?, n.trim().parse::<usize>().ok()?, name))
+        });
+        let step = match docker {
+            Some((i, n, name)) => Some((i, n, name.to_string())),
+            None => self.buildah_step(line),
+        };
+        if let Some((i, n, name)) = step {
             self.finish_current(out);
             let name = name.trim().to_string();
             out.push(BuildEvent::Step {
@@ -131,14 +167,15 @@ impl ClassicProgress {
             self.current = Some((i, n, name));
             return;
         }
-        if line.trim() == "---> Using cache" {
+        // Docker: ` ---> Using cache`; Buildah: `--> Using cache <id>`.
+        if line.trim() == "---> Using cache" || line.trim().starts_with("--> Using cache") {
             self.current_cached = true;
             if let Some((_, _, name)) = &self.current {
                 self.cached.push(name.clone());
             }
             return;
         }
-        if let Some(id) = line.trim().strip_prefix("---> ") {
+        if let Some(id) = line.trim().strip_prefix("---> ").or_else(|| line.trim().strip_prefix("--> ")) {
             // ` ---> 3f2a...`: the step's image (or ` ---> Running in <container>`).
             if !id.starts_with("Running in") && !id.contains(' ') && !self.current_cached {
                 self.created_images.push(id.to_string());
@@ -367,6 +404,46 @@ mod tests {
         assert_eq!(p.cached, ["RUN pip install -r requirements.txt"]);
         assert_eq!(p.created_images, ["a2935dd325b7", "3333bbbb4444"]);
         assert!(ev.contains(&BuildEvent::Log { variant: Variant::Slim, line: "hello".into() }));
+    }
+
+    #[test]
+    fn podman_stream_to_events() {
+        let mut p = ClassicProgress::new(Variant::Distroless);
+        let mut ev = Vec::new();
+        p.feed("[1/2] STEP 1/3: FROM pyslim-mirror/python:3.13-slim AS builder\n", &mut ev);
+        p.feed("[1/2] STEP 2/3: RUN pip install -r requirements.txt\n--> Using cache 4d1a2bc\n--> 4d1a2bc\n", &mut ev);
+        p.feed("[1/2] STEP 3/3: COPY . /app\nhello\n--> a8a0150ed98\n", &mut ev);
+        p.feed("[2/2] STEP 1/2: FROM pyslim-mirror/distroless/python3-debian13:nonroot AS runtime\n", &mut ev);
+        p.feed("[2/2] STEP 2/2: COPY --from=builder /opt/venv /opt/venv\n", &mut ev);
+        p.feed("[2/2] COMMIT docker.io/pyslim/demo:distroless\n--> 6ffd7a5e6ed\n", &mut ev);
+        p.finish(&mut ev);
+        let steps: Vec<_> = ev
+            .iter()
+            .filter_map(|e| match e {
+                BuildEvent::Step { index, total, state, .. } => Some((*index, *total, *state)),
+                _ => None,
+            })
+            .collect();
+        use StepState::*;
+        assert_eq!(
+            steps,
+            [
+                (1, 3, Running),
+                (1, 3, Done),
+                (2, 3, Running),
+                (2, 3, Cached),
+                (3, 3, Running),
+                (3, 3, Done),
+                (4, 5, Running),
+                (4, 5, Done),
+                (5, 5, Running),
+                (5, 5, Done)
+            ]
+        );
+        assert_eq!(p.cached, ["RUN pip install -r requirements.txt"]);
+        assert_eq!(p.created_images, ["a8a0150ed98", "6ffd7a5e6ed"]);
+        assert_eq!(p.current_step(), None);
+        assert!(ev.contains(&BuildEvent::Log { variant: Variant::Distroless, line: "hello".into() }));
     }
 
     #[test]
