@@ -11,6 +11,9 @@ need_apt=()
 command -v tmux >/dev/null 2>&1 || need_apt+=(tmux)
 # tests/daemons.rs runs the demo through Podman's Docker-compatible API.
 command -v podman >/dev/null 2>&1 || need_apt+=(podman)
+# tests/remote.rs reaches a daemon in a network namespace through sshd.
+[ -x /usr/sbin/sshd ] || need_apt+=(openssh-server)
+command -v nsenter >/dev/null 2>&1 || need_apt+=(util-linux)
 if [ ${#need_apt[@]} -gt 0 ]; then
   step "apt-get install ${need_apt[*]}"
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null

@@ -10,13 +10,14 @@
 //! Both need root (mount, dockerd) and the `pyslim-mirror/` stand-in images in the machine's
 //! daemon, which are copied in with `docker save | load`. Under `CI` a missing piece is a failure.
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command as Std, Stdio};
-use std::time::{Duration, Instant};
+use std::path::PathBuf;
+use std::process::{Child, Command as Std};
+use std::time::Duration;
 
 use assert_cmd::Command;
 
 mod common;
+use common::{copy_images, have, is_root, run, stop, wait_for};
 
 const SLIM: &str = "pyslim-mirror/python:3.13-slim";
 const DISTROLESS: &str = "pyslim-mirror/distroless/python3-debian13:nonroot";
@@ -29,54 +30,6 @@ fn pyslim(docker_host: &str) -> Command {
         .env_remove("DOCKER_CONTEXT")
         .env_remove("PYSLIM_BUILDER");
     c
-}
-
-fn is_root() -> bool {
-    Std::new("id").arg("-u").output().is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-}
-
-fn have(program: &str) -> bool {
-    Std::new("sh").args(["-c", &format!("command -v {program}")]).output().is_ok_and(|o| o.status.success())
-}
-
-fn run(cmd: &mut Std) -> String {
-    let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
-    assert!(out.status.success(), "{cmd:?} failed: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// `docker save <images> | <load>`: copies the stand-ins into another daemon or store.
-fn copy_images(images: &[&str], load: &mut Std) {
-    let mut save = Std::new("docker").arg("save").args(images).stdout(Stdio::piped()).spawn().unwrap();
-    let out = load.stdin(save.stdout.take().unwrap()).output().unwrap();
-    assert!(save.wait().unwrap().success(), "docker save {images:?} failed");
-    assert!(out.status.success(), "loading {images:?}: {}", String::from_utf8_lossy(&out.stderr));
-}
-
-/// Sends SIGTERM and waits up to `grace` before SIGKILL (dockerd and Podman clean up on TERM).
-fn stop(child: &mut Child, grace: Duration) {
-    let _ = Std::new("kill").args(["-TERM", &child.id().to_string()]).status();
-    let until = Instant::now() + grace;
-    while Instant::now() < until {
-        if let Ok(Some(_)) = child.try_wait() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-}
-
-fn wait_for(what: &str, log: &Path, mut ready: impl FnMut() -> bool) {
-    let until = Instant::now() + Duration::from_secs(60);
-    while !ready() {
-        assert!(
-            Instant::now() < until,
-            "{what} did not come up in 60 s; its log:\n{}",
-            std::fs::read_to_string(log).unwrap_or_default()
-        );
-        std::thread::sleep(Duration::from_millis(250));
-    }
 }
 
 /// A `dockerd` of the test's own, on a tmpfs data-root whose size the test sets. Dropping it
@@ -184,6 +137,7 @@ fn a_daemon_whose_disk_fills_up() {
     if !common::docker_images_ready(&[SLIM, DISTROLESS]) {
         return;
     }
+    let docker0 = common::docker0_present();
     let Some(daemon) = ThrowawayDockerd::start() else { return };
     copy_images(&[SLIM, DISTROLESS], daemon.docker().arg("load"));
 
@@ -220,6 +174,8 @@ fn a_daemon_whose_disk_fills_up() {
     let out = build().output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(daemon.docker().args(["image", "inspect", tag]).output().unwrap().status.success());
+    drop(daemon);
+    assert_eq!(common::docker0_present(), docker0, "the throwaway daemon changed the machine's docker0");
 }
 
 /// `podman system service` on a private store (vfs), with container limits this machine allows.

@@ -3,12 +3,13 @@
 //! Owns endpoint resolution and the "no daemon" error; it does not build anything.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use bollard::Docker;
 use sha2::{Digest, Sha256};
 
-use super::EngineError;
+use super::{EngineError, ssh};
 
 /// Default Unix socket of the Docker daemon.
 pub const DEFAULT_SOCKET: &str = "unix:///var/run/docker.sock";
@@ -125,27 +126,43 @@ fn client(endpoint: &Endpoint) -> Result<Docker, EngineError> {
     if host.starts_with("https://") {
         return Docker::connect_with_ssl_defaults().map_err(|e| unavailable(e.to_string()));
     }
-    if host.starts_with("ssh://") {
-        return Err(unavailable(
-            "ssh:// endpoints are not supported by this build of pyslim; forward the remote socket \
-             (ssh -L /tmp/docker.sock:/var/run/docker.sock HOST) and set DOCKER_HOST=unix:///tmp/docker.sock"
-                .into(),
-        ));
-    }
-    Err(unavailable(format!("unsupported address scheme in `{host}` (use unix://, tcp:// or https://)")))
+    Err(unavailable(format!("unsupported address scheme in `{host}` (use unix://, tcp://, https:// or ssh://)")))
 }
 
 /// Connects, pings and negotiates the API version. Fails with [`EngineError::Unavailable`]
 /// naming the endpoint and a fix when nothing answers.
-pub async fn connect(endpoint: &Endpoint) -> Result<Docker, EngineError> {
-    let docker = client(endpoint)?;
+/// For `ssh://` the returned bridge must live as long as the client.
+pub async fn connect(endpoint: &Endpoint) -> Result<(Docker, Option<Arc<ssh::Bridge>>), EngineError> {
     let unavailable = |reason: String| EngineError::Unavailable { endpoint: endpoint.to_string(), reason };
+    let (docker, bridge) = if endpoint.host.starts_with("ssh://") {
+        let target = ssh::SshTarget::parse(&endpoint.host).map_err(unavailable)?;
+        let bridge =
+            ssh::Bridge::start(&target).map_err(|e| unavailable(format!("cannot open a local socket: {e}")))?;
+        let path = bridge.socket();
+        let docker =
+            Docker::connect_with_unix(&path.to_string_lossy(), REQUEST_TIMEOUT_SECS, bollard::API_DEFAULT_VERSION)
+                .map_err(|e| unavailable(e.to_string()))?;
+        (docker, Some(Arc::new(bridge)))
+    } else {
+        (client(endpoint)?, None)
+    };
+    // ssh's own words ("Connection refused", "Permission denied (publickey)") say more than the
+    // client's "connection closed"; they arrive a moment after the connection drops.
+    let reason = async |fallback: String| match &bridge {
+        Some(b) => match b.ssh_said(Duration::from_secs(2)).await {
+            said if said.is_empty() => fallback,
+            said => format!("ssh failed: {said}"),
+        },
+        None => fallback,
+    };
     match tokio::time::timeout(PING_TIMEOUT, docker.ping()).await {
-        Err(_) => return Err(unavailable(format!("no answer within {}s", PING_TIMEOUT.as_secs()))),
-        Ok(Err(e)) => return Err(unavailable(e.to_string())),
+        Err(_) => return Err(unavailable(reason(format!("no answer within {}s", PING_TIMEOUT.as_secs())).await)),
+        Ok(Err(e)) => return Err(unavailable(reason(e.to_string()).await)),
         Ok(Ok(_)) => {}
     }
-    docker.negotiate_version().await.map_err(|e| unavailable(format!("cannot negotiate the API version: {e}")))
+    let docker =
+        docker.negotiate_version().await.map_err(|e| unavailable(format!("cannot negotiate the API version: {e}")))?;
+    Ok((docker, bridge))
 }
 
 #[cfg(test)]

@@ -6,7 +6,8 @@
 //! [`progress`] turns both builders' output into events, [`build`] drives a build and cleans up
 //! after failures, [`layers`] classifies the built image's history, [`verify`] runs the image
 //! and checks that it answers HTTP; [`run`] chains check, render, build and verify for one
-//! variant (the CLI and the TUI both call it). Nothing here prints; front ends render the events.
+//! variant (the CLI and the TUI both call it); [`ssh`] fronts `ssh://` daemons with a local socket.
+//! Nothing here prints; front ends render the events.
 //!
 //! Every operation takes a [`CancellationToken`]: cancelling stops the stream, and the engine
 //! removes the containers it started before returning [`EngineError::Cancelled`].
@@ -18,9 +19,11 @@ pub mod events;
 pub mod layers;
 pub mod progress;
 pub mod run;
+pub mod ssh;
 pub mod verify;
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use bollard::Docker;
 pub use tokio_util::sync::CancellationToken;
@@ -28,7 +31,7 @@ pub use tokio_util::sync::CancellationToken;
 pub use build::{BuildRequest, BuiltImage};
 pub use connect::{Endpoint, EndpointSource};
 pub use run::{VariantJob, VariantOutcome};
-pub use verify::{VerifyOutcome, VerifyRequest};
+pub use verify::{ProbeFrom, ProbeImage, VerifyOutcome, VerifyRequest};
 
 use crate::plan::{Flavour, Variant};
 
@@ -45,12 +48,7 @@ pub const LABEL_CONTAINER: &str = "org.pyslim";
 /// Why an engine operation failed. Each message names the endpoint, image or step.
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
-    #[error(
-        "cannot reach the Docker daemon at {endpoint}: {reason}\n\
-         hint: start Docker (or Podman's socket: systemctl --user start podman.socket), or point \
-         DOCKER_HOST at a running daemon (e.g. DOCKER_HOST=unix:///var/run/docker.sock); \
-         `pyslim scan` and `pyslim dockerfile` work without a daemon"
-    )]
+    #[error("cannot reach the Docker daemon at {endpoint}: {reason}\nhint: {}", unavailable_hint(endpoint))]
     Unavailable { endpoint: String, reason: String },
     #[error(
         "base image {image} is not present locally and pyslim never pulls; run `docker pull {image}` \
@@ -71,6 +69,18 @@ pub enum EngineError {
         hint_for(&source.to_string()).map(|h| format!("\nhint: {h}")).unwrap_or_default()
     )]
     Api { action: String, source: bollard::errors::Error },
+}
+
+fn unavailable_hint(endpoint: &str) -> &'static str {
+    if endpoint.starts_with("ssh://") {
+        "check that `ssh HOST docker version` works without a prompt (pyslim runs ssh with \
+         BatchMode=yes, so it needs a key or an agent; PYSLIM_SSH_COMMAND sets the ssh command, e.g. \
+         `ssh -F ~/.ssh/build-config`) and that the remote user may use its Docker socket"
+    } else {
+        "start Docker (or Podman's socket: systemctl --user start podman.socket), or point \
+         DOCKER_HOST at a running daemon (e.g. DOCKER_HOST=unix:///var/run/docker.sock); \
+         `pyslim scan` and `pyslim dockerfile` work without a daemon"
+    }
 }
 
 /// What to do about a daemon-side failure whose cause the message names, when there is a
@@ -121,6 +131,8 @@ pub struct Engine {
     /// Negotiated API version.
     pub api_version: String,
     pub builder: Builder,
+    /// The local socket in front of `ssh` for `ssh://` endpoints (kept alive with the client).
+    _ssh: Option<Arc<ssh::Bridge>>,
 }
 
 impl Engine {
@@ -133,7 +145,7 @@ impl Engine {
     /// BuildKit when the daemon has it (Docker ≥ 18.09, API ≥ 1.39), else classic.
     /// `PYSLIM_BUILDER=classic|buildkit` forces one.
     pub async fn connect_to(endpoint: Endpoint) -> Result<Engine, EngineError> {
-        let docker = connect::connect(&endpoint).await?;
+        let (docker, _ssh) = connect::connect(&endpoint).await?;
         let version = docker.version().await.map_err(EngineError::api("reading the daemon version"))?;
         let api_version = version.api_version.clone().unwrap_or_default();
         let podman = version.components.as_ref().is_some_and(|c| c.iter().any(|c| c.name.contains("Podman")));
@@ -150,7 +162,7 @@ impl Engine {
             _ if version.os.as_deref().is_some_and(|os| os != "linux") => Builder::Classic,
             _ => Builder::Buildkit,
         };
-        Ok(Engine { docker, endpoint, server, api_version, builder })
+        Ok(Engine { docker, endpoint, server, api_version, builder, _ssh })
     }
 
     /// The bollard client, for callers that need an API this module does not wrap.

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::{BuildRequest, Builder, BuiltImage, CancellationToken, Engine, EngineError, EventSender};
-use super::{VerifyOutcome, VerifyRequest};
+use super::{ProbeImage, VerifyOutcome, VerifyRequest};
 use crate::engine::events::BuildEvent;
 use crate::plan::{BuildPlan, Flavour, Severity, Variant};
 use crate::render::{self, Rendered};
@@ -70,11 +70,14 @@ pub struct VariantJob {
     pub no_cache: bool,
     /// The plan's build secrets, with their host paths resolved.
     pub secrets: Vec<super::context::SecretSource>,
+    /// The builder image, to probe from when the daemon is remote.
+    pub probe: Option<ProbeImage>,
 }
 
 impl VariantJob {
     pub fn new(plan: &BuildPlan, scan: &ScanReport, rendered: Rendered, tag: Option<String>) -> VariantJob {
         let project = project_name(scan);
+        let rendered_variant = rendered.variant;
         VariantJob {
             tag: tag.unwrap_or_else(|| super::default_tag(&project, rendered.variant)),
             rendered,
@@ -89,6 +92,10 @@ impl VariantJob {
                 .iter()
                 .map(|s| super::context::SecretSource { id: s.id.clone(), path: s.source_path(&plan.project) })
                 .collect(),
+            probe: plan
+                .images(rendered_variant)
+                .ok()
+                .map(|i| ProbeImage { image: plan.image_ref(&i.builder), python: i.builder.interpreter.clone() }),
         }
     }
 }
@@ -146,6 +153,7 @@ impl Engine {
                 let mut v = VerifyRequest::new(variant, built.tag.clone(), job.port);
                 v.timeout = timeout;
                 v.labels = job.labels.clone();
+                v.probe = job.probe.clone();
                 Some(self.verify(&v, events, cancel).await?)
             }
         };

@@ -1,6 +1,12 @@
-//! Verify: the slim image must still start. Runs the image with its own entrypoint, publishes the
-//! port on 127.0.0.1 (a free host port), waits until it accepts TCP and answers HTTP below 500,
-//! and always removes the container: on success, failure, timeout, error and cancel.
+//! Verify: the slim image must still start. Runs the image with its own entrypoint, waits until
+//! its port answers HTTP below 500, and always removes every container it started: on success,
+//! failure, timeout, error and cancel.
+//!
+//! Where the request is made from depends on where the daemon is. A local daemon publishes the
+//! port on 127.0.0.1 (a free host port) and pyslim connects to it. A remote one (`tcp://` to
+//! another host, `ssh://`) publishes nothing: a probe container from a Python image the build
+//! already used (the builder) joins the service's network namespace and makes the request from
+//! inside, so the answer does not depend on the remote host's firewall or port map.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -30,13 +36,85 @@ pub struct VerifyRequest {
     pub path: String,
     /// Extra container labels (tests add `org.pyslim.test=1`).
     pub labels: HashMap<String, String>,
+    /// The image and interpreter that probe from the daemon's side (see [`Engine::probe_from_daemon`]).
+    pub probe: Option<ProbeImage>,
+}
+
+/// A Python image present on the daemon, used to make the HTTP request from inside the
+/// service's network namespace.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProbeImage {
+    pub image: String,
+    /// Absolute path of its `python3` (`/usr/local/bin/python3.13`).
+    pub python: String,
 }
 
 impl VerifyRequest {
     pub fn new(variant: Variant, image: impl Into<String>, port: u16) -> Self {
-        Self { variant, image: image.into(), port, timeout: DEFAULT_TIMEOUT, path: "/".into(), labels: HashMap::new() }
+        Self {
+            variant,
+            image: image.into(),
+            port,
+            timeout: DEFAULT_TIMEOUT,
+            path: "/".into(),
+            labels: HashMap::new(),
+            probe: None,
+        }
     }
 }
+
+/// Where the verify request is made from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProbeFrom {
+    /// pyslim connects to a port published on 127.0.0.1.
+    Host,
+    /// A probe container in the service's network namespace.
+    Daemon,
+}
+
+/// `PYSLIM_VERIFY_FROM=host|daemon` overrides; otherwise the daemon's own side for any endpoint
+/// that is not this machine (`ssh://`, `tcp://` to a non-loopback address).
+pub fn probe_from(host: &str, overridden: Option<&str>) -> ProbeFrom {
+    match overridden.map(str::trim) {
+        Some("host") => return ProbeFrom::Host,
+        Some("daemon") => return ProbeFrom::Daemon,
+        _ => {}
+    }
+    let Some((scheme, rest)) = host.split_once("://") else { return ProbeFrom::Host };
+    if !matches!(scheme, "tcp" | "http" | "https" | "ssh") {
+        return ProbeFrom::Host;
+    }
+    let authority = rest.split('/').next().unwrap_or_default();
+    let authority = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let name = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => authority.rsplit_once(':').map_or(authority, |(h, _)| h),
+    };
+    let local =
+        name == "localhost" || name.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback() || ip.is_unspecified());
+    if local { ProbeFrom::Host } else { ProbeFrom::Daemon }
+}
+
+/// Runs in the probe container: polls `127.0.0.1:PORT` (the service's own loopback) until an HTTP
+/// status below 500 or the deadline, and prints one line: `HTTP <code>` or `TIMEOUT <last>`.
+const PROBE_SCRIPT: &str = r#"import http.client, sys, time
+port, path, deadline = int(sys.argv[1]), sys.argv[2], time.time() + float(sys.argv[3])
+last = ""
+while time.time() < deadline:
+    try:
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=3)
+        c.request("GET", path, headers={"User-Agent": "pyslim-verify"})
+        code = c.getresponse().status
+        if code < 500:
+            print("HTTP", code, flush=True)
+            sys.exit(0)
+        last = "HTTP %d" % code
+    except Exception:
+        pass
+    time.sleep(0.25)
+print("TIMEOUT", last, flush=True)
+sys.exit(1)
+"#;
 
 /// The result of a verify run.
 #[derive(Clone, Debug, PartialEq)]
@@ -81,6 +159,7 @@ impl Engine {
         events: &EventSender,
         cancel: &CancellationToken,
     ) -> Result<VerifyOutcome, EngineError> {
+        let from = self.probe_from_daemon();
         let host_port = free_port().map_err(|e| EngineError::Api {
             action: "finding a free port".into(),
             source: bollard::errors::Error::IOError { err: e },
@@ -89,10 +168,12 @@ impl Engine {
         let mut labels = req.labels.clone();
         labels.insert(LABEL_CONTAINER.into(), "1".into());
         let mut bindings = HashMap::new();
-        bindings.insert(
-            container_port.clone(),
-            Some(vec![PortBinding { host_ip: Some("127.0.0.1".into()), host_port: Some(host_port.to_string()) }]),
-        );
+        if from == ProbeFrom::Host {
+            bindings.insert(
+                container_port.clone(),
+                Some(vec![PortBinding { host_ip: Some("127.0.0.1".into()), host_port: Some(host_port.to_string()) }]),
+            );
+        }
         let body = ContainerCreateBody {
             image: Some(req.image.clone()),
             exposed_ports: Some(vec![container_port]),
@@ -100,6 +181,7 @@ impl Engine {
             host_config: Some(HostConfig { port_bindings: Some(bindings), ..Default::default() }),
             ..Default::default()
         };
+        // Unique per run on this machine (the free port), whichever side probes.
         let name = format!("pyslim-verify-{}-{}", req.variant, &host_port);
         let opts = CreateContainerOptionsBuilder::default().name(&name).build();
         let created = self
@@ -109,9 +191,13 @@ impl Engine {
             .map_err(EngineError::api(format!("creating a container from {}", req.image)))?;
         let id = created.id;
         let _ = events.send(BuildEvent::VerifyStarted { variant: req.variant, container: name.clone() });
-        let result = self.probe(&id, req, host_port, cancel).await;
+        let result = match from {
+            ProbeFrom::Host => self.probe(&id, req, host_port, cancel).await,
+            ProbeFrom::Daemon => self.probe_inside(&id, &name, req, cancel).await,
+        };
         let log_tail = match &result {
             Ok(o) if o.ok => Vec::new(),
+            // The service's logs, not the probe's.
             _ => self.log_tail(&id).await,
         };
         self.remove_container(&id).await;
@@ -179,6 +265,112 @@ impl Engine {
         }
     }
 
+    /// Where this engine's verify requests come from (see [`probe_from`]).
+    pub fn probe_from_daemon(&self) -> ProbeFrom {
+        probe_from(&self.endpoint.host, std::env::var("PYSLIM_VERIFY_FROM").ok().as_deref())
+    }
+
+    /// The daemon-side probe: a container of `req.probe` in the service's network namespace.
+    async fn probe_inside(
+        &self,
+        id: &str,
+        name: &str,
+        req: &VerifyRequest,
+        cancel: &CancellationToken,
+    ) -> Result<VerifyOutcome, EngineError> {
+        let started = Instant::now();
+        let outcome = |ok: bool, detail: String| VerifyOutcome {
+            ok,
+            detail,
+            log_tail: Vec::new(),
+            seconds: started.elapsed().as_secs_f64(),
+        };
+        let Some(probe) = &req.probe else {
+            return Ok(outcome(false, "the daemon is remote and no Python image was given to probe from".into()));
+        };
+        if let Err(e) = self.docker.start_container(id, None).await {
+            return Ok(outcome(false, format!("the container did not start: {e}")));
+        }
+        let mut labels = req.labels.clone();
+        labels.insert(LABEL_CONTAINER.into(), "1".into());
+        let body = ContainerCreateBody {
+            image: Some(probe.image.clone()),
+            entrypoint: Some(vec![probe.python.clone(), "-c".into(), PROBE_SCRIPT.into()]),
+            cmd: Some(vec![req.port.to_string(), req.path.clone(), req.timeout.as_secs().to_string()]),
+            labels: Some(labels),
+            host_config: Some(HostConfig { network_mode: Some(format!("container:{id}")), ..Default::default() }),
+            ..Default::default()
+        };
+        let opts = CreateContainerOptionsBuilder::default().name(&format!("{name}-probe")).build();
+        let probe_id = match self.docker.create_container(Some(opts), body).await {
+            Ok(c) => c.id,
+            Err(e) => return Ok(outcome(false, format!("cannot start the probe from {}: {e}", probe.image))),
+        };
+        let result = self.watch_probe(id, &probe_id, req, cancel, &outcome).await;
+        self.remove_container(&probe_id).await;
+        result
+    }
+
+    async fn watch_probe(
+        &self,
+        id: &str,
+        probe_id: &str,
+        req: &VerifyRequest,
+        cancel: &CancellationToken,
+        outcome: &(dyn Fn(bool, String) -> VerifyOutcome + Sync),
+    ) -> Result<VerifyOutcome, EngineError> {
+        let started = Instant::now();
+        if let Err(e) = self.docker.start_container(probe_id, None).await {
+            return Ok(outcome(false, format!("the probe container did not start: {e}")));
+        }
+        loop {
+            if cancel.is_cancelled() {
+                return Err(EngineError::Cancelled);
+            }
+            // The probe gives up at the deadline by itself; this is the backstop.
+            if started.elapsed() > req.timeout + Duration::from_secs(15) {
+                return Ok(outcome(false, format!("the probe did not finish within {}s", req.timeout.as_secs())));
+            }
+            let service = self.docker.inspect_container(id, None).await.ok().and_then(|c| c.state);
+            if let Some(s) = service
+                && s.running == Some(false)
+            {
+                let code = s.exit_code.unwrap_or(-1);
+                let err = s.error.filter(|e| !e.is_empty()).map(|e| format!(": {e}")).unwrap_or_default();
+                return Ok(outcome(false, format!("the container exited with code {code}{err}")));
+            }
+            let probe = self.docker.inspect_container(probe_id, None).await.ok().and_then(|c| c.state);
+            if probe
+                .as_ref()
+                .is_some_and(|s| s.running == Some(false) && s.status.is_some_and(|st| st.to_string() == "exited"))
+            {
+                let said = self.log_tail(probe_id).await.join(" ");
+                let secs = started.elapsed().as_secs_f64();
+                return Ok(match said.strip_prefix("HTTP ").and_then(|c| c.trim().parse::<u16>().ok()) {
+                    Some(code) => outcome(
+                        true,
+                        format!("HTTP {code} on GET {} after {secs:.1}s, from the daemon's side", req.path),
+                    ),
+                    None => match said.strip_prefix("TIMEOUT").map(str::trim) {
+                        Some("") => outcome(
+                            false,
+                            format!("nothing answered on port {} within {}s", req.port, req.timeout.as_secs()),
+                        ),
+                        Some(last) => outcome(
+                            false,
+                            format!("no healthy answer within {}s (last: {last})", req.timeout.as_secs()),
+                        ),
+                        None => outcome(false, format!("the probe failed: {said}")),
+                    },
+                });
+            }
+            tokio::select! {
+                _ = cancel.cancelled() => return Err(EngineError::Cancelled),
+                _ = tokio::time::sleep(Duration::from_millis(250)) => {}
+            }
+        }
+    }
+
     async fn log_tail(&self, id: &str) -> Vec<String> {
         let opts = LogsOptionsBuilder::default().stdout(true).stderr(true).tail(&LOG_TAIL.to_string()).build();
         let mut logs = self.docker.logs(id, Some(opts));
@@ -193,5 +385,34 @@ impl Engine {
     pub async fn remove_container(&self, id: &str) {
         let opts = RemoveContainerOptionsBuilder::default().force(true).v(true).build();
         let _ = self.docker.remove_container(id, Some(opts)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn where_the_probe_runs() {
+        use ProbeFrom::*;
+        for (host, want) in [
+            ("unix:///var/run/docker.sock", Host),
+            ("tcp://127.0.0.1:2375", Host),
+            ("tcp://localhost:2375", Host),
+            ("tcp://[::1]:2375", Host),
+            ("tcp://0.0.0.0:2375", Host),
+            ("tcp://10.0.0.5:2376", Daemon),
+            ("https://build.example.com:2376", Daemon),
+            ("tcp://[2001:db8::1]:2375", Daemon),
+            ("ssh://deploy@build-box", Daemon),
+            ("ssh://deploy@build-box:2222", Daemon),
+            ("ssh://localhost", Host),
+            ("npipe:////./pipe/docker_engine", Host),
+        ] {
+            assert_eq!(probe_from(host, None), want, "{host}");
+        }
+        assert_eq!(probe_from("unix:///tmp/forwarded.sock", Some("daemon")), Daemon);
+        assert_eq!(probe_from("ssh://far", Some("host")), Host);
+        assert_eq!(probe_from("ssh://far", Some("nonsense")), Daemon);
     }
 }

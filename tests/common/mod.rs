@@ -3,6 +3,10 @@
 
 #![allow(dead_code)] // each test binary uses its own subset
 
+use std::path::Path;
+use std::process::{Child, Command as Std, Stdio};
+use std::time::{Duration, Instant};
+
 use pyslim::engine::Engine;
 
 /// Reports a missing prerequisite: panics under `CI` (Docker tests never skip silently there),
@@ -52,4 +56,60 @@ pub fn tiny_project(parent: &std::path::Path, name: &str, marker: &str) -> std::
     std::fs::write(p.join("requirements.txt"), "").unwrap();
     std::fs::write(p.join("app.py"), format!("print('{marker}')\n")).unwrap();
     p
+}
+
+// Helpers for tests that start daemons of their own (tests/daemons.rs, tests/remote.rs).
+
+pub fn is_root() -> bool {
+    Std::new("id").arg("-u").output().is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+}
+
+pub fn have(program: &str) -> bool {
+    Std::new("sh").args(["-c", &format!("command -v {program}")]).output().is_ok_and(|o| o.status.success())
+}
+
+pub fn run(cmd: &mut Std) -> String {
+    let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
+    assert!(out.status.success(), "{cmd:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// `docker save <images> | <load>`: copies the stand-ins into another daemon or store.
+pub fn copy_images(images: &[&str], load: &mut Std) {
+    let mut save = Std::new("docker").arg("save").args(images).stdout(Stdio::piped()).spawn().unwrap();
+    let out = load.stdin(save.stdout.take().unwrap()).output().unwrap();
+    assert!(save.wait().unwrap().success(), "docker save {images:?} failed");
+    assert!(out.status.success(), "loading {images:?}: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// Sends SIGTERM and waits up to `grace` before SIGKILL (dockerd and Podman clean up on TERM).
+pub fn stop(child: &mut Child, grace: Duration) {
+    let _ = Std::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    let until = Instant::now() + grace;
+    while Instant::now() < until {
+        if let Ok(Some(_)) = child.try_wait() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+pub fn wait_for(what: &str, log: &Path, mut ready: impl FnMut() -> bool) {
+    let until = Instant::now() + Duration::from_secs(60);
+    while !ready() {
+        assert!(
+            Instant::now() < until,
+            "{what} did not come up in 60 s; its log:\n{}",
+            std::fs::read_to_string(log).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+/// Whether the machine daemon's default bridge exists (a second dockerd started with
+/// `--bridge=none` deletes it; the tests that start daemons check they did not).
+pub fn docker0_present() -> bool {
+    Std::new("ip").args(["link", "show", "docker0"]).output().is_ok_and(|o| o.status.success())
 }
