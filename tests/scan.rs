@@ -58,6 +58,17 @@ fn expect(
     }
 }
 
+/// A throwaway project with the given files.
+fn project(files: &[(&str, &[u8])]) -> tempfile::TempDir {
+    let d = tempfile::tempdir().unwrap();
+    for (p, body) in files {
+        let path = d.path().join(p);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, body).unwrap();
+    }
+    d
+}
+
 fn dep_names(r: &ScanReport) -> Vec<&str> {
     r.dependencies.iter().map(|d| d.name.as_str()).collect()
 }
@@ -467,16 +478,6 @@ fn binary_text_summary() {
 mod malformed {
     use super::*;
 
-    fn project(files: &[(&str, &[u8])]) -> tempfile::TempDir {
-        let d = tempfile::tempdir().unwrap();
-        for (p, body) in files {
-            let path = d.path().join(p);
-            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-            std::fs::write(path, body).unwrap();
-        }
-        d
-    }
-
     fn warned(r: &ScanReport, needle: &str) -> bool {
         r.warnings.iter().any(|w| w.contains(needle))
     }
@@ -678,4 +679,38 @@ mod malformed {
             .failure()
             .stderr(predicate::str::contains("is not a folder"));
     }
+}
+
+#[test]
+fn other_installed_servers_are_offered_beside_the_entrypoint() {
+    let d = project(&[
+        ("requirements.txt", b"fastapi\nuvicorn[standard]\ngunicorn\nhypercorn\n"),
+        ("main.py", b"from fastapi import FastAPI\n\napi = FastAPI()\n"),
+    ]);
+    let r = scan::scan(d.path()).unwrap();
+    let entry = r.entrypoint.as_ref().unwrap();
+    assert_eq!(entry.value, argv("uvicorn main:api --host 0.0.0.0 --port 8000"));
+    let alts: Vec<String> = r.entrypoint_alternatives.iter().map(|f| f.value.join(" ")).collect();
+    // uvicorn is the entrypoint itself, so it is not repeated; granian is not a dependency.
+    assert_eq!(
+        alts,
+        [
+            "gunicorn -k uvicorn.workers.UvicornWorker -b 0.0.0.0:8000 main:api",
+            "hypercorn main:api --bind 0.0.0.0:8000"
+        ]
+    );
+    assert!(r.entrypoint_alternatives[0].source.ends_with("+ gunicorn dependency"), "{:?}", r.entrypoint_alternatives);
+    // The summary lists them under the entrypoint; JSON carries them as facts.
+    let out = Command::cargo_bin("pyslim").unwrap().arg("scan").arg(d.path()).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("\n    or            hypercorn main:api --bind 0.0.0.0:8000\n"), "{text}");
+    let out = Command::cargo_bin("pyslim").unwrap().args(["scan", "--json"]).arg(d.path()).output().unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["entrypoint_alternatives"][1]["value"][0], "hypercorn");
+
+    // Without other servers there is nothing to offer, and the JSON has no such key.
+    let d =
+        project(&[("requirements.txt", b"flask\n"), ("app.py", b"from flask import Flask\napp = Flask(__name__)\n")]);
+    let r = scan::scan(d.path()).unwrap();
+    assert!(r.entrypoint_alternatives.is_empty(), "{:?}", r.entrypoint_alternatives);
 }

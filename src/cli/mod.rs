@@ -30,7 +30,15 @@ use crate::scan::{self, ScanReport};
       pyslim dockerfile --write               write Dockerfile and .dockerignore (--force to replace)\n  \
       pyslim compare --markdown               build every variant, check each starts, print a size table\n  \
       pyslim tui                              the wizard, from scan to size chart\n\n\
-      Without a registry, point every base image at a mirror: PYSLIM_IMAGE_MIRROR=registry.example/mirror"
+      Without a registry, point every base image at a mirror: PYSLIM_IMAGE_MIRROR=registry.example/mirror\n\n\
+      Environment:\n  \
+      DOCKER_HOST          unix://, tcp://, https:// (with DOCKER_TLS_VERIFY) or ssh://[user@]host[:port]\n  \
+      DOCKER_CONTEXT       a Docker context to use instead of the current one\n  \
+      PYSLIM_IMAGE_MIRROR  prefix for every catalogue image (same as --mirror)\n  \
+      PYSLIM_BUILDER       classic or buildkit, instead of what the daemon supports\n  \
+      PYSLIM_SSH_COMMAND   the ssh command for ssh:// daemons (default: ssh)\n  \
+      PYSLIM_VERIFY_FROM   host or daemon: where the verify request is made from\n  \
+      NO_COLOR             plain output and a colourless wizard"
 )]
 pub struct Cli {
     #[command(subcommand)]

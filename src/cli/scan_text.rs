@@ -43,6 +43,10 @@ pub fn summary(r: &ScanReport) -> String {
     line(&mut out, "entrypoint", &r.entrypoint, |v| {
         shlex::try_join(v.iter().map(String::as_str)).unwrap_or_else(|_| v.join(" "))
     });
+    for alt in &r.entrypoint_alternatives {
+        let v = shlex::try_join(alt.value.iter().map(String::as_str)).unwrap_or_else(|_| alt.value.join(" "));
+        plain(&mut out, "  or", &v);
+    }
     line(&mut out, "port", &r.port, |v| v.to_string());
     line(&mut out, "system libs", &r.system_libs, |v| {
         if v.is_empty() {

@@ -136,7 +136,52 @@ pub fn detect(ctx: &mut Ctx, report: &mut ScanReport, code: &Code, project: &Pro
     if let Some(e) = &entry {
         check_script_binding(ctx, code, &e.value);
     }
+    report.entrypoint_alternatives = alternatives(report, fw, port_num, entry.as_ref().map(|e| &e.value));
     report.entrypoint = entry;
+}
+
+/// Servers the project depends on that can serve the detected app, as full commands.
+fn alternatives(
+    report: &ScanReport,
+    fw: Option<Framework>,
+    port: u16,
+    entry: Option<&Vec<String>>,
+) -> Vec<Fact<Vec<String>>> {
+    let (Some(app), Some(fw)) = (&report.app, fw) else { return Vec::new() };
+    let has = |name: &str| report.dependencies.iter().any(|d| d.name == name);
+    let words = |s: String| s.split_whitespace().map(String::from).collect::<Vec<_>>();
+    let a = &app.value;
+    let mut out: Vec<(Vec<String>, &str)> = Vec::new();
+    match fw {
+        Framework::Fastapi | Framework::Starlette | Framework::Litestar => {
+            if has("uvicorn") {
+                out.push((words(format!("uvicorn {a} --host 0.0.0.0 --port {port}")), "ASGI"));
+                if has("gunicorn") {
+                    out.push((
+                        words(format!("gunicorn -k uvicorn.workers.UvicornWorker -b 0.0.0.0:{port} {a}")),
+                        "ASGI",
+                    ));
+                }
+            }
+            if has("hypercorn") {
+                out.push((words(format!("hypercorn {a} --bind 0.0.0.0:{port}")), "ASGI"));
+            }
+            if has("granian") {
+                out.push((words(format!("granian --interface asgi --host 0.0.0.0 --port {port} {a}")), "ASGI"));
+            }
+        }
+        Framework::Flask | Framework::Django if has("gunicorn") => {
+            out.push((words(format!("gunicorn -b 0.0.0.0:{port} {a}")), "WSGI"));
+        }
+        _ => {}
+    }
+    out.into_iter()
+        .filter(|(argv, _)| Some(argv) != entry)
+        .map(|(argv, kind)| {
+            let server = argv[0].clone();
+            Fact::new(argv, format!("{kind} app {} + {server} dependency", app.source))
+        })
+        .collect()
 }
 
 // ---------------------------------------------------------------- strong evidence

@@ -173,6 +173,11 @@ pub struct ScanReport {
     pub app: Option<Fact<String>>,
     /// Full argv that starts the service, e.g. `["uvicorn", "app:app", "--host", "0.0.0.0", "--port", "8000"]`.
     pub entrypoint: Option<Fact<Vec<String>>>,
+    /// Other ways to serve the same app on the same port, with servers the project depends on
+    /// (uvicorn, gunicorn with uvicorn workers, hypercorn, granian; gunicorn for WSGI), the
+    /// entrypoint's own command excluded. The wizard offers them beside the entrypoint.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub entrypoint_alternatives: Vec<Fact<Vec<String>>>,
     pub port: Option<Fact<u16>>,
     pub system_libs: Option<Fact<Vec<SystemLib>>>,
     /// Runtime dependencies (not dev), as declared.

@@ -570,7 +570,7 @@ pub fn image_choices(slot: Slot, python: PythonVersion) -> Vec<BaseImage> {
 }
 
 /// Ways to start the service: the plan's (flags, pyslim.toml or scan), the scan's, and the
-/// usual servers for the detected app; deduplicated, the plan's first.
+/// scan's alternatives (other servers the project depends on); deduplicated, the plan's first.
 pub fn entry_candidates(app: &App) -> Vec<Candidate> {
     let mut out: Vec<Candidate> = Vec::new();
     let mut push = |argv: &[String], source: String| {
@@ -589,41 +589,10 @@ pub fn entry_candidates(app: &App) -> Vec<Candidate> {
     if let Some(f) = &app.scan.entrypoint {
         push(&f.value, f.source.clone());
     }
-    if let Some(a) = &app.scan.app {
-        use crate::scan::Framework;
-        let port = cfg.port.or_else(|| app.scan.port.as_ref().map(|p| p.value)).unwrap_or(plan::DEFAULT_PORT);
-        let asgi = app
-            .scan
-            .framework
-            .as_ref()
-            .is_some_and(|f| matches!(f.value, Framework::Fastapi | Framework::Starlette | Framework::Litestar));
-        let wsgi = app.scan.framework.as_ref().is_some_and(|f| matches!(f.value, Framework::Flask | Framework::Django));
-        let words = |s: String| s.split_whitespace().map(String::from).collect::<Vec<_>>();
-        // Only servers the project depends on: a command whose program is not installed fails.
-        let has = |name: &str| app.scan.dependencies.iter().any(|d| d.name == name);
-        let from = |kind: &str| format!("{kind} app {} + dependency", a.source);
-        if asgi {
-            if has("uvicorn") {
-                push(&words(format!("uvicorn {} --host 0.0.0.0 --port {port}", a.value)), from("ASGI"));
-            }
-            if has("uvicorn") && has("gunicorn") {
-                push(
-                    &words(format!("gunicorn -k uvicorn.workers.UvicornWorker -b 0.0.0.0:{port} {}", a.value)),
-                    from("ASGI"),
-                );
-            }
-            if has("hypercorn") {
-                push(&words(format!("hypercorn {} --bind 0.0.0.0:{port}", a.value)), from("ASGI"));
-            }
-            if has("granian") {
-                push(
-                    &words(format!("granian --interface asgi --host 0.0.0.0 --port {port} {}", a.value)),
-                    from("ASGI"),
-                );
-            }
-        } else if wsgi && has("gunicorn") {
-            push(&words(format!("gunicorn -b 0.0.0.0:{port} {}", a.value)), from("WSGI"));
-        }
+    // The scan's other servers for the same app, moved to the port the plan uses.
+    let port = cfg.port.or_else(|| app.scan.port.as_ref().map(|p| p.value)).unwrap_or(plan::DEFAULT_PORT);
+    for alt in &app.scan.entrypoint_alternatives {
+        push(&plan::with_port(&alt.value, port), alt.source.clone());
     }
     out
 }
