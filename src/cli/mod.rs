@@ -32,7 +32,7 @@ use crate::scan::{self, ScanReport};
       pyslim tui                              the wizard, from scan to size chart\n\n\
       Without a registry, point every base image at a mirror: PYSLIM_IMAGE_MIRROR=registry.example/mirror\n\n\
       Environment:\n  \
-      DOCKER_HOST          unix://, tcp://, https:// (with DOCKER_TLS_VERIFY) or ssh://[user@]host[:port]\n  \
+      DOCKER_HOST          unix://, tcp://, https:// or ssh://[user@]host[:port]\n  \
       DOCKER_CONTEXT       a Docker context to use instead of the current one\n  \
       PYSLIM_IMAGE_MIRROR  prefix for every catalogue image (same as --mirror)\n  \
       PYSLIM_BUILDER       classic or buildkit, instead of what the daemon supports\n  \
