@@ -95,6 +95,28 @@ pub fn probe_from(host: &str, overridden: Option<&str>) -> ProbeFrom {
     if local { ProbeFrom::Host } else { ProbeFrom::Daemon }
 }
 
+/// Time since the service's container was started; every outcome carries it.
+#[derive(Clone, Copy)]
+struct Clock(Instant);
+
+impl Clock {
+    fn secs(self) -> f64 {
+        self.0.elapsed().as_secs_f64()
+    }
+    fn outcome(self, ok: bool, detail: String) -> VerifyOutcome {
+        VerifyOutcome { ok, detail, log_tail: Vec::new(), seconds: self.secs() }
+    }
+}
+
+/// Why a service that never answered well failed, whichever side asked.
+fn no_answer(req: &VerifyRequest, last_http: &str) -> String {
+    if last_http.is_empty() {
+        format!("nothing answered on port {} within {}s", req.port, req.timeout.as_secs())
+    } else {
+        format!("no healthy answer within {}s (last: {last_http})", req.timeout.as_secs())
+    }
+}
+
 /// Runs in the probe container: polls `127.0.0.1:PORT` (the service's own loopback) until an HTTP
 /// status below 500 or the deadline, and prints one line: `HTTP <code>` or `TIMEOUT <last>`.
 const PROBE_SCRIPT: &str = r#"import http.client, sys, time
@@ -191,9 +213,13 @@ impl Engine {
             .map_err(EngineError::api(format!("creating a container from {}", req.image)))?;
         let id = created.id;
         let _ = events.send(BuildEvent::VerifyStarted { variant: req.variant, container: name.clone() });
-        let result = match from {
-            ProbeFrom::Host => self.probe(&id, req, host_port, cancel).await,
-            ProbeFrom::Daemon => self.probe_inside(&id, &name, req, cancel).await,
+        let clock = Clock(Instant::now());
+        let result = match self.docker.start_container(&id, None).await {
+            Err(e) => Ok(clock.outcome(false, format!("the container did not start: {e}"))),
+            Ok(()) => match from {
+                ProbeFrom::Host => self.probe(&id, req, host_port, clock, cancel).await,
+                ProbeFrom::Daemon => self.probe_inside(&id, &name, req, clock, cancel).await,
+            },
         };
         let log_tail = match &result {
             Ok(o) if o.ok => Vec::new(),
@@ -212,57 +238,50 @@ impl Engine {
         Ok(outcome)
     }
 
+    /// The host-side probe: HTTP to the port published on 127.0.0.1.
     async fn probe(
         &self,
         id: &str,
         req: &VerifyRequest,
         host_port: u16,
+        clock: Clock,
         cancel: &CancellationToken,
     ) -> Result<VerifyOutcome, EngineError> {
-        let started = Instant::now();
-        let outcome = |ok: bool, detail: String| VerifyOutcome {
-            ok,
-            detail,
-            log_tail: Vec::new(),
-            seconds: started.elapsed().as_secs_f64(),
-        };
-        if let Err(e) = self.docker.start_container(id, None).await {
-            return Ok(outcome(false, format!("the container did not start: {e}")));
-        }
         let mut last_http = String::new();
         loop {
             if cancel.is_cancelled() {
                 return Err(EngineError::Cancelled);
             }
-            if started.elapsed() > req.timeout {
-                let why = if last_http.is_empty() {
-                    format!("nothing answered on port {} within {}s", req.port, req.timeout.as_secs())
-                } else {
-                    format!("no healthy answer within {}s (last: {last_http})", req.timeout.as_secs())
-                };
-                return Ok(outcome(false, why));
+            if clock.secs() > req.timeout.as_secs_f64() {
+                return Ok(clock.outcome(false, no_answer(req, &last_http)));
             }
             match tokio::time::timeout(Duration::from_secs(3), http_status(host_port, &req.path)).await {
                 Ok(Ok(Some(code))) if code < 500 => {
-                    let secs = started.elapsed().as_secs_f64();
-                    return Ok(outcome(true, format!("HTTP {code} on GET {} after {secs:.1}s", req.path)));
+                    let detail = format!("HTTP {code} on GET {} after {:.1}s", req.path, clock.secs());
+                    return Ok(clock.outcome(true, detail));
                 }
                 Ok(Ok(Some(code))) => last_http = format!("HTTP {code}"),
                 _ => {}
             }
-            let state = self.docker.inspect_container(id, None).await.ok().and_then(|c| c.state);
-            if let Some(s) = state
-                && s.running == Some(false)
-            {
-                let code = s.exit_code.unwrap_or(-1);
-                let err = s.error.filter(|e| !e.is_empty()).map(|e| format!(": {e}")).unwrap_or_default();
-                return Ok(outcome(false, format!("the container exited with code {code}{err}")));
+            if let Some(why) = self.exited(id).await {
+                return Ok(clock.outcome(false, why));
             }
             tokio::select! {
                 _ = cancel.cancelled() => return Err(EngineError::Cancelled),
                 _ = tokio::time::sleep(Duration::from_millis(250)) => {}
             }
         }
+    }
+
+    /// `Some(why)` once the service's container has stopped.
+    async fn exited(&self, id: &str) -> Option<String> {
+        let s = self.docker.inspect_container(id, None).await.ok()?.state?;
+        if s.running != Some(false) {
+            return None;
+        }
+        let code = s.exit_code.unwrap_or(-1);
+        let err = s.error.filter(|e| !e.is_empty()).map(|e| format!(": {e}")).unwrap_or_default();
+        Some(format!("the container exited with code {code}{err}"))
     }
 
     /// Where this engine's verify requests come from (see [`probe_from`]).
@@ -276,21 +295,12 @@ impl Engine {
         id: &str,
         name: &str,
         req: &VerifyRequest,
+        clock: Clock,
         cancel: &CancellationToken,
     ) -> Result<VerifyOutcome, EngineError> {
-        let started = Instant::now();
-        let outcome = |ok: bool, detail: String| VerifyOutcome {
-            ok,
-            detail,
-            log_tail: Vec::new(),
-            seconds: started.elapsed().as_secs_f64(),
-        };
         let Some(probe) = &req.probe else {
-            return Ok(outcome(false, "the daemon is remote and no Python image was given to probe from".into()));
+            return Ok(clock.outcome(false, "the daemon is remote and no Python image was given to probe from".into()));
         };
-        if let Err(e) = self.docker.start_container(id, None).await {
-            return Ok(outcome(false, format!("the container did not start: {e}")));
-        }
         let mut labels = req.labels.clone();
         labels.insert(LABEL_CONTAINER.into(), "1".into());
         let body = ContainerCreateBody {
@@ -304,9 +314,9 @@ impl Engine {
         let opts = CreateContainerOptionsBuilder::default().name(&format!("{name}-probe")).build();
         let probe_id = match self.docker.create_container(Some(opts), body).await {
             Ok(c) => c.id,
-            Err(e) => return Ok(outcome(false, format!("cannot start the probe from {}: {e}", probe.image))),
+            Err(e) => return Ok(clock.outcome(false, format!("cannot create the probe from {}: {e}", probe.image))),
         };
-        let result = self.watch_probe(id, &probe_id, req, cancel, &outcome).await;
+        let result = self.watch_probe(id, &probe_id, req, clock, cancel).await;
         self.remove_container(&probe_id).await;
         result
     }
@@ -316,28 +326,22 @@ impl Engine {
         id: &str,
         probe_id: &str,
         req: &VerifyRequest,
+        clock: Clock,
         cancel: &CancellationToken,
-        outcome: &(dyn Fn(bool, String) -> VerifyOutcome + Sync),
     ) -> Result<VerifyOutcome, EngineError> {
-        let started = Instant::now();
         if let Err(e) = self.docker.start_container(probe_id, None).await {
-            return Ok(outcome(false, format!("the probe container did not start: {e}")));
+            return Ok(clock.outcome(false, format!("the probe container did not start: {e}")));
         }
         loop {
             if cancel.is_cancelled() {
                 return Err(EngineError::Cancelled);
             }
             // The probe gives up at the deadline by itself; this is the backstop.
-            if started.elapsed() > req.timeout + Duration::from_secs(15) {
-                return Ok(outcome(false, format!("the probe did not finish within {}s", req.timeout.as_secs())));
+            if clock.secs() > (req.timeout + Duration::from_secs(15)).as_secs_f64() {
+                return Ok(clock.outcome(false, format!("the probe did not finish within {}s", req.timeout.as_secs())));
             }
-            let service = self.docker.inspect_container(id, None).await.ok().and_then(|c| c.state);
-            if let Some(s) = service
-                && s.running == Some(false)
-            {
-                let code = s.exit_code.unwrap_or(-1);
-                let err = s.error.filter(|e| !e.is_empty()).map(|e| format!(": {e}")).unwrap_or_default();
-                return Ok(outcome(false, format!("the container exited with code {code}{err}")));
+            if let Some(why) = self.exited(id).await {
+                return Ok(clock.outcome(false, why));
             }
             let probe = self.docker.inspect_container(probe_id, None).await.ok().and_then(|c| c.state);
             if probe
@@ -345,24 +349,17 @@ impl Engine {
                 .is_some_and(|s| s.running == Some(false) && s.status.is_some_and(|st| st.to_string() == "exited"))
             {
                 let said = self.log_tail(probe_id).await.join(" ");
-                let secs = started.elapsed().as_secs_f64();
-                return Ok(match said.strip_prefix("HTTP ").and_then(|c| c.trim().parse::<u16>().ok()) {
-                    Some(code) => outcome(
-                        true,
-                        format!("HTTP {code} on GET {} after {secs:.1}s, from the daemon's side", req.path),
-                    ),
-                    None => match said.strip_prefix("TIMEOUT").map(str::trim) {
-                        Some("") => outcome(
-                            false,
-                            format!("nothing answered on port {} within {}s", req.port, req.timeout.as_secs()),
-                        ),
-                        Some(last) => outcome(
-                            false,
-                            format!("no healthy answer within {}s (last: {last})", req.timeout.as_secs()),
-                        ),
-                        None => outcome(false, format!("the probe failed: {said}")),
+                let detail = match said.strip_prefix("HTTP ").and_then(|c| c.trim().parse::<u16>().ok()) {
+                    Some(code) => {
+                        let what = format!("HTTP {code} on GET {} after {:.1}s", req.path, clock.secs());
+                        return Ok(clock.outcome(true, format!("{what}, from the daemon's side")));
+                    }
+                    None => match said.strip_prefix("TIMEOUT") {
+                        Some(last) => no_answer(req, last.trim()),
+                        None => format!("the probe failed: {said}"),
                     },
-                });
+                };
+                return Ok(clock.outcome(false, detail));
             }
             tokio::select! {
                 _ = cancel.cancelled() => return Err(EngineError::Cancelled),
