@@ -2,7 +2,8 @@
 //! (reachable only over `tcp://` and through its own `sshd`) and a container bridge inside, so
 //! its published ports are not on this machine's loopback. pyslim must build there and verify
 //! from the daemon's side, over `tcp://` and over `ssh://` (its own `ssh ... docker system
-//! dial-stdio` bridge), and name ssh's own complaint when ssh fails.
+//! dial-stdio` bridge), name ssh's own complaint when ssh fails, and remove the service and probe
+//! containers when cancelled mid-verify.
 //!
 //! Needs root, `ip`, `nsenter`, `dockerd`, `sshd` (scripts/test.sh installs openssh-server) and the
 //! stand-in images; under `CI` a missing piece is a failure.
@@ -249,6 +250,25 @@ fn a_remote_daemon_over_tcp_and_ssh() {
         assert!(text.contains("ssh failed: ") && text.contains(cause), "{text}");
         assert!(text.contains("BatchMode=yes"), "{text}");
     }
+
+    // Ctrl-C while the probe waits on a service that never answers: both containers go.
+    std::fs::write(project.join("app.py"), "import time\ntime.sleep(600)\n").unwrap();
+    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("pyslim"))
+        .env("DOCKER_HOST", remote.tcp())
+        .env("PYSLIM_IMAGE_MIRROR", "pyslim-mirror")
+        .env("NO_COLOR", "1")
+        .args(["build", "--variant", "distroless", "--entrypoint", "python app.py", "--verify"])
+        .arg(&project)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let names = || run(remote.docker().args(["ps", "--format", "{{.Names}}"]));
+    wait_for("the probe container", &remote.dir.path().join("dockerd.log"), || names().contains("-probe"));
+    run(Std::new("kill").args(["-INT", &child.id().to_string()]));
+    let out = child.wait_with_output().unwrap();
+    let text = said(&out);
+    assert_eq!(out.status.code(), Some(130), "{text}");
 
     // Nothing left running on the remote host.
     assert_eq!(run(remote.docker().args(["ps", "-aq"])).trim(), "", "containers left on the remote host");
