@@ -12,56 +12,9 @@ use std::path::Path;
 use proptest::prelude::*;
 use pyslim::plan::{BuildPlan, Config, Flavour, Variant};
 
-/// Realistic seeds, one per file name the scan reads.
-const SEEDS: &[(&str, &str)] = &[
-    (
-        "requirements.txt",
-        "-r base.txt\n-c constraints.txt\nfastapi==0.115.0 ; python_version >= \"3.9\"\nuvicorn[standard]>=0.30\npsycopg2>=2.9\n--index-url https://pypi.org/simple\ngit+https://example.invalid/x.git#egg=x\n",
-    ),
-    ("base.txt", "gunicorn==22.0\n-r requirements.txt\n"),
-    ("constraints.txt", "flask<4\n"),
-    (
-        "pyproject.toml",
-        "[project]\nname = \"svc\"\nversion = \"0.1\"\nrequires-python = \">=3.11,<3.14\"\ndependencies = [\"fastapi>=0.115\", \"uvicorn\"]\n[tool.poetry]\npackage-mode = false\n[tool.poetry.dependencies]\npython = \"^3.11\"\nflask = \"^3\"\n[tool.poetry.group.dev.dependencies]\npytest = \"^8\"\n[tool.uv.workspace]\nmembers = [\"packages/*\"]\n[build-system]\nrequires = [\"hatchling\"]\nbuild-backend = \"hatchling.build\"\n",
-    ),
-    (
-        "poetry.lock",
-        "[[package]]\nname = \"pydantic-core\"\nversion = \"2.27.2\"\noptional = false\npython-versions = \">=3.8\"\ngroups = [\"main\"]\nfiles = [\n    {file = \"pydantic_core-2.27.2-cp313-cp313-manylinux_2_17_x86_64.manylinux2014_x86_64.whl\", hash = \"sha256:00\"},\n]\n\n[metadata]\nlock-version = \"2.1\"\npython-versions = \">=3.11,<3.14\"\ncontent-hash = \"00\"\n",
-    ),
-    (
-        "uv.lock",
-        "version = 1\nrequires-python = \">=3.12\"\n\n[[package]]\nname = \"uvicorn\"\nversion = \"0.30.0\"\nsource = { registry = \"https://pypi.org/simple\" }\nwheels = [{ url = \"https://files/uvloop-0.21.0-cp312-cp312-manylinux_2_17_x86_64.whl\" }]\n",
-    ),
-    (
-        "Pipfile",
-        "[packages]\ndjango = \"*\"\ngunicorn = \"*\"\n[dev-packages]\npytest = \"*\"\n[requires]\npython_version = \"3.12\"\n",
-    ),
-    (
-        "Pipfile.lock",
-        "{\"_meta\": {\"requires\": {\"python_version\": \"3.12\"}}, \"default\": {\"django\": {\"version\": \"==5.1\"}}, \"develop\": {}}",
-    ),
-    ("pdm.lock", "[metadata]\ngroups = [\"default\"]\n[[package]]\nname = \"litestar\"\nversion = \"2.12\"\n"),
-    ("Procfile", "web: gunicorn app:app -b 0.0.0.0:$PORT --workers 2\nworker: celery -A tasks worker\n"),
-    (
-        "Dockerfile",
-        "FROM python:3.10-slim AS base\nARG PORT=8000\nENV APP_PORT=${PORT}\nEXPOSE $APP_PORT\nCMD [\"uvicorn\", \"app:app\", \"--host\", \"0.0.0.0\"]\n",
-    ),
-    (".python-version", "# pinned\n3.12.4\n\n"),
-    ("runtime.txt", "python-3.11.4\n"),
-    (".tool-versions", "nodejs 20.1.0\npython 3.12.1\n"),
-    (".dockerignore", "**/*.pyc\n!keep.pyc\n.env\n/data/**\n"),
-    (
-        "app.py",
-        "import uvicorn\nfrom fastapi import FastAPI\nfrom flask import Flask\n\napp = FastAPI()\n\ndef create_app():\n    return Flask(__name__)\n\nif __name__ == \"__main__\":\n    uvicorn.run(\"app:app\", host=\"0.0.0.0\", port=int(\"8080\"))\n",
-    ),
-    ("manage.py", "import os\nos.environ.setdefault(\"DJANGO_SETTINGS_MODULE\", \"mysite.settings\")\n"),
-    (
-        "mysite/settings.py",
-        "WSGI_APPLICATION = 'mysite.wsgi.application'\nASGI_APPLICATION = \"mysite.asgi.application\"\n",
-    ),
-    ("gunicorn.conf.py", "bind = \"0.0.0.0:9000\"\nworkers = 2\n"),
-    ("setup.py", "from setuptools import setup\nsetup(name='x', install_requires=['flask>=3', 'gunicorn'])\n"),
-];
+// `SEEDS`: realistic files, one per file name the scan reads (shared with the cargo-fuzz targets
+// under fuzz/).
+include!("fuzz_seeds.in");
 
 #[derive(Clone, Debug)]
 enum Edit {
