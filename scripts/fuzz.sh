@@ -39,3 +39,5 @@ for target in scan_project config dockerignore; do
   fi
   echo "fuzz: $target (sanitizer: $SAN), $SECONDS_EACH s ($(( $(date +%s) - t0 )) s with start-up), $(ls "$corpus" | wc -l) corpus entries, no crash"
 done
+# scan_project's project folders (libFuzzer exits without running destructors).
+rm -rf "${TMPDIR:-/tmp}"/pyslim-fuzz-scan-*
