@@ -3,7 +3,7 @@
 #  1. property-based (tests/fuzz.rs): mutations of realistic files plus raw junk through scan,
 #     plan and render; CASES per property (default 5000).
 #  2. coverage-guided (cargo-fuzz / libFuzzer, fuzz/): the targets scan_project, config and
-#     dockerignore, SECONDS each (default 60), starting from the seeds in tests/fuzz_seeds.in.
+#     dockerignore, SECONDS each (default 60), starting from the seeds in tests/fuzz_shared.in.
 #     No sanitizer by default (safe Rust; several times the executions); FUZZ_SANITIZER=address
 #     runs them under ASan, which also watches tree-sitter's C parser. cargo-fuzz is installed
 #     from crates.io when missing; it needs nightly flags, which the stable toolchain accepts

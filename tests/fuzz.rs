@@ -10,11 +10,11 @@
 use std::path::Path;
 
 use proptest::prelude::*;
-use pyslim::plan::{BuildPlan, Config, Flavour, Variant};
+use pyslim::plan::Config;
 
-// `SEEDS`: realistic files, one per file name the scan reads (shared with the cargo-fuzz targets
-// under fuzz/).
-include!("fuzz_seeds.in");
+// `SEEDS` (realistic files, one per file name the scan reads) and `exercise` (scan, plan and
+// render), shared with the cargo-fuzz targets under fuzz/.
+include!("fuzz_shared.in");
 
 #[derive(Clone, Debug)]
 enum Edit {
@@ -93,25 +93,6 @@ fn write_project(dir: &Path, files: &[(usize, Vec<u8>)]) {
         let path = dir.join(SEEDS[*i].0);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(path, content).unwrap();
-    }
-}
-
-/// Scan, plan and render every variant: must not panic; errors are fine.
-fn exercise(dir: &Path) {
-    let report = pyslim::scan::scan(dir).expect("a readable folder always scans");
-    let json = serde_json::to_string(&report).expect("a report always serializes");
-    assert!(json.starts_with('{'));
-    for overrides in
-        [Config::default(), Config { entrypoint: Some(vec!["python".into(), "app.py".into()]), ..Default::default() }]
-    {
-        if let Ok(plan) = BuildPlan::resolve(&report, None, &overrides) {
-            for v in Variant::ALL {
-                let _ = plan.checks(v, &report);
-                for f in [Flavour::Buildkit, Flavour::Classic] {
-                    let _ = pyslim::render::render(&plan, &report, v, f);
-                }
-            }
-        }
     }
 }
 

@@ -1,6 +1,7 @@
-//! Shared by the fuzz targets: the seeds of tests/fuzz_seeds.in, and writing a starting corpus.
+//! Shared by the fuzz targets: the seeds and the pipeline run of tests/fuzz_shared.in, and
+//! writing a starting corpus.
 
-include!("../../tests/fuzz_seeds.in");
+include!("../../tests/fuzz_shared.in");
 
 /// With `PYSLIM_FUZZ_SEEDS=<dir>` set, writes `inputs` there once (scripts/fuzz.sh does this in
 /// a first `-runs=0` pass, so libFuzzer starts from realistic files instead of nothing).

@@ -1,5 +1,5 @@
 //! One file of a realistic project replaced by the input (its first byte picks which, from the
-//! seeds in tests/fuzz_seeds.in); then scan, serialize, plan, check and render every variant in
+//! seeds in tests/fuzz_shared.in); then scan, serialize, plan, check and render every variant in
 //! both flavours. Property: no panic, whatever the bytes. Under AddressSanitizer (which watches
 //! the C parser the scan reaches, tree-sitter) it runs about 8x slower: scripts/fuzz.sh uses no
 //! sanitizer unless FUZZ_SANITIZER=address.
@@ -9,7 +9,6 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
-use pyslim::plan::{BuildPlan, Config, Flavour, Variant};
 
 mod common;
 use common::{SEEDS, write_corpus};
@@ -50,19 +49,6 @@ fuzz_target!(|data: &[u8]| {
     let (name, seed) = SEEDS[pick as usize % SEEDS.len()];
     let dir = project();
     write(dir, name, body);
-    let report = pyslim::scan::scan(dir).expect("a readable folder always scans");
-    assert!(serde_json::to_string(&report).unwrap().starts_with('{'));
-    for overrides in
-        [Config::default(), Config { entrypoint: Some(vec!["python".into(), "app.py".into()]), ..Default::default() }]
-    {
-        if let Ok(plan) = BuildPlan::resolve(&report, None, &overrides) {
-            for v in Variant::ALL {
-                let _ = plan.checks(v, &report);
-                for f in [Flavour::Buildkit, Flavour::Classic] {
-                    let _ = pyslim::render::render(&plan, &report, v, f);
-                }
-            }
-        }
-    }
+    common::exercise(dir);
     write(dir, name, seed.as_bytes());
 });
