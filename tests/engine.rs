@@ -97,59 +97,39 @@ fn copy_dir(src: &Path, dst: &Path) {
     }
 }
 
-/// The demo project's Dockerfiles written by hand: used only while `render` cannot render
-/// (it is developed in parallel); they follow the same recipes.
-fn hand_written(variant: Variant) -> String {
-    let deps = r#""fastapi>=0.115,<1" "uvicorn>=0.30,<1""#;
-    let cmd = r#"["uvicorn", "app:app", "--host", "0.0.0.0", "--port", "8000"]"#;
-    match variant {
-        Variant::Naive | Variant::Slim => {
-            let tag = if variant == Variant::Naive { "3.13" } else { "3.13-slim" };
-            format!(
-                "FROM {MIRROR}/python:{tag}\nWORKDIR /app\nCOPY pyproject.toml poetry.lock ./\n\
-                 RUN pip install --no-cache-dir {deps}\nCOPY src/ /app/\nCMD {cmd}\n"
-            )
-        }
-        Variant::MultistageSlim => format!(
-            "FROM {MIRROR}/python:3.13-slim AS builder\nRUN python -m venv /opt/venv\n\
-             COPY pyproject.toml poetry.lock /src/\nRUN /opt/venv/bin/pip install --no-cache-dir {deps}\n\
-             FROM {MIRROR}/python:3.13-slim\nCOPY --from=builder /opt/venv /opt/venv\nCOPY src/ /app/\n\
-             WORKDIR /app\nENV PATH=/opt/venv/bin:$PATH\nUSER 65532:65532\nCMD {cmd}\n"
-        ),
-        Variant::Distroless => format!(
-            "FROM {MIRROR}/python:3.13-slim AS builder\n\
-             RUN [ -e /usr/bin/python3.13 ] || ln -s /usr/local/bin/python3.13 /usr/bin/python3.13; /usr/bin/python3.13 -m venv /opt/venv\n\
-             COPY pyproject.toml poetry.lock /src/\nRUN /opt/venv/bin/pip install --no-cache-dir {deps} && /opt/venv/bin/pip uninstall -y pip\n\
-             FROM {MIRROR}/distroless/python3-debian13:nonroot\nCOPY --from=builder /opt/venv /opt/venv\nCOPY src/ /app/\n\
-             WORKDIR /app\nENTRYPOINT [\"/opt/venv/bin/python\", \"-m\", \"uvicorn\", \"app:app\", \"--host\", \"0.0.0.0\", \"--port\", \"8000\"]\n"
-        ),
-    }
+/// pyslim's Dockerfile for `variant`; every variant these tests build must be buildable.
+fn rendered(plan: &BuildPlan, scan: &scan::ScanReport, variant: Variant, engine: &Engine, label: &str) -> Rendered {
+    run::prepare(plan, scan, variant, engine.builder)
+        .unwrap_or_else(|reason| panic!("pyslim cannot build {label}'s {variant} variant: {reason}"))
 }
 
-/// pyslim's Dockerfile for `variant`, or the hand-written one while render is being written.
-/// `Err` = pyslim says it cannot build this variant (a skip reason).
-fn dockerfile(
-    plan: &BuildPlan,
-    scan: &scan::ScanReport,
-    variant: Variant,
+/// Builds and verifies `job`; any failure panics with the step, the log tail and the Dockerfile.
+async fn build_verified(
     engine: &Engine,
-) -> Result<(Rendered, bool), String> {
-    match run::prepare(plan, scan, variant, engine.builder) {
-        Ok(r) => Ok((r, true)),
-        Err(reason) if reason.contains("being written") => {
-            eprintln!("note: render is not available yet ({reason}); using a hand-written {variant} Dockerfile");
-            Ok((
-                Rendered {
-                    variant,
-                    flavour: run::flavour_for(plan, engine.builder),
-                    dockerfile: hand_written(variant),
-                    dockerignore: ".git\n.venv\n**/__pycache__\n*.pyc\ntests\n".into(),
-                },
-                false,
-            ))
-        }
-        Err(reason) => Err(reason),
-    }
+    job: &VariantJob,
+    tx: &pyslim::engine::EventSender,
+    cancel: &CancellationToken,
+    label: &str,
+) -> run::VariantOutcome {
+    let variant = job.rendered.variant;
+    let outcome = match engine.run_variant(job, tx, cancel).await {
+        Ok(o) => o,
+        Err(EngineError::BuildFailed { step, message, log_tail, .. }) => panic!(
+            "{label} {variant} failed at {step:?}: {message}\n{}\n--- Dockerfile\n{}",
+            log_tail.join("\n"),
+            job.rendered.dockerfile
+        ),
+        Err(e) => panic!("{label} {variant}: {e}"),
+    };
+    let v = outcome.verify.as_ref().expect("verify ran");
+    assert!(
+        v.ok,
+        "{label} {variant} did not start: {}\n{}\n--- Dockerfile\n{}",
+        v.detail,
+        v.log_tail.join("\n"),
+        outcome.dockerfile
+    );
+    outcome
 }
 
 fn plan_for(root: &Path, overrides: Config) -> (scan::ScanReport, BuildPlan) {
@@ -196,33 +176,12 @@ async fn demo_variants_build_verify_compare_and_cache() {
     let mut comparison = Comparison { project: run::project_name(&report), ..Default::default() };
     let mut jobs = HashMap::new();
     for variant in Variant::ALL {
-        let (rendered, _) = match dockerfile(&plan, &report, variant, &engine) {
-            Ok(r) => r,
-            Err(reason) => panic!("pyslim cannot build the demo's {variant} variant: {reason}"),
-        };
+        let rendered = rendered(&plan, &report, variant, &engine, "the demo");
         let mut job = VariantJob::new(&plan, &report, rendered, Some(format!("pyslim-test/demo:{variant}")));
         job.labels = labels("demo");
         job.verify = Some(Duration::from_secs(90));
         tags.1.push(job.tag.clone());
-        let outcome = match engine.run_variant(&job, &tx, &cancel).await {
-            Ok(o) => o,
-            Err(EngineError::BuildFailed { step, message, log_tail, .. }) => {
-                panic!(
-                    "{variant} failed at {step:?}: {message}\n{}\n--- Dockerfile\n{}",
-                    log_tail.join("\n"),
-                    job.rendered.dockerfile
-                )
-            }
-            Err(e) => panic!("{variant}: {e}"),
-        };
-        let v = outcome.verify.as_ref().expect("verify ran");
-        assert!(
-            v.ok,
-            "{variant} did not start: {}\n{}\n--- Dockerfile\n{}",
-            v.detail,
-            v.log_tail.join("\n"),
-            outcome.dockerfile
-        );
+        let outcome = build_verified(&engine, &job, &tx, &cancel, "demo").await;
         comparison.variants.push(outcome.to_result());
         jobs.insert(variant, (job, outcome));
     }
@@ -527,39 +486,13 @@ async fn fixtures_build_and_answer_http() {
         let (report, plan) = plan_for(root, Config { python: Some(python.parse().unwrap()), ..Default::default() });
         // One or two variants per fixture keep Docker time modest.
         for variant in variants.iter().map(|v| v.unwrap_or(plan.variant)) {
-            let (rendered, from_render) = match dockerfile(&plan, &report, variant, &engine) {
-                Ok(r) => r,
-                Err(reason) => {
-                    eprintln!("{name}: {variant} skipped: {reason}");
-                    continue;
-                }
-            };
-            if !from_render {
-                eprintln!("SKIPPED {name} {variant}: render is not available yet");
-                continue;
-            }
+            let rendered = rendered(&plan, &report, variant, &engine, name);
             let mut job = VariantJob::new(&plan, &report, rendered, Some(format!("pyslim-test/{name}:{variant}")));
             job.labels = labels("fixtures");
             job.verify = Some(Duration::from_secs(90));
             tags.1.push(job.tag.clone());
             let (tx, _h) = events();
-            let o = match engine.run_variant(&job, &tx, &cancel).await {
-                Ok(o) => o,
-                Err(EngineError::BuildFailed { step, message, log_tail, .. }) => panic!(
-                    "{name} {variant} failed at {step:?}: {message}\n{}\n--- Dockerfile\n{}",
-                    log_tail.join("\n"),
-                    job.rendered.dockerfile
-                ),
-                Err(e) => panic!("{name} {variant}: {e}"),
-            };
-            let v = o.verify.unwrap();
-            assert!(
-                v.ok,
-                "{name} {variant}: {}\n{}\n--- Dockerfile\n{}",
-                v.detail,
-                v.log_tail.join("\n"),
-                o.dockerfile
-            );
+            build_verified(&engine, &job, &tx, &cancel, name).await;
             built += 1;
         }
     }
@@ -568,9 +501,8 @@ async fn fixtures_build_and_answer_http() {
     drop(tags);
 }
 
-/// (name, root, python, variants) of the fixture projects: tests/fixtures/* (the scan
-/// engineer's, with real lockfiles) when present, else a small pip project made here.
-/// `None` in variants = the plan's recommended one.
+/// (name, root, python, variants) of the fixture projects, copies of tests/fixtures/* (real
+/// lockfiles) and the demo. `None` in variants = the plan's recommended one.
 fn fixture_projects(tmp: &Path) -> Vec<(String, PathBuf, String, Vec<Option<Variant>>)> {
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
     let mut out = Vec::new();
@@ -588,31 +520,10 @@ fn fixture_projects(tmp: &Path) -> Vec<(String, PathBuf, String, Vec<Option<Vari
             _ => fixtures.join(name),
         };
         let to = tmp.join(format!("{name}-{}", python.replace('.', "")));
-        if present.is_dir() {
-            copy_dir(&present, &to);
-        } else if name.starts_with("pip") {
-            make_pip_fixture(&to, python);
-        } else {
-            eprintln!("SKIPPED fixture {name}: tests/fixtures/{name} is not there");
-            continue;
-        }
+        copy_dir(&present, &to);
         out.push((format!("{name}-{}", python.replace('.', "")), to, python.to_string(), variants));
     }
     out
-}
-
-/// A small ASGI service (uvicorn only) with a requirements.txt.
-fn make_pip_fixture(root: &Path, python: &str) {
-    std::fs::create_dir_all(root).unwrap();
-    std::fs::write(
-        root.join("app.py"),
-        "async def app(scope, receive, send):\n    assert scope['type'] == 'http'\n    \
-         await send({'type': 'http.response.start', 'status': 200, 'headers': [(b'content-type', b'text/plain')]})\n    \
-         await send({'type': 'http.response.body', 'body': b'ok'})\n",
-    )
-    .unwrap();
-    std::fs::write(root.join(".python-version"), format!("{python}\n")).unwrap();
-    std::fs::write(root.join("requirements.txt"), "uvicorn==0.32.1\n").unwrap();
 }
 
 /// No daemon: the real binary says which endpoint it tried and how to fix it, exit code 1.
