@@ -549,18 +549,18 @@ impl BuildPlan {
                 message: "the image runs as root; set user = \"65532:65532\" for least privilege".into(),
             });
         }
-        out.extend(self.secret_checks());
+        out.extend(self.secret_checks(scan));
         out
     }
 
     /// A build secret read from inside the project and not git-ignored is one `git add .` away
     /// from a repository: warn, naming the file and the fix.
-    pub fn secret_checks(&self) -> Vec<Check> {
+    pub fn secret_checks(&self, scan: &ScanReport) -> Vec<Check> {
         let mut out = Vec::new();
         for s in &self.build_secrets {
             let src = s.source_path(&self.project);
             let Some(rel) = lexical_relative(&src, &self.project) else { continue };
-            if !crate::scan::is_gitignored(&self.project, &rel, false) {
+            if !crate::scan::is_gitignored(&scan.git_ignore, &self.project, &rel, false) {
                 out.push(Check {
                     severity: Severity::Warning,
                     message: format!(
@@ -919,10 +919,9 @@ mod tests {
             ],
             ..Default::default()
         };
-        std::fs::write(root.join(".gitignore"), "/private/\n").unwrap();
-        let scan = ScanReport { root: root.clone(), ..scan_with(Some("3.13")) };
+        let scan = ScanReport { root: root.clone(), git_ignore: vec!["/private/".into()], ..scan_with(Some("3.13")) };
         let p = BuildPlan::resolve(&scan, Some(&cfg), &Config::default()).unwrap();
-        let warned: Vec<String> = p.secret_checks().into_iter().map(|c| c.message).collect();
+        let warned: Vec<String> = p.secret_checks(&scan).into_iter().map(|c| c.message).collect();
         assert_eq!(warned.len(), 2, "{warned:?}");
         assert!(warned[0].starts_with("build secret `inside` reads conf/pip.conf, which is inside the project"));
         assert!(warned[0].contains("add `/conf/pip.conf` to .gitignore"), "{}", warned[0]);

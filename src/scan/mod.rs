@@ -201,6 +201,10 @@ pub struct ScanReport {
     /// Files that would enter the build context and should not (`.env`, keys, credentials),
     /// relative to the root.
     pub secrets_in_context: Vec<String>,
+    /// The lines of the root `.gitignore` and `.git/info/exclude`, for checks that ask what git
+    /// ignores ([`is_gitignored`]); not part of the JSON report.
+    #[serde(skip)]
+    pub git_ignore: Vec<String>,
     pub warnings: Vec<String>,
 }
 
@@ -249,6 +253,7 @@ pub fn scan(root: &Path) -> Result<ScanReport, ScanError> {
             ctx.warn("the build-context walk failed; secrets were not checked");
             Vec::new()
         });
+        report.git_ignore = secrets::load_git_ignore(&mut ctx);
         secrets::detect(&mut ctx, &mut report, files);
     });
 

@@ -97,7 +97,7 @@ pub fn detect(ctx: &mut Ctx, report: &mut ScanReport, candidates: Vec<String>) {
         report.warnings.push(format!("{f} would enter the build context: {hint}"));
     }
     report.secrets_in_context = found;
-    if ctx.root.join(SECRETS_DIR).is_dir() && !is_gitignored(&ctx.root, SECRETS_DIR, true) {
+    if ctx.root.join(SECRETS_DIR).is_dir() && !is_gitignored(&report.git_ignore, &ctx.root, SECRETS_DIR, true) {
         report.warnings.push(format!(
             "{SECRETS_DIR}/ is in the project and not in .gitignore: files kept there could be committed; \
              add `/{SECRETS_DIR}/` to .gitignore (pyslim never sends this folder to the daemon)"
@@ -105,17 +105,28 @@ pub fn detect(ctx: &mut Ctx, report: &mut ScanReport, candidates: Vec<String>) {
     }
 }
 
-/// Whether git would ignore `rel` (a path relative to `root`): the root `.gitignore` and
-/// `.git/info/exclude`, checked for the path and each of its parent folders. Nested
+/// The lines of the root `.gitignore` and `.git/info/exclude`, for [`is_gitignored`].
+pub fn load_git_ignore(ctx: &mut Ctx) -> Vec<String> {
+    let mut lines = Vec::new();
+    for f in [".gitignore", ".git/info/exclude"] {
+        if ctx.is_file(f)
+            && let Some(text) = ctx.read(f)
+        {
+            lines.extend(text.lines().map(str::to_string));
+        }
+    }
+    lines
+}
+
+/// Whether git would ignore `rel` (a path relative to `root`) under the rules of
+/// [`load_git_ignore`], checked for the path and each of its parent folders. Nested
 /// `.gitignore` files and a repository above `root` are not consulted, so this can only
 /// under-report ignores (the warnings that use it err on the side of speaking up).
-pub fn is_gitignored(root: &Path, rel: &str, is_dir: bool) -> bool {
+pub fn is_gitignored(git_ignore: &[String], root: &Path, rel: &str, is_dir: bool) -> bool {
     let mut b = GitignoreBuilder::new(root);
-    for f in [root.join(".gitignore"), root.join(".git/info/exclude")] {
-        if f.is_file() {
-            // A broken line only drops that line; the rest still counts.
-            let _ = b.add(f);
-        }
+    for line in git_ignore {
+        // A broken line only drops that line; the rest still counts.
+        let _ = b.add_line(None, line);
     }
     let Ok(gi) = b.build() else { return false };
     gi.matched_path_or_any_parents(root.join(rel), is_dir).is_ignore()
@@ -238,7 +249,7 @@ mod tests {
             std::fs::write(p.join(".pyslim-secrets/pip.conf"), "[global]\nindex-url = https://u:t@x/simple\n").unwrap();
             std::fs::write(p.join(".gitignore"), ignore).unwrap();
             let mut ctx = Ctx::new(p.to_path_buf());
-            let mut r = ScanReport::default();
+            let mut r = ScanReport { git_ignore: load_git_ignore(&mut ctx), ..Default::default() };
             let files = context_files(p, &DockerIgnore::default());
             detect(&mut ctx, &mut r, files);
             assert!(r.warnings.is_empty(), "{ignore:?}: {:?}", r.warnings);
@@ -253,9 +264,10 @@ mod tests {
         std::fs::create_dir_all(p.join(".git/info")).unwrap();
         std::fs::write(p.join(".gitignore"), "certs/\n!certs/public.pem\n").unwrap();
         std::fs::write(p.join(".git/info/exclude"), "local.pem\n").unwrap();
-        assert!(is_gitignored(p, "certs/ca.pem", false));
-        assert!(is_gitignored(p, "local.pem", false));
-        assert!(!is_gitignored(p, "conf/ca.pem", false));
-        assert!(!is_gitignored(p, "ca.pem", false));
+        let rules = load_git_ignore(&mut Ctx::new(p.to_path_buf()));
+        assert!(is_gitignored(&rules, p, "certs/ca.pem", false));
+        assert!(is_gitignored(&rules, p, "local.pem", false));
+        assert!(!is_gitignored(&rules, p, "conf/ca.pem", false));
+        assert!(!is_gitignored(&rules, p, "ca.pem", false));
     }
 }
