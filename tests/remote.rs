@@ -27,7 +27,7 @@ struct RemoteHost {
     ns: String,
     veth: String,
     ip: String,
-    dockerd: Child,
+    dockerd: Option<Child>,
     sshd: Option<Child>,
     dir: tempfile::TempDir,
 }
@@ -52,9 +52,8 @@ impl RemoteHost {
         run(Std::new("ip").args(["netns", "add", &ns]));
         let dir = tempfile::Builder::new().prefix("pyslim-remote").tempdir_in("/tmp").unwrap();
         // From here on the guard cleans up, whatever fails.
-        let placeholder = Std::new("true").spawn().unwrap();
         let mut host =
-            RemoteHost { ns: ns.clone(), veth: veth.clone(), ip: ip.clone(), dockerd: placeholder, sshd: None, dir };
+            RemoteHost { ns: ns.clone(), veth: veth.clone(), ip: ip.clone(), dockerd: None, sshd: None, dir };
         run(Std::new("ip").args(["link", "add", &veth, "type", "veth", "peer", "name", &peer]));
         run(Std::new("ip").args(["link", "set", &peer, "netns", &ns]));
         run(Std::new("ip").args(["addr", "add", &format!("{host_ip}/30"), "dev", &veth]));
@@ -71,7 +70,7 @@ impl RemoteHost {
         let d = host.dir.path().to_path_buf();
         std::fs::write(d.join("daemon.json"), r#"{"storage-driver": "vfs"}"#).unwrap();
         std::fs::create_dir_all(d.join("x")).unwrap();
-        host.dockerd = Std::new("nsenter")
+        let dockerd = Std::new("nsenter")
             .arg(format!("--net=/run/netns/{ns}"))
             .arg("dockerd")
             .arg("--config-file")
@@ -91,6 +90,7 @@ impl RemoteHost {
             .stderr(std::fs::File::create(d.join("dockerd.log")).unwrap())
             .spawn()
             .unwrap();
+        host.dockerd = Some(dockerd);
         wait_for("the remote dockerd", &d.join("dockerd.log"), || {
             host.docker().arg("info").output().is_ok_and(|o| o.status.success())
         });
@@ -168,7 +168,9 @@ impl Drop for RemoteHost {
         if let Some(s) = &mut self.sshd {
             stop(s, Duration::from_secs(5));
         }
-        stop(&mut self.dockerd, Duration::from_secs(30));
+        if let Some(d) = &mut self.dockerd {
+            stop(d, Duration::from_secs(30));
+        }
         let _ = Std::new("ip").args(["netns", "del", &self.ns]).status();
         let _ = Std::new("ip").args(["link", "del", &self.veth]).output();
     }
