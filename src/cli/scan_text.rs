@@ -4,7 +4,7 @@
 
 use std::fmt::Write;
 
-use crate::scan::{Fact, ScanReport};
+use crate::scan::{self, Fact, ScanReport};
 
 /// Values longer than this push the source onto its own line.
 const VALUE_WIDTH: usize = 36;
@@ -40,12 +40,9 @@ pub fn summary(r: &ScanReport) -> String {
     line(&mut out, "framework", &r.framework, |v| v.as_str().to_string());
     line(&mut out, "app server", &r.app_server, |v| v.as_str().to_string());
     line(&mut out, "app", &r.app, |v| v.clone());
-    line(&mut out, "entrypoint", &r.entrypoint, |v| {
-        shlex::try_join(v.iter().map(String::as_str)).unwrap_or_else(|_| v.join(" "))
-    });
+    line(&mut out, "entrypoint", &r.entrypoint, |v| scan::command_line(v));
     for alt in &r.entrypoint_alternatives {
-        let v = shlex::try_join(alt.value.iter().map(String::as_str)).unwrap_or_else(|_| alt.value.join(" "));
-        plain(&mut out, "  or", &v);
+        plain(&mut out, "  or", &scan::command_line(&alt.value));
     }
     line(&mut out, "port", &r.port, |v| v.to_string());
     line(&mut out, "system libs", &r.system_libs, |v| {

@@ -211,7 +211,7 @@ fn dockerfile_command(ctx: &mut Ctx, d: &Dockerfile) -> Option<Strong> {
         if argv.len() >= 3 && matches!(argv[0].as_str(), "sh" | "/bin/sh" | "bash" | "/bin/bash") && argv[1] == "-c" {
             argv[2].clone()
         } else {
-            shlex::try_join(argv.iter().map(String::as_str)).unwrap_or_else(|_| argv.join(" "))
+            super::command_line(&argv)
         };
     let argv: Vec<String> = clean_command(&joined)?.into_iter().map(|a| substitute(&a, &d.env)).collect();
     if server_of(&argv).is_none() {

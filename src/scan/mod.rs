@@ -208,6 +208,12 @@ pub struct ScanReport {
     pub warnings: Vec<String>,
 }
 
+/// An argv as one shell-quoted command line (`gunicorn -b 0.0.0.0:8000 'shop:create_app()'`),
+/// for showing and editing; plain space-joined if it cannot be quoted (a NUL byte).
+pub fn command_line(argv: &[String]) -> String {
+    shlex::try_join(argv.iter().map(String::as_str)).unwrap_or_else(|_| argv.join(" "))
+}
+
 /// Why a scan could not run at all. Problems inside single files become warnings instead.
 #[derive(Debug, thiserror::Error)]
 pub enum ScanError {

@@ -574,7 +574,7 @@ pub fn image_choices(slot: Slot, python: PythonVersion) -> Vec<BaseImage> {
 pub fn entry_candidates(app: &App) -> Vec<Candidate> {
     let mut out: Vec<Candidate> = Vec::new();
     let mut push = |argv: &[String], source: String| {
-        let command = shlex::try_join(argv.iter().map(String::as_str)).unwrap_or_else(|_| argv.join(" "));
+        let command = crate::scan::command_line(argv);
         if !command.is_empty() && !out.iter().any(|c| c.command == command) {
             out.push(Candidate { command, source });
         }
