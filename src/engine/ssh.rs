@@ -30,20 +30,8 @@ impl SshTarget {
         if !rest[authority.len()..].trim_matches('/').is_empty() {
             return Err(format!("`{url}`: a path after the host is not supported (the remote runs `docker`)"));
         }
-        let (user, hostport) = match authority.rsplit_once('@') {
-            Some((u, h)) => (Some(u.to_string()).filter(|u| !u.is_empty()), h),
-            None => (None, authority),
-        };
-        let (host, port) = match hostport.strip_prefix('[') {
-            Some(v6) => {
-                let (h, after) = v6.split_once(']').ok_or_else(|| format!("`{url}`: unclosed `[`"))?;
-                (h.to_string(), after.strip_prefix(':'))
-            }
-            None => match hostport.rsplit_once(':') {
-                Some((h, p)) => (h.to_string(), Some(p)),
-                None => (hostport.to_string(), None),
-            },
-        };
+        let (user, host, port) = super::connect::split_authority(rest).map_err(|why| format!("`{url}`: {why}"))?;
+        let (user, host) = (user.filter(|u| !u.is_empty()).map(str::to_string), host.to_string());
         let port = match port {
             Some(p) => Some(p.parse::<u16>().map_err(|_| format!("`{url}`: `{p}` is not a port number"))?),
             None => None,

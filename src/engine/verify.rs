@@ -84,12 +84,8 @@ pub fn probe_from(host: &str, overridden: Option<&str>) -> ProbeFrom {
     if !matches!(scheme, "tcp" | "http" | "https" | "ssh") {
         return ProbeFrom::Host;
     }
-    let authority = rest.split('/').next().unwrap_or_default();
-    let authority = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-    let name = match authority.strip_prefix('[') {
-        Some(v6) => v6.split(']').next().unwrap_or_default(),
-        None => authority.rsplit_once(':').map_or(authority, |(h, _)| h),
-    };
+    // An address that cannot be split names no local host: probe on the daemon's side.
+    let name = super::connect::split_authority(rest).map_or("", |(_, host, _)| host);
     let local =
         name == "localhost" || name.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback() || ip.is_unspecified());
     if local { ProbeFrom::Host } else { ProbeFrom::Daemon }
