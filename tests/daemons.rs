@@ -23,13 +23,7 @@ const SLIM: &str = "pyslim-mirror/python:3.13-slim";
 const DISTROLESS: &str = "pyslim-mirror/distroless/python3-debian13:nonroot";
 
 fn pyslim(docker_host: &str) -> Command {
-    let mut c = Command::cargo_bin("pyslim").unwrap();
-    c.env("DOCKER_HOST", docker_host)
-        .env("PYSLIM_IMAGE_MIRROR", "pyslim-mirror")
-        .env("NO_COLOR", "1")
-        .env_remove("DOCKER_CONTEXT")
-        .env_remove("PYSLIM_BUILDER");
-    c
+    common::pyslim_with(Some(docker_host))
 }
 
 /// A `dockerd` of the test's own, on a tmpfs data-root whose size the test sets. Dropping it

@@ -25,9 +25,7 @@ fn docker_ready() -> bool {
 }
 
 fn pyslim() -> Command {
-    let mut c = Command::cargo_bin("pyslim").unwrap();
-    c.env("PYSLIM_IMAGE_MIRROR", "pyslim-mirror").env("NO_COLOR", "1").env_remove("DOCKER_CONTEXT");
-    c
+    common::pyslim_with(None)
 }
 
 fn containers_of(project_label: &str) -> String {

@@ -177,14 +177,8 @@ impl Drop for RemoteHost {
 }
 
 fn pyslim(docker_host: &str, project: &Path) -> Command {
-    let mut c = Command::cargo_bin("pyslim").unwrap();
-    c.env("DOCKER_HOST", docker_host)
-        .env("PYSLIM_IMAGE_MIRROR", "pyslim-mirror")
-        .env("NO_COLOR", "1")
-        .env_remove("DOCKER_CONTEXT")
-        .env_remove("PYSLIM_VERIFY_FROM")
-        .env_remove("PYSLIM_SSH_COMMAND")
-        .args(["build", "--variant", "distroless", "--entrypoint", "python -m http.server 8000", "--port", "8000"])
+    let mut c = common::pyslim_with(Some(docker_host));
+    c.args(["build", "--variant", "distroless", "--entrypoint", "python -m http.server 8000", "--port", "8000"])
         .arg(project)
         .timeout(Duration::from_secs(300));
     c

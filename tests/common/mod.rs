@@ -48,6 +48,20 @@ pub fn docker_images_ready(images: &[&str]) -> bool {
     true
 }
 
+/// The real binary set up for the stand-in images: the `pyslim-mirror` mirror, no colour, and
+/// none of the caller's daemon or pyslim settings; `docker_host` sets `DOCKER_HOST`.
+pub fn pyslim_with(docker_host: Option<&str>) -> assert_cmd::Command {
+    let mut c = assert_cmd::Command::cargo_bin("pyslim").unwrap();
+    c.env("PYSLIM_IMAGE_MIRROR", "pyslim-mirror").env("NO_COLOR", "1");
+    for var in ["DOCKER_CONTEXT", "PYSLIM_BUILDER", "PYSLIM_VERIFY_FROM", "PYSLIM_SSH_COMMAND"] {
+        c.env_remove(var);
+    }
+    if let Some(host) = docker_host {
+        c.env("DOCKER_HOST", host);
+    }
+    c
+}
+
 /// A minimal pip project (no dependencies) whose `app.py` prints `marker`, for builds that
 /// exercise pyslim rather than pip.
 pub fn tiny_project(parent: &std::path::Path, name: &str, marker: &str) -> std::path::PathBuf {
