@@ -18,6 +18,8 @@ pub mod cli;
 pub mod demo;
 pub mod engine;
 pub mod fsutil;
+pub mod ignorefile;
+pub mod layout;
 pub mod plan;
 pub mod python;
 pub mod render;

@@ -23,10 +23,7 @@ pub const DEFAULT_PYTHON: PythonVersion = PythonVersion::new(3, 13);
 pub const DEFAULT_PORT: u16 = 8000;
 /// Default non-root user: distroless's `nonroot` (uid/gid 65532), numeric so it needs no passwd entry.
 pub const DEFAULT_USER: &str = "65532:65532";
-/// Where the virtualenv lives, in the builder and at run time alike.
-pub const VENV: &str = "/opt/venv";
-/// Where the application source lives in the image.
-pub const APP_DIR: &str = "/app";
+pub use crate::layout::{APP_DIR, SECRETS_DIR, VENV};
 
 /// An image variant that pyslim can render, build and compare.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -162,9 +159,6 @@ pub struct Config {
     #[serde(default, rename = "build_secret", skip_serializing_if = "Vec::is_empty")]
     pub build_secrets: Vec<BuildSecret>,
 }
-
-/// Folder of the build context where pyslim adds the build secrets (never the project's own).
-pub const SECRETS_DIR: &str = ".pyslim-secrets";
 
 /// A build-only file (a CA bundle, a `pip.conf` with an index token): the install steps see it
 /// at `target`, the final image never contains it. `src` is read at build time (`~` expanded,

@@ -4,7 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use pyslim::engine::context::DockerIgnore;
+use pyslim::ignorefile::DockerIgnore;
 
 mod common;
 

@@ -244,7 +244,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Compare(args) => build::compare(args),
         Command::Tui { project, plan } => {
             let project = project.open()?;
-            crate::tui::run(&project.path, &plan)
+            crate::tui::run(&project.path, plan.overrides()?)
         }
     }
 }

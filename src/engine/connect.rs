@@ -93,26 +93,6 @@ impl Endpoint {
     }
 }
 
-/// The parts of a daemon address's authority, `[user@]host[:port]` after `scheme://` (IPv6
-/// hosts in brackets): `(user, host, port)`, as written. `Err` only for an unclosed `[`.
-pub(crate) fn split_authority(rest: &str) -> Result<(Option<&str>, &str, Option<&str>), &'static str> {
-    let authority = rest.split('/').next().unwrap_or_default();
-    let (user, hostport) = match authority.rsplit_once('@') {
-        Some((u, h)) => (Some(u), h),
-        None => (None, authority),
-    };
-    Ok(match hostport.strip_prefix('[') {
-        Some(v6) => {
-            let (h, after) = v6.split_once(']').ok_or("unclosed `[`")?;
-            (user, h, after.strip_prefix(':'))
-        }
-        None => match hostport.rsplit_once(':') {
-            Some((h, p)) => (user, h, Some(p)),
-            None => (user, hostport, None),
-        },
-    })
-}
-
 fn current_context(config_dir: &Path) -> Option<String> {
     let text = std::fs::read_to_string(config_dir.join("config.json")).ok()?;
     let v: serde_json::Value = serde_json::from_str(&text).ok()?;

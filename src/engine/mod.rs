@@ -12,6 +12,7 @@
 //! Every operation takes a [`CancellationToken`]: cancelling stops the stream, and the engine
 //! removes the containers it started before returning [`EngineError::Cancelled`].
 
+mod address;
 pub mod build;
 pub mod connect;
 pub mod context;

@@ -30,7 +30,7 @@ impl SshTarget {
         if !rest[authority.len()..].trim_matches('/').is_empty() {
             return Err(format!("`{url}`: a path after the host is not supported (the remote runs `docker`)"));
         }
-        let (user, host, port) = super::connect::split_authority(rest).map_err(|why| format!("`{url}`: {why}"))?;
+        let (user, host, port) = super::address::split_authority(rest).map_err(|why| format!("`{url}`: {why}"))?;
         let (user, host) = (user.filter(|u| !u.is_empty()).map(str::to_string), host.to_string());
         let port = match port {
             Some(p) => Some(p.parse::<u16>().map_err(|_| format!("`{url}`: `{p}` is not a port number"))?),

@@ -85,7 +85,7 @@ pub fn probe_from(host: &str, overridden: Option<&str>) -> ProbeFrom {
         return ProbeFrom::Host;
     }
     // An address that cannot be split names no local host: probe on the daemon's side.
-    let name = super::connect::split_authority(rest).map_or("", |(_, host, _)| host);
+    let name = super::address::split_authority(rest).map_or("", |(_, host, _)| host);
     let local =
         name == "localhost" || name.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback() || ip.is_unspecified());
     if local { ProbeFrom::Host } else { ProbeFrom::Daemon }

@@ -179,6 +179,31 @@ pub struct ScanReport {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub entrypoint_alternatives: Vec<Fact<Vec<String>>>,
     pub port: Option<Fact<u16>>,
+    /// Commands that run before the server, in order (`flask db upgrade`, `python manage.py
+    /// migrate`), as command lines without shell operators; from Procfile `web:` lines, start
+    /// scripts and Dockerfile entrypoints. The image runs them through a shell-less launcher.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pre_start: Vec<Fact<String>>,
+    /// Shell commands the builder stage runs after the source is copied, in order (Django
+    /// `python manage.py collectstatic --noinput` when settings define STATIC_ROOT).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub build_steps: Vec<Fact<String>>,
+    /// Build steps offered but not applied by default (a Procfile `release:` line, the
+    /// project's own Dockerfile `RUN` lines).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub build_step_candidates: Vec<Fact<String>>,
+    /// `KEY=VALUE` settings the build steps need to import the app (a dummy `SECRET_KEY`);
+    /// each is also a warning, since it is a placeholder.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub build_env: Vec<Fact<String>>,
+    /// Requirements the entrypoint needs that the project does not declare (a server such as
+    /// `uvicorn` for a FastAPI app without one); the Dockerfile installs them into the venv.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub extra_requirements: Vec<Fact<String>>,
+    /// Environment variables the service reads at start and has no default for
+    /// (`os.environ["SERVER_NAME"]` at import), so verify needs them (`--env KEY=VALUE`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub required_env: Vec<Fact<String>>,
     pub system_libs: Option<Fact<Vec<SystemLib>>>,
     /// Runtime dependencies (not dev), as declared.
     pub dependencies: Vec<Dependency>,

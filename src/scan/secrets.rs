@@ -14,8 +14,8 @@ use std::path::Path;
 use ignore::WalkBuilder;
 use ignore::gitignore::GitignoreBuilder;
 
-use crate::engine::context::DockerIgnore;
-use crate::plan::SECRETS_DIR;
+use crate::ignorefile::DockerIgnore;
+use crate::layout::SECRETS_DIR;
 
 use super::ScanReport;
 use super::files::Ctx;

@@ -22,15 +22,16 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 
-use crate::cli::PlanArgs;
+use crate::plan::Overrides;
 
 pub use app::{App, Step};
 pub use message::{Command, Msg};
 pub use theme::Theme;
 pub use update::update;
 
-/// Runs the wizard on `project` with the command line's choices.
-pub fn run(project: &Path, plan: &PlanArgs) -> Result<ExitCode> {
-    let app = App::new(project.to_path_buf(), plan.overrides()?, Theme::from_env());
+/// Runs the wizard on `project` with the front end's choices (flags already turned into
+/// [`Overrides`], so the wizard never sees the command line's types).
+pub fn run(project: &Path, overrides: Overrides) -> Result<ExitCode> {
+    let app = App::new(project.to_path_buf(), overrides, Theme::from_env());
     runtime::run(app)
 }

@@ -1,0 +1,12 @@
+//! Fixed places shared by every stage: where the venv and the source live in an image, and the
+//! build-context folder that carries build secrets.
+//!
+//! Owns constants only. `scan` (which warns about the secrets folder), `plan`, `render` and
+//! `engine` (which adds the secrets to the context) all look down at it.
+
+/// Where the virtualenv lives, in the builder and at run time alike.
+pub const VENV: &str = "/opt/venv";
+/// Where the application source lives in the image.
+pub const APP_DIR: &str = "/app";
+/// Folder of the build context where pyslim adds the build secrets (never the project's own).
+pub const SECRETS_DIR: &str = ".pyslim-secrets";
