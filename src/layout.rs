@@ -10,3 +10,6 @@ pub const VENV: &str = "/opt/venv";
 pub const APP_DIR: &str = "/app";
 /// Folder of the build context where pyslim adds the build secrets (never the project's own).
 pub const SECRETS_DIR: &str = ".pyslim-secrets";
+/// The `minimal` variant's trace in the project: what a traced run of the service loaded.
+/// Written by pyslim, committed by the user, read by the minimal Dockerfile's builder stage.
+pub const TRACE_FILE: &str = ".pyslim/trace.txt";

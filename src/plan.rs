@@ -37,10 +37,14 @@ pub enum Variant {
     MultistageSlim,
     /// Venv built in a builder stage, copied onto a shell-less runtime (distroless).
     Distroless,
+    /// `FROM scratch`: the interpreter, its libraries and only the stdlib modules and venv
+    /// distributions a traced run of the service imported (`.pyslim/trace.txt`).
+    Minimal,
 }
 
 impl Variant {
-    pub const ALL: [Variant; 4] = [Variant::Naive, Variant::Slim, Variant::MultistageSlim, Variant::Distroless];
+    pub const ALL: [Variant; 5] =
+        [Variant::Naive, Variant::Slim, Variant::MultistageSlim, Variant::Distroless, Variant::Minimal];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -48,11 +52,12 @@ impl Variant {
             Self::Slim => "slim",
             Self::MultistageSlim => "multistage-slim",
             Self::Distroless => "distroless",
+            Self::Minimal => "minimal",
         }
     }
 
     pub fn is_multistage(self) -> bool {
-        matches!(self, Self::MultistageSlim | Self::Distroless)
+        matches!(self, Self::MultistageSlim | Self::Distroless | Self::Minimal)
     }
 
     pub fn describe(self) -> &'static str {
@@ -61,6 +66,7 @@ impl Variant {
             Self::Slim => "single stage on python:3.X-slim",
             Self::MultistageSlim => "venv built in a builder stage, shipped on python:3.X-slim",
             Self::Distroless => "venv built in a builder stage, shipped on distroless (no shell)",
+            Self::Minimal => "FROM scratch: interpreter, libraries and only what a traced run imported",
         }
     }
 }
@@ -108,6 +114,53 @@ pub struct Trim {
     pub strip: bool,
 }
 
+/// The `minimal` variant's settings (`[minimal]` in pyslim.toml).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Minimal {
+    /// Modules (import names: `yaml`, `email`, `myapp.plugins`) kept whole although the trace
+    /// never saw them imported: what a request the trace did not make would import lazily.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub keep: Vec<String>,
+    /// HTTP paths the tracing run requests besides `/` (and verify checks on the image).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub trace_paths: Vec<String>,
+}
+
+impl Minimal {
+    /// `/` first, then the configured paths (each made absolute), without repeats.
+    pub fn paths(&self) -> Vec<String> {
+        let mut out = vec!["/".to_string()];
+        for p in &self.trace_paths {
+            let p = if p.starts_with('/') { p.clone() } else { format!("/{p}") };
+            if !out.contains(&p) {
+                out.push(p);
+            }
+        }
+        out
+    }
+
+    /// Checks the module names (they reach a builder command line).
+    pub fn validate(&self) -> Result<(), PlanError> {
+        for k in &self.keep {
+            let ok = !k.is_empty()
+                && k.split('.').all(|p| {
+                    p.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                        && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                });
+            if !ok {
+                return Err(PlanError::BadKeep(k.clone()));
+            }
+        }
+        for p in &self.trace_paths {
+            if p.chars().any(|c| c.is_whitespace() || c.is_control()) {
+                return Err(PlanError::BadTracePath(p.clone()));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// A user-declared image that the catalogue does not know.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -153,6 +206,9 @@ pub struct Config {
     pub image_mirror: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub trim: Option<Trim>,
+    /// The `minimal` variant: modules to keep beyond the trace, paths the trace requests.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub minimal: Option<Minimal>,
     #[serde(default, rename = "custom_image", skip_serializing_if = "Vec::is_empty")]
     pub custom_images: Vec<CustomImage>,
     /// Files the install steps need and the final image must not contain (`[[build_secret]]`).
@@ -295,6 +351,7 @@ impl Config {
             ($($f:ident),*) => { $( if other.$f.is_some() { self.$f = other.$f.clone(); } )* };
         }
         take!(python, builder, runtime, entrypoint, port, user, variant, variants, flavour, image_mirror, trim);
+        take!(minimal);
         self.custom_images.extend(other.custom_images.iter().cloned());
         for s in &other.build_secrets {
             // a flag with the same id replaces the configured secret
@@ -312,7 +369,7 @@ pub enum PlanError {
     ConfigRead { path: PathBuf, source: std::io::Error },
     #[error("{path} is not valid pyslim configuration: {message}")]
     ConfigSyntax { path: PathBuf, message: String },
-    #[error("unknown variant `{0}` (known: naive, slim, multistage-slim, distroless)")]
+    #[error("unknown variant `{0}` (known: naive, slim, multistage-slim, distroless, minimal)")]
     UnknownVariant(String),
     #[error(
         "image `{0}` is not in pyslim's catalogue; declare it in pyslim.toml as \
@@ -337,6 +394,10 @@ pub enum PlanError {
     BadSecretFlag { flag: String, reason: String },
     #[error("build secret id `{0}` is declared twice")]
     DuplicateSecret(String),
+    #[error("[minimal] keep: `{0}` is not a module name (e.g. `yaml`, `email.mime`)")]
+    BadKeep(String),
+    #[error("[minimal] trace_paths: `{0}` is not an HTTP path (e.g. `/items/1`)")]
+    BadTracePath(String),
 }
 
 /// How serious a compatibility finding is.
@@ -386,6 +447,8 @@ pub struct BuildPlan {
     pub image_mirror: Option<String>,
     /// Build-only files for the install steps (never in the final image).
     pub build_secrets: Vec<BuildSecret>,
+    /// The `minimal` variant's extra modules and trace paths.
+    pub minimal: Minimal,
     #[serde(skip)]
     custom_images: Vec<CustomImage>,
 }
@@ -453,6 +516,8 @@ impl BuildPlan {
             None => scan.entrypoint.as_ref().map(|f| f.value.clone()).ok_or(PlanError::NoEntrypoint)?,
         };
         let entrypoint = with_port(&entrypoint, port);
+        let minimal = c.minimal.clone().unwrap_or_default();
+        minimal.validate()?;
         for (i, s) in c.build_secrets.iter().enumerate() {
             s.validate()?;
             if c.build_secrets[..i].iter().any(|b| b.id == s.id) {
@@ -475,6 +540,7 @@ impl BuildPlan {
             flavour: c.flavour.unwrap_or_default(),
             image_mirror: c.image_mirror.filter(|m| !m.trim().is_empty()),
             build_secrets: c.build_secrets.clone(),
+            minimal,
             custom_images: custom,
         })
     }
@@ -515,6 +581,9 @@ impl BuildPlan {
                 };
                 VariantImages { builder: self.builder.clone(), runtime }
             }
+            // The final stage is `FROM scratch`; its files come from the builder, so the
+            // builder is also the runtime whose interpreter path the venv keeps.
+            Variant::Minimal => VariantImages { builder: self.builder.clone(), runtime: self.builder.clone() },
         })
     }
 
@@ -597,6 +666,7 @@ impl BuildPlan {
             trim: Some(self.trim),
             custom_images: self.custom_images.clone(),
             build_secrets: self.build_secrets.clone(),
+            minimal: (self.minimal != Minimal::default()).then(|| self.minimal.clone()),
         }
     }
 }

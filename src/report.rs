@@ -1,7 +1,7 @@
 //! Report: the comparison of built variants (sizes, layers by role, ratios, verify results) and
 //! its text, Markdown and JSON forms. Pure data and formatting; the engine fills it.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::plan::Variant;
 
@@ -63,6 +63,96 @@ pub struct VariantResult {
     pub verified: Option<bool>,
     pub verify_detail: Option<String>,
     pub dockerfile: String,
+    /// The `minimal` variant: what was kept and dropped, and how the trace was made.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub minimal: Option<MinimalReport>,
+}
+
+/// A count of files and their bytes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tally {
+    pub files: u64,
+    pub bytes: u64,
+}
+
+/// Kept and dropped files of one part of the image (the stdlib, the venv).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeptDropped {
+    pub kept: Tally,
+    pub dropped: Tally,
+}
+
+/// One HTTP path requested by the tracing run and again on the minimal image.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PathCheck {
+    pub path: String,
+    /// The status on the full image during the trace (`None`: not traced in this run, or no answer).
+    pub traced: Option<u16>,
+    /// The status on the minimal image (`None`: no answer).
+    pub minimal: Option<u16>,
+}
+
+/// What the `minimal` variant kept and dropped: the image's own manifest
+/// (`/etc/pyslim/minimal.json`, written by the builder), plus how this run traced.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MinimalReport {
+    /// The image was assembled from a trace (else the whole stdlib and venv were kept).
+    pub traced: bool,
+    /// The trace file in the project, when there is one.
+    pub trace_file: Option<String>,
+    /// This run traced the service and wrote the trace file.
+    pub trace_written: bool,
+    /// Modules kept by `[minimal] keep`.
+    pub keep: Vec<String>,
+    pub stdlib: KeptDropped,
+    pub venv: KeptDropped,
+    /// The interpreter, shared libraries and other files outside Python.
+    pub system: Tally,
+    /// Bytes `strip --strip-unneeded` removed from the kept extension modules.
+    pub stripped_bytes: u64,
+    pub distributions_kept: Vec<String>,
+    pub distributions_dropped: Vec<String>,
+    /// Top-level stdlib modules and packages not kept.
+    pub stdlib_dropped: Vec<String>,
+    /// `/` and the `trace_paths`, on the traced image and on the minimal one.
+    pub paths: Vec<PathCheck>,
+}
+
+impl MinimalReport {
+    /// One line: `stdlib 212 of 1310 files (3.1 of 25.6 MB), venv 9 of 11 distributions (...)`.
+    pub fn summary(&self) -> String {
+        let part = |kd: &KeptDropped| {
+            format!(
+                "{} of {} files ({} of {})",
+                kd.kept.files,
+                kd.kept.files + kd.dropped.files,
+                human_size(kd.kept.bytes),
+                human_size(kd.kept.bytes + kd.dropped.bytes)
+            )
+        };
+        let how = match (&self.trace_file, self.traced, self.trace_written) {
+            (Some(f), true, true) => format!("traced now into {f}"),
+            (Some(f), true, false) => format!("from {f}"),
+            _ => "no trace: whole stdlib and venv kept".to_string(),
+        };
+        let mut s = format!(
+            "{how}; stdlib {}, venv {} ({} of {} distributions), system {} files ({})",
+            part(&self.stdlib),
+            part(&self.venv),
+            self.distributions_kept.len(),
+            self.distributions_kept.len() + self.distributions_dropped.len(),
+            self.system.files,
+            human_size(self.system.bytes)
+        );
+        if self.stripped_bytes > 0 {
+            s.push_str(&format!(", {} stripped", human_size(self.stripped_bytes)));
+        }
+        if !self.keep.is_empty() {
+            s.push_str(&format!("; keep: {}", self.keep.join(", ")));
+        }
+        s
+    }
 }
 
 impl VariantResult {
@@ -179,6 +269,11 @@ pub fn text(c: &Comparison, bar_width: usize) -> String {
             out.push_str(&format!("\n{} did not start: {d}\n", v.name));
         }
     }
+    for v in &c.variants {
+        if let Some(m) = &v.minimal {
+            out.push_str(&format!("\n{}: {}\n", v.name, m.summary()));
+        }
+    }
     out
 }
 
@@ -245,6 +340,11 @@ pub fn markdown(c: &Comparison) -> String {
     for s in &c.skipped {
         out.push_str(&format!("| `{}` | skipped: {} | | | | | | |\n", s.name, s.reason.replace('|', "\\|")));
     }
+    for v in &c.variants {
+        if let Some(m) = &v.minimal {
+            out.push_str(&format!("\n`{}`: {}\n", v.name, m.summary()));
+        }
+    }
     out
 }
 
@@ -272,6 +372,7 @@ mod tests {
             verified,
             verify_detail: None,
             dockerfile: "FROM x\n".into(),
+            minimal: None,
         }
     }
 

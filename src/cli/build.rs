@@ -45,6 +45,9 @@ pub struct BuildArgs {
     /// Build without the layer cache (a cold build, e.g. to measure build time).
     #[arg(long)]
     pub no_cache: bool,
+    /// minimal: trace the service again and rewrite .pyslim/trace.txt (traced anyway when missing).
+    #[arg(long)]
+    pub trace: bool,
 }
 
 #[derive(Debug, Args)]
@@ -71,6 +74,9 @@ pub struct CompareArgs {
     /// Build without the layer cache.
     #[arg(long)]
     pub no_cache: bool,
+    /// minimal: trace the service again and rewrite .pyslim/trace.txt (traced anyway when missing).
+    #[arg(long)]
+    pub trace: bool,
 }
 
 pub fn build(args: BuildArgs) -> Result<ExitCode> {
@@ -87,6 +93,7 @@ pub fn build(args: BuildArgs) -> Result<ExitCode> {
         let mut job = VariantJob::new(&plan, &scan, rendered, args.tag.clone());
         job.verify = args.verify.then(|| Duration::from_secs(args.timeout));
         job.no_cache = args.no_cache;
+        retrace(&mut job, args.trace);
         let cancel = cancel_on_signals();
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
         let display = tokio::spawn(show_progress(rx));
@@ -145,6 +152,7 @@ pub fn compare(args: CompareArgs) -> Result<ExitCode> {
             let mut job = VariantJob::new(&plan, &scan, rendered, None);
             job.verify = (!args.no_verify).then(|| Duration::from_secs(args.timeout));
             job.no_cache = args.no_cache;
+            retrace(&mut job, args.trace);
             match engine.run_variant(&job, &tx, &cancel).await {
                 Ok(o) => {
                     failed |= o.verify.as_ref().is_some_and(|v| !v.ok);
@@ -176,6 +184,19 @@ pub fn compare(args: CompareArgs) -> Result<ExitCode> {
         }
         Ok(if failed { ExitCode::from(EXIT_NOT_VERIFIED) } else { ExitCode::SUCCESS })
     })
+}
+
+/// `--trace`: a minimal job traces again; otherwise it traces only when there is no trace file.
+fn retrace(job: &mut VariantJob, asked: bool) {
+    if let Some(m) = job.minimal.as_mut() {
+        m.trace |= asked;
+        if m.trace {
+            eprintln!(
+                "minimal: tracing the service; this run writes {} (pyslim's own file: commit it)",
+                m.trace_file.display()
+            );
+        }
+    }
 }
 
 fn builder_name(engine: &Engine) -> &'static str {
@@ -231,6 +252,9 @@ fn summary(r: &VariantResult) -> String {
         (Some(true), Some(d)) => s.push_str(&format!("verified: {d}\n")),
         (Some(false), Some(d)) => s.push_str(&format!("NOT verified: {d}\n")),
         _ => {}
+    }
+    if let Some(m) = &r.minimal {
+        s.push_str(&format!("minimal: {}\n", m.summary()));
     }
     s
 }

@@ -116,7 +116,7 @@ pub struct PlanArgs {
     /// User the runtime image runs as (default 65532:65532; `root` is allowed with a warning).
     #[arg(long)]
     pub user: Option<String>,
-    /// Variant: naive, slim, multistage-slim or distroless (default: the recommended one).
+    /// Variant: naive, slim, multistage-slim, distroless or minimal (default: the recommended one).
     #[arg(long)]
     pub variant: Option<Variant>,
     /// Dockerfile for the classic builder (no RUN --mount cache mounts).

@@ -6,7 +6,8 @@
 //! [`progress`] turns both builders' output into events, [`build`] drives a build and cleans up
 //! after failures, [`layers`] classifies the built image's history, [`verify`] runs the image
 //! and checks that it answers HTTP; [`run`] chains check, render, build and verify for one
-//! variant (the CLI and the TUI both call it); [`ssh`] fronts `ssh://` daemons with a local socket.
+//! variant (the CLI and the TUI both call it); [`trace`] runs the full image under an audit hook
+//! for the `minimal` variant; [`ssh`] fronts `ssh://` daemons with a local socket.
 //! Nothing here prints; front ends render the events.
 //!
 //! Every operation takes a [`CancellationToken`]: cancelling stops the stream, and the engine
@@ -21,6 +22,7 @@ pub mod layers;
 pub mod progress;
 pub mod run;
 pub mod ssh;
+pub mod trace;
 pub mod verify;
 
 use std::collections::HashMap;
@@ -63,6 +65,9 @@ pub enum EngineError {
     Context(#[from] context::ContextError),
     #[error("cancelled")]
     Cancelled,
+    /// The `minimal` variant's tracing run could not be made (remote daemon, unreadable trace).
+    #[error("tracing the service for the minimal variant: {0}")]
+    Trace(String),
     #[error("cannot take the build lock for {tag}: {source}")]
     Lock { tag: String, source: std::io::Error },
     #[error(

@@ -6,13 +6,15 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use super::trace::{PathRun, trace_text};
 use super::{BuildRequest, Builder, BuiltImage, CancellationToken, Engine, EngineError, EventSender};
 use super::{ProbeImage, VerifyOutcome, VerifyRequest};
 use crate::engine::events::BuildEvent;
+use crate::layout::TRACE_FILE;
 use crate::plan::{BuildPlan, Flavour, Severity, Variant};
 use crate::render::{self, Rendered};
-use crate::report::VariantResult;
-use crate::scan::ScanReport;
+use crate::report::{MinimalReport, PathCheck, VariantResult};
+use crate::scan::{Fact, ScanReport};
 
 /// Why a variant is not built; shown as "skipped: <reason>".
 pub type SkipReason = String;
@@ -72,13 +74,57 @@ pub struct VariantJob {
     pub secrets: Vec<super::context::SecretSource>,
     /// The builder image, to probe from when the daemon is remote.
     pub probe: Option<ProbeImage>,
+    /// The `minimal` variant's tracing run and trace file.
+    pub minimal: Option<MinimalJob>,
+}
+
+/// How a `minimal` build gets its trace.
+#[derive(Clone, Debug)]
+pub struct MinimalJob {
+    /// Trace the service and write the trace file before building: asked for (`--trace`), or
+    /// there is no trace file yet.
+    pub trace: bool,
+    /// The same variant without a trace (whole stdlib and venv): the image the trace runs.
+    pub full: Rendered,
+    /// The same variant assembled from the trace file (after it is written).
+    pub from_trace: Rendered,
+    /// The trace file in the project.
+    pub trace_file: PathBuf,
+    /// `/` and the `trace_paths`.
+    pub paths: Vec<String>,
+    /// The service's command, for the trace file's header.
+    pub entrypoint: Vec<String>,
+}
+
+impl MinimalJob {
+    /// Renders both forms; `None` when the variant is not `minimal` or does not render.
+    pub fn new(plan: &BuildPlan, scan: &ScanReport, rendered: &Rendered) -> Option<MinimalJob> {
+        if rendered.variant != Variant::Minimal {
+            return None;
+        }
+        let with = |trace: Option<Fact<String>>| {
+            let s = ScanReport { minimal_trace: trace, ..scan.clone() };
+            render::render(plan, &s, Variant::Minimal, rendered.flavour).ok()
+        };
+        let written = Fact::new(TRACE_FILE.to_string(), "written by this run");
+        Some(MinimalJob {
+            trace: scan.minimal_trace.is_none(),
+            full: with(None)?,
+            from_trace: with(Some(scan.minimal_trace.clone().unwrap_or(written)))?,
+            trace_file: scan.root.join(TRACE_FILE),
+            paths: plan.minimal.paths(),
+            entrypoint: plan.entrypoint.clone(),
+        })
+    }
 }
 
 impl VariantJob {
     pub fn new(plan: &BuildPlan, scan: &ScanReport, rendered: Rendered, tag: Option<String>) -> VariantJob {
         let project = project_name(scan);
         let rendered_variant = rendered.variant;
+        let minimal = MinimalJob::new(plan, scan, &rendered);
         VariantJob {
+            minimal,
             tag: tag.unwrap_or_else(|| super::default_tag(&project, rendered.variant)),
             rendered,
             context: context_root(scan),
@@ -106,6 +152,8 @@ pub struct VariantOutcome {
     pub built: BuiltImage,
     pub verify: Option<VerifyOutcome>,
     pub dockerfile: String,
+    /// What a `minimal` build kept and dropped.
+    pub minimal: Option<MinimalReport>,
 }
 
 impl VariantOutcome {
@@ -119,6 +167,7 @@ impl VariantOutcome {
             verified: self.verify.as_ref().map(|v| v.ok),
             verify_detail: self.verify.as_ref().map(|v| v.detail.clone()),
             dockerfile: self.dockerfile.clone(),
+            minimal: self.minimal.clone(),
         }
     }
 }
@@ -132,22 +181,30 @@ impl Engine {
         cancel: &CancellationToken,
     ) -> Result<VariantOutcome, EngineError> {
         let variant = job.rendered.variant;
+        // Two pyslim runs on the same tag take turns: otherwise one run's rebuild could move the
+        // tag (and remove the image it replaced) while the other is still verifying it.
+        let _turn = TagLock::acquire(&job.tag, variant, events, cancel).await?;
+        let mut rendered = &job.rendered;
+        let mut traced = Vec::new();
+        let mut trace_written = false;
+        if let Some(m) = job.minimal.as_ref().filter(|m| m.trace) {
+            traced = self.trace_minimal(job, m, events, cancel).await?;
+            rendered = &m.from_trace;
+            trace_written = true;
+        }
         let req = BuildRequest {
             variant,
             context: job.context.clone(),
-            dockerfile: job.rendered.dockerfile.clone(),
-            dockerignore: job.rendered.dockerignore.clone(),
+            dockerfile: rendered.dockerfile.clone(),
+            dockerignore: rendered.dockerignore.clone(),
             tag: job.tag.clone(),
             project: job.project.clone(),
             labels: job.labels.clone(),
             no_cache: job.no_cache,
             secrets: job.secrets.clone(),
         };
-        // Two pyslim runs on the same tag take turns: otherwise one run's rebuild could move the
-        // tag (and remove the image it replaced) while the other is still verifying it.
-        let _turn = TagLock::acquire(&job.tag, variant, events, cancel).await?;
         let built = self.build(&req, events, cancel).await?;
-        let verify = match job.verify {
+        let mut verify = match job.verify {
             None => None,
             Some(timeout) => {
                 let mut v = VerifyRequest::new(variant, built.tag.clone(), job.port);
@@ -157,8 +214,139 @@ impl Engine {
                 Some(self.verify(&v, events, cancel).await?)
             }
         };
-        Ok(VariantOutcome { built, verify, dockerfile: job.rendered.dockerfile.clone() })
+        let mut minimal = None;
+        if let Some(m) = &job.minimal {
+            let mut report = self.minimal_report(&built.tag).await?;
+            report.trace_file = report.traced.then(|| TRACE_FILE.to_string());
+            report.trace_written = trace_written;
+            let check = verify.as_ref().is_some_and(|v| v.ok) && m.paths.len() > 1;
+            if let (true, Some(v)) = (check, verify.as_mut()) {
+                let run = PathRun {
+                    image: built.tag.clone(),
+                    port: job.port,
+                    paths: m.paths.clone(),
+                    timeout: job.verify.unwrap_or(super::verify::DEFAULT_TIMEOUT),
+                    labels: job.labels.clone(),
+                };
+                let seen = self.request_paths(&run, events, cancel).await?;
+                report.paths = seen
+                    .answers
+                    .iter()
+                    .map(|(path, code)| PathCheck {
+                        path: path.clone(),
+                        traced: traced.iter().find(|(p, _)| p == path).and_then(|(_, c)| *c),
+                        minimal: *code,
+                    })
+                    .collect();
+                if let Some(bad) = report.paths.iter().find(|p| regressed(p, trace_written)) {
+                    v.ok = false;
+                    v.detail = format!(
+                        "GET {} answered {} on minimal{}",
+                        bad.path,
+                        bad.minimal.map(|c| format!("HTTP {c}")).unwrap_or_else(|| "nothing".into()),
+                        bad.traced.map(|c| format!(" (HTTP {c} on the full image while tracing)")).unwrap_or_default()
+                    );
+                }
+            }
+            minimal = Some(report);
+        }
+        Ok(VariantOutcome { built, verify, dockerfile: rendered.dockerfile.clone(), minimal })
     }
+
+    /// Builds the full image (whole stdlib and venv), runs it under the trace hook on `/` and the
+    /// trace paths, writes the project's trace file and removes the full image. Returns the
+    /// status of each path while tracing.
+    async fn trace_minimal(
+        &self,
+        job: &VariantJob,
+        m: &MinimalJob,
+        events: &EventSender,
+        cancel: &CancellationToken,
+    ) -> Result<Vec<(String, Option<u16>)>, EngineError> {
+        let variant = Variant::Minimal;
+        let tag = format!("{}-trace", job.tag);
+        let req = BuildRequest {
+            variant,
+            context: job.context.clone(),
+            dockerfile: m.full.dockerfile.clone(),
+            dockerignore: m.full.dockerignore.clone(),
+            tag: tag.clone(),
+            project: job.project.clone(),
+            labels: job.labels.clone(),
+            no_cache: job.no_cache,
+            secrets: job.secrets.clone(),
+        };
+        let _ = events.send(BuildEvent::Log {
+            variant,
+            line: format!("tracing: building the full image {tag} (whole stdlib and venv) to run under the trace hook"),
+        });
+        let built = self.build(&req, events, cancel).await?;
+        let run = PathRun {
+            image: built.tag.clone(),
+            port: job.port,
+            paths: m.paths.clone(),
+            timeout: job.verify.unwrap_or(super::verify::DEFAULT_TIMEOUT),
+            labels: job.labels.clone(),
+        };
+        let outcome = self.trace(&run, events, cancel).await;
+        let _ = self.remove_image(&tag).await;
+        let outcome = outcome?;
+        if !outcome.started {
+            return Err(EngineError::Trace(format!(
+                "the full image did not answer GET {} within {}s, so there is nothing to trace{}",
+                m.paths[0],
+                run.timeout.as_secs(),
+                if outcome.log_tail.is_empty() {
+                    String::new()
+                } else {
+                    format!("; its last lines:\n{}", outcome.log_tail.join("\n"))
+                }
+            )));
+        }
+        let text = trace_text(&outcome.raw, &m.entrypoint, &m.paths);
+        let write = |p: &std::path::Path| -> std::io::Result<()> {
+            if let Some(dir) = p.parent() {
+                std::fs::create_dir_all(dir)?;
+            }
+            let tmp = p.with_extension("txt.tmp");
+            std::fs::write(&tmp, &text)?;
+            std::fs::rename(&tmp, p)
+        };
+        write(&m.trace_file)
+            .map_err(|e| EngineError::Trace(format!("cannot write {}: {e}", m.trace_file.display())))?;
+        let count = |k: &str| text.lines().filter(|l| l.starts_with(k)).count();
+        let _ = events.send(BuildEvent::Log {
+            variant,
+            line: format!(
+                "wrote {} ({} modules, {} files, {} libraries): commit it, the minimal Dockerfile builds from it",
+                m.trace_file.display(),
+                count("module "),
+                count("file "),
+                count("lib ")
+            ),
+        });
+        Ok(outcome.answers)
+    }
+
+    /// The manifest the minimal builder wrote into the image.
+    async fn minimal_report(&self, image: &str) -> Result<MinimalReport, EngineError> {
+        let text = self.read_image_file(image, render::minimal::MANIFEST).await?.ok_or_else(|| {
+            EngineError::Trace(format!(
+                "{image} has no {}: was it built from a minimal Dockerfile?",
+                render::minimal::MANIFEST
+            ))
+        })?;
+        serde_json::from_str(&text).map_err(|e| {
+            EngineError::Trace(format!("{image}: {} is not a pyslim manifest: {e}", render::minimal::MANIFEST))
+        })
+    }
+}
+
+/// A path that answered below 500 while tracing in this run (without a trace run: any path) and
+/// does not on minimal.
+fn regressed(p: &PathCheck, traced_now: bool) -> bool {
+    let expected = if traced_now { p.traced.is_some_and(|c| c < 500) } else { true };
+    expected && p.minimal.is_none_or(|c| c >= 500)
 }
 
 /// An advisory lock (an OS file lock, released when the process ends however it ends) held while

@@ -146,13 +146,13 @@ pub struct VerifyOutcome {
 }
 
 /// A free TCP port on loopback (the OS picks; there is a small race until Docker binds it).
-fn free_port() -> std::io::Result<u16> {
+pub(super) fn free_port() -> std::io::Result<u16> {
     let l = std::net::TcpListener::bind("127.0.0.1:0")?;
     Ok(l.local_addr()?.port())
 }
 
 /// One HTTP/1.0 GET; `Ok(Some(status))` when the server answered with a status line.
-async fn http_status(port: u16, path: &str) -> std::io::Result<Option<u16>> {
+pub(super) async fn http_status(port: u16, path: &str) -> std::io::Result<Option<u16>> {
     let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port)).await?;
     s.write_all(format!("GET {path} HTTP/1.0\r\nHost: localhost\r\nUser-Agent: pyslim-verify\r\n\r\n").as_bytes())
         .await?;

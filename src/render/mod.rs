@@ -5,6 +5,7 @@
 //! - `stages`: the stage layout of each variant (builder/runtime, venv path, user, entrypoint);
 //! - `installers`: the package-manager steps (pip, Poetry, uv, PDM, Pipenv, pyproject, setup.py);
 //! - `entrypoint`: the argv rewritten to start from the venv;
+//! - `minimal`: the `minimal` variant's assembly step (trace in, `FROM scratch` root out);
 //! - `dockerignore`: the `.dockerignore` patterns;
 //! - `text`: Dockerfile formatting and shell quoting.
 //!
@@ -16,6 +17,7 @@
 mod dockerignore;
 mod entrypoint;
 mod installers;
+pub mod minimal;
 mod stages;
 mod text;
 
@@ -86,6 +88,14 @@ pub fn render(
                 if r.family == Family::Distroless { " (alpine cannot build for distroless)" } else { "" }
             )));
         }
+        if !libs.is_empty() && variant == Variant::Minimal {
+            let names: Vec<String> = libs.iter().map(|l| format!("{} (for {})", l.name, l.needed_by)).collect();
+            return Err(RenderError::Unsupported(format!(
+                "the minimal variant keeps only the libraries the builder has; {} must be built from source \
+                 in a builder with compilers: depend on the binary wheel or use the multistage-slim variant",
+                names.join(", ")
+            )));
+        }
         if !libs.is_empty() {
             let names: Vec<String> = libs.iter().map(|l| format!("{} (for {})", l.name, l.needed_by)).collect();
             if !r.shell || r.family == Family::Distroless {
@@ -130,6 +140,31 @@ pub fn render(
         ));
     }
     Ok(Rendered { variant, flavour, dockerfile, dockerignore })
+}
+
+/// The `minimal` header lines: where the file list comes from.
+fn minimal_why(ctx: &Ctx) -> Vec<String> {
+    let mut out = vec![
+        "- the final stage is FROM scratch: the interpreter, its shared libraries (ELF closure), CA bundle, \
+         /etc/passwd, /etc/group and /tmp, assembled in the builder."
+            .to_string(),
+    ];
+    match &ctx.scan.minimal_trace {
+        Some(t) => out.push(format!(
+            "- only the stdlib packages and venv distributions in {} ({}) are kept, each whole; \
+             re-trace with `pyslim build --variant minimal --trace` after adding imports.",
+            t.value, t.source
+        )),
+        None => out.push(format!(
+            "- no {} yet: the whole stdlib and venv are kept; `pyslim build --variant minimal` traces the \
+             service and writes it.",
+            crate::layout::TRACE_FILE
+        )),
+    }
+    if !ctx.plan.minimal.keep.is_empty() {
+        out.push(format!("- kept whatever the trace says ([minimal] keep): {}.", ctx.plan.minimal.keep.join(", ")));
+    }
+    out
 }
 
 fn secret_ids(plan: &BuildPlan) -> String {
@@ -217,7 +252,7 @@ fn header(ctx: &Ctx, builder: &str, runtime: &str) -> text::Dockerfile {
         Variant::Slim => lines.push(
             "- one stage on slim: runtime dependencies only, tools and caches removed in the layer that used them.".into(),
         ),
-        Variant::MultistageSlim | Variant::Distroless => {
+        Variant::MultistageSlim | Variant::Distroless | Variant::Minimal => {
             lines.push(format!(
                 "- the venv sits at {VENV} in both stages and is made with the runtime's interpreter path: its bin/python and script shebangs are absolute."
             ));
@@ -226,6 +261,9 @@ fn header(ctx: &Ctx, builder: &str, runtime: &str) -> text::Dockerfile {
             }
             if v == Variant::Distroless {
                 lines.push("- the runtime has no shell: no RUN there, exec-form ENTRYPOINT only.".into());
+            }
+            if v == Variant::Minimal {
+                lines.extend(minimal_why(ctx));
             }
         }
     }

@@ -352,6 +352,10 @@ pub(crate) fn multi_stage(
         s.run(with_secrets(ctx, project));
     }
 
+    if ctx.variant == Variant::Minimal {
+        return Ok(minimal_runtime(s, ctx, builder, &install));
+    }
+
     // ---- runtime
     s.df().blank();
     let from_source = source_stage(&mut s, ctx, builder);
@@ -367,4 +371,45 @@ pub(crate) fn multi_stage(
     user_and_port(&mut s, ctx);
     s.df().exec("ENTRYPOINT", &entrypoint::from_venv(&ctx.plan.entrypoint, VENV));
     Ok(s.finish())
+}
+
+/// `minimal`: the builder assembles a root from the trace (`super::minimal`); the final stage is
+/// `FROM scratch` with that root, the kept part of the venv and the source.
+fn minimal_runtime(mut s: Stage, ctx: &Ctx, builder: &BaseImage, install: &Install) -> String {
+    use super::minimal::{ROOT_OUT, VENV_OUT, assemble_run, copy_trace};
+    let traced = ctx.scan.minimal_trace.is_some();
+    s.df().comment(&if traced {
+        format!(
+            "Keep only what the traced service loaded ({}), whole packages, plus the interpreter's\n\
+             shared-library closure: the root is assembled in {ROOT_OUT}, the venv in {VENV_OUT}.",
+            crate::layout::TRACE_FILE
+        )
+    } else {
+        format!(
+            "No {} yet: keep the whole stdlib and venv, plus the interpreter's shared-library\n\
+             closure: the root is assembled in {ROOT_OUT}, the venv in {VENV_OUT}.",
+            crate::layout::TRACE_FILE
+        )
+    });
+    if traced {
+        s.df().line(copy_trace(ctx));
+    }
+    s.run(assemble_run(ctx, traced));
+
+    s.df().blank();
+    let from_source = source_stage(&mut s, ctx, builder);
+    s.df().from("scratch", Some("runtime"));
+    s.df().line(format!("COPY --from=builder {ROOT_OUT}/ /"));
+    s.df().line(format!("COPY --from=builder {VENV_OUT}/ {VENV}/"));
+    // scratch has no PATH to extend
+    let env: Vec<(String, String)> = runtime_env(ctx, install, Some(VENV))
+        .into_iter()
+        .map(|(k, v)| if k == "PATH" { (k, format!("{VENV}/bin:/usr/local/bin:/usr/bin:/bin")) } else { (k, v) })
+        .collect();
+    s.df().env(&env);
+    s.df().line(format!("WORKDIR {APP_DIR}"));
+    copy_source(&mut s, from_source, ctx.member.as_deref(), &format!("{APP_DIR}/"));
+    user_and_port(&mut s, ctx);
+    s.df().exec("ENTRYPOINT", &entrypoint::from_venv(&ctx.plan.entrypoint, VENV));
+    s.finish()
 }

@@ -205,6 +205,10 @@ pub struct ScanReport {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub required_env: Vec<Fact<String>>,
     pub system_libs: Option<Fact<Vec<SystemLib>>>,
+    /// The `minimal` variant's trace (`.pyslim/trace.txt`): the value is its path relative to
+    /// the root, the source counts its entries. `None` until a tracing run wrote one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub minimal_trace: Option<Fact<String>>,
     /// Runtime dependencies (not dev), as declared.
     pub dependencies: Vec<Dependency>,
     /// Files the dependency install step needs, relative to the build context root, in the
@@ -250,6 +254,17 @@ pub enum ScanError {
     Unreadable { path: PathBuf, source: std::io::Error },
 }
 
+/// The trace file of the `minimal` variant, with its entries counted (`module`, `file`, `lib` lines).
+fn minimal_trace(root: &Path) -> Option<Fact<String>> {
+    let path = root.join(crate::layout::TRACE_FILE);
+    let text = std::fs::read_to_string(&path).ok()?;
+    let count = |kind: &str| text.lines().filter(|l| l.split_whitespace().next() == Some(kind)).count();
+    Some(Fact::new(
+        crate::layout::TRACE_FILE.to_string(),
+        format!("{} modules, {} files, {} libraries traced", count("module"), count("file"), count("lib")),
+    ))
+}
+
 /// Scans the project at `root`.
 ///
 /// Fails only when `root` cannot be scanned at all (missing, not a folder, unreadable); every
@@ -280,6 +295,7 @@ pub fn scan(root: &Path) -> Result<ScanReport, ScanError> {
         python_version::detect(&mut ctx, &mut report, &project, docker.as_ref());
         app::detect(&mut ctx, &mut report, &code, &project, docker.as_ref());
         system_libs::detect(&mut report, &project);
+        report.minimal_trace = minimal_trace(&report.root);
         let files = context.join().unwrap_or_else(|_| {
             ctx.warn("the build-context walk failed; secrets were not checked");
             Vec::new()

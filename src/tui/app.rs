@@ -202,7 +202,7 @@ pub enum OptionRow {
 }
 
 impl OptionRow {
-    pub const ALL: [OptionRow; 9] = [
+    pub const ALL: [OptionRow; 10] = [
         OptionRow::NonRoot,
         OptionRow::NoInstallers,
         OptionRow::Bytecode,
@@ -211,6 +211,7 @@ impl OptionRow {
         OptionRow::Variant(Variant::Slim),
         OptionRow::Variant(Variant::MultistageSlim),
         OptionRow::Variant(Variant::Distroless),
+        OptionRow::Variant(Variant::Minimal),
         OptionRow::Flavour,
     ];
 }

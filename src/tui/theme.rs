@@ -100,6 +100,7 @@ impl Theme {
             Variant::Slim => Color::Yellow,
             Variant::MultistageSlim => Color::Blue,
             Variant::Distroless => Color::Green,
+            Variant::Minimal => Color::Cyan,
         })
     }
 }
