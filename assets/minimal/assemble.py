@@ -286,6 +286,18 @@ if a.trace and os.path.isfile(a.trace):
                 libs.add(value)
 
 python = os.path.join(VENV, "bin", "python")
+
+
+def imports_of(name):
+    """The modules a fresh interpreter has loaded after importing name (empty when it fails)."""
+    code = "import sys, importlib; importlib.import_module(sys.argv[1]); print(chr(10).join(sys.modules))"
+    r = subprocess.run([python, "-c", code, name], capture_output=True, text=True)
+    return set(r.stdout.split()) if r.returncode == 0 else set()
+
+
+# A kept module keeps what it imports, as a trace of that import would.
+for m in split(a.keep):
+    modules |= imports_of(m)
 add(python)
 add(os.path.join(VENV, "pyvenv.cfg"))
 add(os.path.join(VENV, "bin"))

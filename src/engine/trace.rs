@@ -198,7 +198,7 @@ impl Engine {
         if hook {
             // The hook reads /proc/self/maps every 0.5 s and at exit.
             tokio::time::sleep(Duration::from_millis(1200)).await;
-            let opts = StopContainerOptionsBuilder::default().t(10).build();
+            let opts = StopContainerOptionsBuilder::default().t(2).build();
             let _ = self.docker.stop_container(id, Some(opts)).await;
             out.raw = self.read_file(id, RAW_TRACE).await?.ok_or_else(|| {
                 EngineError::Trace(format!(
@@ -300,7 +300,10 @@ pub fn trace_text(raw: &str, entrypoint: &[String], paths: &[String]) -> String 
     let code = |p: &str| [".py", ".pyc", ".so"].iter().any(|x| p.ends_with(x)) || p.contains(".so.");
     let ignored = |p: &str| ignore.iter().any(|i| p == i || (i.ends_with('/') && p.starts_with(i.as_str())));
     // Module sources are kept through their `module` lines; data files and the rest as files.
-    let wanted = |p: &str| !(ignored(p) || p.ends_with('/') || (in_sys_path(p) && code(p)));
+    // The app folder ships whole.
+    let app = format!("{}/", crate::layout::APP_DIR);
+    let wanted =
+        |p: &str| !(ignored(p) || p.ends_with('/') || p.starts_with(&app) || (in_sys_path(p) && code(p)));
     for line in raw.lines() {
         let Some((kind, value)) = line.split_once(' ') else { continue };
         match kind {
@@ -352,7 +355,7 @@ mod tests {
         let raw = "path /usr/lib/python3.13\npath /opt/venv/lib/python3.13/site-packages\npath /app/src\n\
                    module encodings.utf_8\nmodule fastapi.routing\nmodule fastapi\nmodule sitecustomize\n\
                    file /usr/lib/python3.13/json/__init__.py\nfile /opt/venv/lib/python3.13/site-packages/certifi/cacert.pem\n\
-                   file /etc/resolv.conf\nfile /etc/ssl/certs/ca-certificates.crt\nfile /tmp/x\n\
+                   file /etc/resolv.conf\nfile /etc/ssl/certs/ca-certificates.crt\nfile /tmp/x\nfile /app/app.py\n\
                    lib /usr/lib/x86_64-linux-gnu/libssl.so.3\nlib /usr/lib/python3.13/lib-dynload/_ssl.cpython-313-x86_64-linux-gnu.so\n\
                    dlopen /usr/lib/x86_64-linux-gnu/libgcc_s.so.1\nmodule fastapi\n";
         let argv: Vec<String> = ["uvicorn", "app:app"].map(String::from).to_vec();
