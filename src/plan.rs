@@ -103,15 +103,22 @@ impl Flavour {
 }
 
 /// Trimming options: each saves bytes at a stated cost.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Trim {
     /// Keep pip, setuptools and wheel in the runtime venv (not needed to run; off by default).
     pub keep_installers: bool,
     /// Precompile `.pyc` files (faster start, larger image; off by default).
     pub bytecode: bool,
-    /// `strip --strip-unneeded` extension modules (smaller, no debug symbols; off by default).
+    /// `strip --strip-unneeded` extension modules in the multi-stage variants (smaller, no debug
+    /// symbols; on by default, `strip = false` opts out).
     pub strip: bool,
+}
+
+impl Default for Trim {
+    fn default() -> Self {
+        Self { keep_installers: false, bytecode: false, strip: true }
+    }
 }
 
 /// The `minimal` variant's settings (`[minimal]` in pyslim.toml).

@@ -359,7 +359,7 @@ fn options_toggle_into_the_plan() {
     key(&mut app, KeyCode::Down);
     key(&mut app, KeyCode::Char(' ')); // bytecode on
     key(&mut app, KeyCode::Char('j'));
-    key(&mut app, KeyCode::Char('x')); // strip on
+    key(&mut app, KeyCode::Char('x')); // strip off (on by default)
     for _ in 0..2 {
         key(&mut app, KeyCode::Down);
     }
@@ -369,8 +369,8 @@ fn options_toggle_into_the_plan() {
     key(&mut app, KeyCode::Char(' ')); // classic flavour
     let plan = app.plan.clone().expect("plan").expect("plan resolves");
     assert_eq!(plan.user, "root");
-    assert!(plan.trim.bytecode && plan.trim.strip && !plan.trim.keep_installers);
-    assert_eq!(plan.variants, vec![Variant::Naive, Variant::MultistageSlim, Variant::Distroless]);
+    assert!(plan.trim.bytecode && !plan.trim.strip && !plan.trim.keep_installers);
+    assert_eq!(plan.variants, vec![Variant::Naive, Variant::MultistageSlim, Variant::Distroless, Variant::Minimal]);
     assert_eq!(plan.flavour, pyslim::plan::Flavour::Classic);
     let text = screen_text(&app, 80, 24);
     assert!(text.contains("[ ] Run as a non-root user"), "{text}");
@@ -382,7 +382,7 @@ fn options_toggle_into_the_plan() {
     for _ in 0..4 {
         key(&mut app2, KeyCode::Down);
     }
-    for _ in 0..4 {
+    for _ in 0..pyslim::plan::Variant::ALL.len() {
         key(&mut app2, KeyCode::Char(' '));
         key(&mut app2, KeyCode::Down);
     }

@@ -302,8 +302,7 @@ pub fn trace_text(raw: &str, entrypoint: &[String], paths: &[String]) -> String 
     // Module sources are kept through their `module` lines; data files and the rest as files.
     // The app folder ships whole.
     let app = format!("{}/", crate::layout::APP_DIR);
-    let wanted =
-        |p: &str| !(ignored(p) || p.ends_with('/') || p.starts_with(&app) || (in_sys_path(p) && code(p)));
+    let wanted = |p: &str| !(ignored(p) || p.ends_with('/') || p.starts_with(&app) || (in_sys_path(p) && code(p)));
     for line in raw.lines() {
         let Some((kind, value)) = line.split_once(' ') else { continue };
         match kind {

@@ -84,7 +84,8 @@ fn finish_venv(ctx: &Ctx) -> Vec<String> {
     }
     if ctx.plan.trim.strip {
         out.push(format!(
-            "if command -v strip >/dev/null 2>&1; then find {VENV} -name '*.so' -type f -exec strip --strip-unneeded {{}} +; fi"
+            // a .so that is not ELF (rare) makes strip complain; the others are still stripped
+            "if command -v strip >/dev/null 2>&1; then find {VENV} -name '*.so' -type f -exec strip --strip-unneeded {{}} + || true; fi"
         ));
     }
     out
@@ -311,6 +312,12 @@ pub(crate) fn multi_stage(
     let libs = system_libs(ctx);
     if !libs.is_empty() && builder.family != crate::catalogue::Family::Python {
         s.run(apt_install(&uniq(libs.iter().map(|l| l.debian_build.clone()))));
+    }
+    if ctx.plan.trim.strip && builder.family == crate::catalogue::Family::PythonSlim {
+        // slim images have no binutils; the builder stage never reaches the final image
+        s.run(apt_install(&["binutils".to_string()]));
+        // its own layer, the same for every project on this builder
+        s.flush();
     }
     let venv_python = &runtime.interpreter;
     let mut make_venv = Run::new();
