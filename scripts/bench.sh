@@ -10,6 +10,11 @@
 #      (target: at most 5 %);
 #   3. cold (--no-cache) and warm (after a source edit) build times of the distroless variant
 #      (target: warm at most 10 % of cold);
+#   2b. the minimal variant: size, ratio to naive and to distroless, start time (seconds to the
+#      first HTTP answer when verified) beside distroless's, what it kept and dropped
+#      (goals: <= 30 MB and >= 21x smaller than naive);
+#   5. minimal vs distroless on a FastAPI app pinned to fastapi[standard]==0.111.0
+#      (goal: minimal <= 45 MB), traced on / and /docs;
 #   4. pyslim's peak memory (/usr/bin/time -v) while building with a 1 GB file in the project,
 #      once excluded by .dockerignore (.venv/) and once included (data/, copied into the
 #      image): the context is streamed, so memory must not grow with it (target: < 50 MB).
@@ -90,6 +95,30 @@ printf 'pyslim distroless %10s\n' "$(mb "$DL_SIZE")"
 awk -v s="$DL_SIZE" -v f="$FLOOR" 'BEGIN { o = (s - f) / f * 100; printf "overhead over the floor: %.2f %% (target <= 5 %%): %s\n", o, (o <= 5 ? "met" : "NOT met") }'
 
 # ---------------------------------------------------------------------------------------------
+step "2b. the minimal variant (FROM scratch, assembled from the service's trace)"
+size_of() { jq -r --arg v "$2" '.variants[] | select(.name == $v) | .size_bytes' "$1"; }
+start_of() { jq -r --arg v "$2" '.variants[] | select(.name == $v) | .verify_detail // "" | capture("after (?<s>[0-9.]+)s").s // "-"' "$1"; }
+minimal_figures() { # compare.json, label
+  local naive dl min
+  naive=$(size_of "$1" naive)
+  dl=$(size_of "$1" distroless)
+  min=$(size_of "$1" minimal)
+  [ -n "$min" ] || { echo "minimal: not built (see the compare log)"; return; }
+  printf '%s minimal %s, distroless %s%s
+' "$2" "$(mb "$min")" "$(mb "$dl")" \
+    "${naive:+, naive $(mb "$naive")}"
+  [ -z "$naive" ] || awk -v n="$naive" -v m="$min" 'BEGIN { printf "  %.1fx smaller than naive\n", n / m }'
+  awk -v d="$dl" -v m="$min" 'BEGIN { printf "  %.1fx smaller than distroless (%.0f %% of it)\n", d / m, m / d * 100 }'
+  printf '  start (first HTTP answer): minimal %s s, distroless %s s\n' "$(start_of "$1" minimal)" "$(start_of "$1" distroless)"
+  jq -r '.variants[] | select(.name == "minimal") | .minimal |
+    "  kept: stdlib \(.stdlib.kept.files) files (\(.stdlib.kept.bytes / 1e6 | . * 10 | round / 10) MB), dropped \(.stdlib.dropped.files) (\(.stdlib.dropped.bytes / 1e6 | . * 10 | round / 10) MB); venv kept \(.venv.kept.files) (\(.venv.kept.bytes / 1e6 | . * 10 | round / 10) MB), dropped \(.venv.dropped.files); system \(.system.files) files (\(.system.bytes / 1e6 | . * 10 | round / 10) MB); stripped \(.stripped_bytes / 1e6 | . * 10 | round / 10) MB"' "$1"
+}
+minimal_figures "$WORK/compare.json" demo:
+MIN=$(size_of "$WORK/compare.json" minimal)
+NAIVE=$(size_of "$WORK/compare.json" naive)
+[ -z "$MIN" ] || awk -v m="$MIN" -v n="$NAIVE" 'BEGIN { printf "goal <= 30 MB and >= 21x: %s\n", (m <= 30e6 && n / m >= 21 ? "met" : "NOT met") }'
+
+# ---------------------------------------------------------------------------------------------
 step "3. cold and warm build of the distroless variant"
 TAG=pyslim-bench/demo:distroless
 TAGS+=("$TAG")
@@ -123,3 +152,28 @@ t1=$(now)
 printf '1 GB included (streamed, in image): peak RSS %s  (build %.1f s, image %s)\n' "$(rss "$WORK/mem2.log")" \
   "$(elapsed "$t0" "$t1")" "$(mb "$(docker image inspect -f '{{.Size}}' "$TAG")")"
 rm -rf "$PROJ/data" "$PROJ/.venv"
+
+# ---------------------------------------------------------------------------------------------
+step "5. minimal vs distroless: FastAPI app on fastapi[standard]==0.111.0"
+FA=$WORK/fastapi-standard
+mkdir -p "$FA"
+printf 'fastapi[standard]==0.111.0\n' >"$FA/requirements.txt"
+printf '3.13\n' >"$FA/.python-version"
+cat >"$FA/main.py" <<'PY'
+from fastapi import FastAPI
+
+app = FastAPI()
+
+
+@app.get("/")
+def root() -> dict:
+    return {"ok": True}
+PY
+printf '[minimal]\ntrace_paths = ["/docs", "/openapi.json"]\n' >"$FA/pyslim.toml"
+rc=0
+"$BIN" compare "$FA" --variants distroless,minimal --json >"$WORK/fastapi.json" 2>"$WORK/fastapi.log" || rc=$?
+for v in $(jq -r '.variants[].name' "$WORK/fastapi.json" 2>/dev/null); do TAGS+=("pyslim/fastapi-standard:$v"); done
+if [ "$rc" -ne 0 ]; then tail -20 "$WORK/fastapi.log" >&2; fi
+minimal_figures "$WORK/fastapi.json" fastapi[standard]==0.111.0:
+FMIN=$(size_of "$WORK/fastapi.json" minimal)
+[ -z "$FMIN" ] || awk -v m="$FMIN" 'BEGIN { printf "goal <= 45 MB: %s\n", (m <= 45e6 ? "met" : "NOT met") }'

@@ -7,6 +7,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Cell, Paragraph, Row, Table};
 
+use crate::plan::Variant;
 use crate::report::{Comparison, LayerRole, human_size as size};
 use crate::tui::app::App;
 use crate::tui::theme::Theme;
@@ -17,7 +18,10 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
         frame.render_widget(Paragraph::new(Line::styled(" No results yet: build first.", t.dim())), area);
         return;
     };
-    let table_h = ((c.variants.len() + c.skipped.len()) as u16 + 3).min(area.height / 2);
+    let minimal: Vec<(Variant, String)> =
+        c.variants.iter().filter_map(|v| v.minimal.as_ref().map(|m| (v.name, m.summary()))).collect();
+    let notes_h = (c.skipped.len() + minimal.len()) as u16;
+    let table_h = (c.variants.len() as u16 + notes_h + 3).min(area.height / 2);
     let [chart, table] = Layout::vertical([Constraint::Min(6), Constraint::Length(table_h)]).areas(area);
     let block = Block::bordered()
         .border_type(BorderType::Rounded)
@@ -81,10 +85,9 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
         .title(Span::styled(" Where the bytes are ", t.bold()));
     let inner = block.inner(table);
     frame.render_widget(block, table);
-    let [rows_area, skipped_area] =
-        Layout::vertical([Constraint::Min(1), Constraint::Length(c.skipped.len() as u16)]).areas(inner);
+    let [rows_area, skipped_area] = Layout::vertical([Constraint::Min(1), Constraint::Length(notes_h)]).areas(inner);
     frame.render_widget(Table::new(rows, widths).header(Row::new(header).style(t.dim())), rows_area);
-    let skipped: Vec<Line> = c
+    let mut skipped: Vec<Line> = c
         .skipped
         .iter()
         .map(|s| {
@@ -94,6 +97,13 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
             ])
         })
         .collect();
+    // What minimal kept and dropped, one line each.
+    skipped.extend(minimal.into_iter().map(|(name, summary)| {
+        Line::from(vec![
+            Span::styled(format!("{:<16}", name.as_str()), t.variant(name)),
+            Span::styled(summary, t.dim()),
+        ])
+    }));
     frame.render_widget(Paragraph::new(skipped), skipped_area);
 }
 
