@@ -567,6 +567,20 @@ fn results_screen_from_a_comparison() {
     }
     assert!(text.contains("not built: exit code 1"), "{text}");
     assert!(text.contains("✗ no"), "{text}");
+    // What minimal kept and dropped is one line under the table.
+    let mut m = variant_result(Variant::Minimal, 19.6, 10.5, 0.07, true);
+    m.minimal = Some(pyslim::report::MinimalReport {
+        traced: true,
+        trace_file: Some(".pyslim/trace.txt".into()),
+        stdlib: pyslim::report::KeptDropped {
+            kept: pyslim::report::Tally { files: 730, bytes: 13_300_000 },
+            dropped: pyslim::report::Tally { files: 527, bytes: 12_300_000 },
+        },
+        ..Default::default()
+    });
+    app.results.as_mut().expect("set").variants.push(m);
+    let text = draw(&app, 120, 40).backend().to_string();
+    assert!(text.contains("minimal         from .pyslim/trace.txt; stdlib 730 of 1257 files (13.3 MB of 25.6 MB)"), "{text}");
     // The bars are drawn in the variant colours.
     let buf = t.backend().buffer();
     assert!(buf.content().iter().any(|c| c.symbol() == "█" && c.fg == Color::Green));
