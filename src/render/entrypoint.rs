@@ -2,7 +2,8 @@
 //!
 //! Owns the rewriting of the argv so that it starts from the venv (`/opt/venv/bin/python -m
 //! uvicorn ...`) without relying on `PATH` or on a console script's shebang, and the removal of
-//! tool wrappers (`poetry run`, `uv run`) that are not in the runtime image.
+//! tool wrappers (`poetry run`, `uv run`) that are not in the runtime image; and the launcher that
+//! runs the pre-start steps before the server without a shell (distroless has none).
 
 /// Servers and tools whose package has a `__main__` module, so `python -m NAME` runs them.
 const MODULE_ENTRYPOINTS: &[&str] =
@@ -50,6 +51,53 @@ pub(crate) fn from_venv(argv: &[String], venv: &str) -> Vec<String> {
         out.push(format!("{venv}/bin/{first}"));
     }
     out.extend(argv[1..].iter().cloned());
+    out
+}
+
+/// The pre-start launcher, run as `python -I -c LAUNCHER STEP... -- SERVER ARGV...`: each step
+/// (a command line, split like a POSIX shell, found on `PATH`, so the venv's console scripts
+/// resolve) runs in order with SIGTERM/SIGINT passed on; a failing step ends the container with
+/// its exit code (127 not found, 126 not runnable, 128+N killed by signal N) and one line on
+/// stderr; then the server replaces the launcher (`os.execvp`), so it is PID 1's program and gets
+/// the signals. `-I` keeps the project's files and `PYTHON*` settings out of the launcher itself
+/// (the steps and the server get the environment unchanged).
+pub(crate) const LAUNCHER: &str = r#"import os, shlex, signal, subprocess, sys
+args = sys.argv[1:]
+steps, server = args[:args.index("--")], args[args.index("--") + 1:]
+def say(line):
+    print("pyslim: " + line, file=sys.stderr, flush=True)
+for n, step in enumerate(steps, 1):
+    what = "pre-start step %d/%d `%s`" % (n, len(steps), step)
+    say("running " + what)
+    try:
+        child = subprocess.Popen(shlex.split(step))
+    except OSError as e:
+        say("%s cannot run: %s" % (what, e.strerror or e))
+        sys.exit(127 if isinstance(e, FileNotFoundError) else 126)
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda s, _f: child.send_signal(s))
+    code = child.wait()
+    if code:
+        code = code if code > 0 else 128 - code
+        say("%s failed with exit code %d; the server was not started" % (what, code))
+        sys.exit(code)
+try:
+    os.execvp(server[0], server)
+except OSError as e:
+    say("cannot start the server `%s`: %s" % (shlex.join(server), e.strerror or e))
+    sys.exit(127)
+"#;
+
+/// The entrypoint argv that runs `steps` (argvs, tool wrappers dropped) with `python`, then
+/// execs `server`; just `server` when there are no steps.
+pub(crate) fn with_pre_start(python: &str, steps: &[Vec<String>], server: Vec<String>) -> Vec<String> {
+    if steps.is_empty() {
+        return server;
+    }
+    let mut out = vec![python.to_string(), "-I".into(), "-c".into(), LAUNCHER.into()];
+    out.extend(steps.iter().map(|s| crate::scan::command_line(&without_tool_wrapper(s))));
+    out.push("--".into());
+    out.extend(server);
     out
 }
 

@@ -242,6 +242,7 @@ fn header(ctx: &Ctx, builder: &str, runtime: &str) -> text::Dockerfile {
         pm: ctx.pm,
         python: String::new(),
         member: None,
+        extras: &[],
     };
     if let (false, Ok(i)) = (v == Variant::Naive, recipe.install()) {
         lines.extend(i.why.into_iter().map(|w| format!("- {w}.")));
