@@ -1237,4 +1237,115 @@ mod tests {
         let e = BuildPlan::resolve(&scan_with(Some("3.13")), Some(&bad), &Config::default()).unwrap_err();
         assert!(e.to_string().contains("build secret `a`"), "{e}");
     }
+
+    #[test]
+    fn start_keys_parse_overlay_and_round_trip() {
+        let text = "pre_start = [\"flask db upgrade\"]\nbuild_steps = [\"python manage.py collectstatic --noinput\"]\ninstall = [\"gunicorn\"]\n[build_env]\nSECRET_KEY = \"dummy\"\n[verify]\nenv = { DATABASE_URL = \"sqlite:////tmp/db\" }\n";
+        let cfg = Config::parse(text).unwrap();
+        assert_eq!(cfg.pre_start.as_deref(), Some(&["flask db upgrade".to_string()][..]));
+        assert_eq!(cfg.verify.env["DATABASE_URL"], "sqlite:////tmp/db");
+        let e = Config::parse("[verify]\nenvs = {}\n").unwrap_err().to_string();
+        assert!(e.contains("envs"), "{e}");
+
+        // flags replace lists and win per key in maps
+        let flags = Config {
+            pre_start: Some(vec!["python manage.py migrate".into(), "  ".into()]),
+            verify: VerifyConfig { env: [("DEBUG".to_string(), "1".to_string())].into() },
+            build_env: [("SECRET_KEY".to_string(), "flag".to_string())].into(),
+            ..Default::default()
+        };
+        let p = BuildPlan::resolve(&scan_with(Some("3.13")), Some(&cfg), &flags).unwrap();
+        assert_eq!(p.pre_start, vec![argv("python manage.py migrate")]);
+        assert_eq!(p.build_steps, ["python manage.py collectstatic --noinput"]);
+        assert_eq!(p.build_env, [("SECRET_KEY".to_string(), "flag".to_string())]);
+        assert_eq!(p.extra_requirements[0].requirement, "gunicorn");
+        assert_eq!(p.verify_env.len(), 2);
+        // --env values are for one run: only pyslim.toml's [verify] is saved
+        let saved = p.to_config();
+        assert_eq!(saved.verify, cfg.verify);
+        assert_eq!(Config::parse(&saved.to_toml()).unwrap(), saved);
+
+        // nothing set: the scan's facts; an explicit empty list removes them and is saved
+        let scan = ScanReport {
+            pre_start: vec![Fact::new("flask db upgrade".to_string(), "Procfile:1")],
+            build_steps: vec![Fact::new("python manage.py collectstatic --noinput".to_string(), "settings.py")],
+            build_env: vec![Fact::new("SECRET_KEY=build".to_string(), "settings.py:3")],
+            extra_requirements: vec![Fact::new("uvicorn".to_string(), "no ASGI server")],
+            ..scan_with(Some("3.13"))
+        };
+        let p = BuildPlan::resolve(&scan, None, &Config::default()).unwrap();
+        assert_eq!(p.pre_start, vec![argv("flask db upgrade")]);
+        assert_eq!(p.build_env, [("SECRET_KEY".to_string(), "build".to_string())]);
+        assert_eq!(
+            p.extra_requirements,
+            [ExtraRequirement { requirement: "uvicorn".into(), reason: "no ASGI server".into() }]
+        );
+        let none = Config { pre_start: Some(vec![]), ..Default::default() };
+        let p = BuildPlan::resolve(&scan, None, &none).unwrap();
+        assert!(p.pre_start.is_empty());
+        assert_eq!(p.to_config().pre_start, Some(vec![]));
+        // the scan's extras belong to its entrypoint
+        let own = Config { entrypoint: Some(argv("hypercorn app:app")), ..Default::default() };
+        assert!(BuildPlan::resolve(&scan, None, &own).unwrap().extra_requirements.is_empty());
+        // an empty plan saves none of the new keys
+        let plain = BuildPlan::resolve(&scan_with(Some("3.13")), None, &Config::default()).unwrap().to_config();
+        assert!(!plain.to_toml().contains("pre_start") && !plain.to_toml().contains("verify"), "{}", plain.to_toml());
+    }
+
+    #[test]
+    fn pre_start_steps_have_no_shell_operators_and_env_names_are_checked() {
+        for (line, why) in [
+            ("flask db upgrade; gunicorn app:app", "shell operator"),
+            ("a && b", "shell operator"),
+            ("echo 'x", "unbalanced"),
+        ] {
+            let cfg = Config { pre_start: Some(vec![line.into()]), ..Default::default() };
+            let e = BuildPlan::resolve(&scan_with(None), None, &cfg).unwrap_err().to_string();
+            assert!(e.contains(why) && e.contains(line), "{line}: {e}");
+        }
+        assert_eq!(split_pre_start("python -c 'print(1); print(2)'").unwrap().len(), 3);
+        let cfg =
+            Config { verify: VerifyConfig { env: [("1X".to_string(), String::new())].into() }, ..Default::default() };
+        let e = BuildPlan::resolve(&scan_with(None), None, &cfg).unwrap_err().to_string();
+        assert!(e.contains("`1X` is not an environment variable name"), "{e}");
+    }
+
+    #[test]
+    fn add_server_replaces_a_dev_server_and_installs_it() {
+        let django = ScanReport {
+            framework: Some(Fact::new(Framework::Django, "manage.py")),
+            app: Some(Fact::new("mysite.wsgi:application".to_string(), "mysite/settings.py:9")),
+            entrypoint: Some(Fact::new(argv("python manage.py runserver 0.0.0.0:8000"), "test")),
+            ..scan_with(Some("3.13"))
+        };
+        let p = BuildPlan::resolve(&django, None, &Config::default()).unwrap();
+        assert!(p.runs_dev_server());
+        let flags = Config { add_server: Some(AppServer::Gunicorn), port: Some(8001), ..Default::default() };
+        let p = BuildPlan::resolve(&django, None, &flags).unwrap();
+        assert_eq!(p.entrypoint, argv("gunicorn -b 0.0.0.0:8001 mysite.wsgi:application"));
+        assert!(!p.runs_dev_server());
+        assert_eq!(p.extra_requirements[0].requirement, "gunicorn");
+        assert!(p.extra_requirements[0].reason.contains("does not depend on it"));
+        assert_eq!(p.to_config().install, Some(vec!["gunicorn".to_string()]));
+        // an entrypoint that already runs it is kept; a declared server is not added again
+        let own = Config { entrypoint: Some(argv("gunicorn -w 4 mysite.wsgi:application")), ..flags.clone() };
+        assert_eq!(BuildPlan::resolve(&django, None, &own).unwrap().entrypoint[..3], argv("gunicorn -w 4")[..]);
+        let declared = ScanReport {
+            dependencies: vec![crate::scan::Dependency {
+                name: "gunicorn".into(),
+                requirement: "gunicorn>=22".into(),
+                source: "requirements.txt".into(),
+            }],
+            ..django.clone()
+        };
+        assert!(BuildPlan::resolve(&declared, None, &flags).unwrap().extra_requirements.is_empty());
+        // uvicorn for a WSGI app is refused with the reason
+        let e =
+            BuildPlan::resolve(&django, None, &Config { add_server: Some(AppServer::Uvicorn), ..Default::default() })
+                .unwrap_err()
+                .to_string();
+        assert!(e.contains("WSGI"), "{e}");
+        assert!(runs_dev_server(&argv("flask --app app run --port 5000")));
+        assert!(!runs_dev_server(&argv("gunicorn app:app")));
+    }
 }

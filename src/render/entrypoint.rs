@@ -129,4 +129,59 @@ mod tests {
         assert_eq!(from_venv(&v("/usr/bin/env x"), "/v"), v("/usr/bin/env x"));
         assert!(!is_python("python3.x"));
     }
+
+    /// Runs the launcher with the host's `python3` (the image runs the same text): steps in
+    /// order, the server exec'd after them, a failing step's exit code and line, 127 for a
+    /// missing command. Skipped without `python3` outside CI.
+    #[test]
+    fn launcher_runs_steps_in_order_then_execs_the_server() {
+        use std::process::Command;
+        let Ok(py) = Command::new("python3").arg("-c").arg("import sys; print(sys.executable)").output() else {
+            assert!(std::env::var_os("CI").is_none(), "python3 is needed to test the launcher");
+            eprintln!("SKIPPED: no python3");
+            return;
+        };
+        let py = String::from_utf8_lossy(&py.stdout).trim().to_string();
+        let dir = tempfile::tempdir().unwrap();
+        let step = |n: &str| vec![py.clone(), "-c".into(), format!("open('order', 'a').write('{n} ')")];
+        let server = vec![py.clone(), "-c".into(), "import os; print(open('order').read() + str(os.getpid()))".into()];
+        let run = |steps: &[Vec<String>]| {
+            let argv = with_pre_start(&py, steps, server.clone());
+            let mut c = Command::new(&argv[0]);
+            c.args(&argv[1..]).current_dir(dir.path());
+            c.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+            let child = c.spawn().unwrap();
+            let pid = child.id();
+            (child.wait_with_output().unwrap(), pid)
+        };
+        let (out, pid) = run(&[step("one"), step("two")]);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{stderr}");
+        // the server replaced the launcher: same process id
+        assert_eq!(stdout.trim(), format!("one two {pid}"), "{stderr}");
+        assert!(stderr.contains("pyslim: running pre-start step 1/2"), "{stderr}");
+
+        std::fs::remove_file(dir.path().join("order")).unwrap();
+        let fail = vec![py.clone(), "-c".into(), "import sys; sys.exit(7)".into()];
+        let (out, _) = run(&[step("one"), fail, step("three")]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(7), "{stderr}");
+        assert!(stderr.contains("pre-start step 2/3") && stderr.contains("failed with exit code 7"), "{stderr}");
+        assert!(out.stdout.is_empty(), "the server ran after a failed step");
+        assert_eq!(std::fs::read_to_string(dir.path().join("order")).unwrap(), "one ");
+
+        let (out, _) = run(&[vec!["pyslim-no-such-command".into(), "x".into()]]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(127), "{stderr}");
+        assert!(stderr.contains("pre-start step 1/1 `pyslim-no-such-command x` cannot run"), "{stderr}");
+    }
+
+    #[test]
+    fn no_steps_no_launcher_and_wrappers_dropped() {
+        assert_eq!(with_pre_start("/p", &[], v("gunicorn a:b")), v("gunicorn a:b"));
+        let argv = with_pre_start("/p", &[v("poetry run flask db upgrade")], v("gunicorn a:b"));
+        assert_eq!(argv[..3], v("/p -I -c")[..]);
+        assert_eq!(argv[4..], ["flask db upgrade", "--", "gunicorn", "a:b"]);
+    }
 }
