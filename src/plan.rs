@@ -842,7 +842,7 @@ pub fn add_server(
     let declared = scan.dependencies.iter().any(|d| requirement_name(&d.name) == name);
     let extra = (!declared).then(|| ExtraRequirement {
         requirement: name.to_string(),
-        reason: format!("--add-server {name}: the entrypoint runs it and the project does not depend on it"),
+        reason: format!("added by --add-server {name}: the entrypoint runs it and the project does not depend on it"),
     });
     if let Some(argv) = current
         && runs_program(argv, name)
@@ -872,7 +872,7 @@ pub fn add_server(
 }
 
 /// Whether `argv` runs `program` (`gunicorn …`, `python -m gunicorn …`, `poetry run gunicorn …`).
-fn runs_program(argv: &[String], program: &str) -> bool {
+pub fn runs_program(argv: &[String], program: &str) -> bool {
     let words: Vec<&str> = argv.iter().map(String::as_str).collect();
     let start = match words.as_slice() {
         [tool, "run", ..] if ["poetry", "uv", "pdm", "pipenv", "hatch", "rye"].contains(tool) => 2,
