@@ -180,3 +180,50 @@ fn django_answers_200_only_because_collectstatic_ran() {
     assert!(r.stdout.contains("HTTP 500"), "{}\n{}", r.stdout, r.stderr);
     drop(tags);
 }
+
+/// The flags through the real binary, no daemon needed: steps, extras and --add-server reach the
+/// Dockerfile; bad values are refused with the reason (exit 1, clap's 2 for an unknown server).
+#[test]
+fn start_flags_reach_the_dockerfile_and_bad_ones_are_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = fixture(tmp.path(), "django-static");
+    let out = common::pyslim_with(None)
+        .arg("dockerfile")
+        .arg(&dir)
+        .args(["--add-server", "gunicorn", "--pre-start", "python manage.py migrate --noinput"])
+        .args(["--build-step", "python manage.py collectstatic --noinput --clear", "--install", "whitenoise>=6"])
+        .args(["--build-env", "DJANGO_SECRET_KEY=flag-placeholder", "--env", "DJANGO_SECRET_KEY=never-in-a-dockerfile"])
+        .output()
+        .unwrap();
+    let df = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        df.contains("\"python manage.py migrate --noinput\", \"--\", \"/opt/venv/bin/python\", \"-m\", \"gunicorn\""),
+        "{df}"
+    );
+    assert!(
+        df.contains("collectstatic --noinput --clear") && df.contains("DJANGO_SECRET_KEY=flag-placeholder"),
+        "{df}"
+    );
+    // --install replaces the list; --add-server adds its server to it
+    assert!(df.contains("install --no-compile 'whitenoise>=6' gunicorn"), "{df}");
+    assert!(!df.contains("never-in-a-dockerfile"), "{df}");
+
+    for (args, code, why) in [
+        (vec!["--pre-start", "flask db upgrade; gunicorn app:app"], 1, "shell operator"),
+        (vec!["--env", "1X=y"], 1, "not an environment variable name"),
+        (vec!["--env", "PYSLIM_TEST_UNSET_VARIABLE"], 1, "no PYSLIM_TEST_UNSET_VARIABLE in this environment"),
+        (vec!["--add-server", "hypercorn"], 2, "gunicorn"),
+    ] {
+        let out = common::pyslim_with(None)
+            .arg("dockerfile")
+            .arg(&dir)
+            .args(&args)
+            .env_remove("PYSLIM_TEST_UNSET_VARIABLE")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(code), "{args:?}: {stderr}");
+        assert!(stderr.contains(why) && !stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
+}
