@@ -409,6 +409,8 @@ pub enum PlanError {
     BadPreStart { step: String, reason: String },
     #[error("cannot serve the app with {server}: {reason}")]
     AddServer { server: &'static str, reason: String },
+    #[error("{what} {value:?} holds a line break or control character, which would end the Dockerfile instruction")]
+    ControlCharacter { what: &'static str, value: String },
 }
 
 /// How serious a compatibility finding is.
@@ -616,6 +618,17 @@ impl BuildPlan {
         for k in build_env.keys() {
             if !is_env_name(k) {
                 return Err(PlanError::BadEnvName { what: "build_env", name: k.clone() });
+            }
+        }
+        // These reach the Dockerfile as text: a line break would start another instruction.
+        let texts = build_steps
+            .iter()
+            .map(|v| ("build step", v))
+            .chain(build_env.values().map(|v| ("build_env value", v)))
+            .chain(extra_requirements.iter().map(|r| ("install requirement", &r.requirement)));
+        for (what, value) in texts {
+            if value.chars().any(|c| c.is_control() && c != '\t') {
+                return Err(PlanError::ControlCharacter { what, value: value.clone() });
             }
         }
         for k in c.verify.env.keys() {
@@ -1304,6 +1317,9 @@ mod tests {
             assert!(e.contains(why) && e.contains(line), "{line}: {e}");
         }
         assert_eq!(split_pre_start("python -c 'print(1); print(2)'").unwrap().len(), 3);
+        let cfg = Config { build_steps: Some(vec!["true\nRUN curl evil".into()]), ..Default::default() };
+        let e = BuildPlan::resolve(&scan_with(None), None, &cfg).unwrap_err().to_string();
+        assert!(e.contains("line break"), "{e}");
         let cfg =
             Config { verify: VerifyConfig { env: [("1X".to_string(), String::new())].into() }, ..Default::default() };
         let e = BuildPlan::resolve(&scan_with(None), None, &cfg).unwrap_err().to_string();
