@@ -460,8 +460,8 @@ pub struct BuildPlan {
     pub image_mirror: Option<String>,
     /// Build-only files for the install steps (never in the final image).
     pub build_secrets: Vec<BuildSecret>,
-    /// Commands run before the server, in order, each as its argv (see [`Config::pre_start`]).
-    pub pre_start: Vec<Vec<String>>,
+    /// Commands run before the server, in order, as written (each checked by [`split_pre_start`]).
+    pub pre_start: Vec<String>,
     /// Shell commands run at build time after the source is copied.
     pub build_steps: Vec<String>,
     /// `KEY=VALUE` pairs set for the build steps only.
@@ -594,12 +594,10 @@ impl BuildPlan {
             Some(list) => list.clone(),
             None => scan.pre_start.iter().map(|f| f.value.clone()).collect(),
         };
-        let pre_start = pre_start
-            .iter()
-            .map(|s| s.trim())
-            .filter(|s| !s.is_empty())
-            .map(split_pre_start)
-            .collect::<Result<Vec<_>, _>>()?;
+        let pre_start: Vec<String> = pre_start.iter().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
+        for line in &pre_start {
+            split_pre_start(line)?;
+        }
         let build_steps: Vec<String> = match &c.build_steps {
             Some(list) => list.clone(),
             None => scan.build_steps.iter().map(|f| f.value.clone()).collect(),
@@ -791,8 +789,7 @@ impl BuildPlan {
             trim: Some(self.trim),
             custom_images: self.custom_images.clone(),
             build_secrets: self.build_secrets.clone(),
-            pre_start: (self.saved.pre_start || !self.pre_start.is_empty())
-                .then(|| self.pre_start.iter().map(|a| crate::scan::command_line(a)).collect()),
+            pre_start: (self.saved.pre_start || !self.pre_start.is_empty()).then(|| self.pre_start.clone()),
             build_steps: (self.saved.build_steps || !self.build_steps.is_empty()).then(|| self.build_steps.clone()),
             install: (self.saved.install || !self.extra_requirements.is_empty())
                 .then(|| self.extra_requirements.iter().map(|r| r.requirement.clone()).collect()),
@@ -1268,7 +1265,7 @@ mod tests {
             ..Default::default()
         };
         let p = BuildPlan::resolve(&scan_with(Some("3.13")), Some(&cfg), &flags).unwrap();
-        assert_eq!(p.pre_start, vec![argv("python manage.py migrate")]);
+        assert_eq!(p.pre_start, ["python manage.py migrate"]);
         assert_eq!(p.build_steps, ["python manage.py collectstatic --noinput"]);
         assert_eq!(p.build_env, [("SECRET_KEY".to_string(), "flag".to_string())]);
         assert_eq!(p.extra_requirements[0].requirement, "gunicorn");
@@ -1287,7 +1284,7 @@ mod tests {
             ..scan_with(Some("3.13"))
         };
         let p = BuildPlan::resolve(&scan, None, &Config::default()).unwrap();
-        assert_eq!(p.pre_start, vec![argv("flask db upgrade")]);
+        assert_eq!(p.pre_start, ["flask db upgrade"]);
         assert_eq!(p.build_env, [("SECRET_KEY".to_string(), "build".to_string())]);
         assert_eq!(
             p.extra_requirements,

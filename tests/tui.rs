@@ -799,7 +799,7 @@ fn steps_are_added_edited_moved_removed_and_reach_the_plan() {
     assert_eq!(app.step, Step::Options, "{:?}", app.entry.error);
     let plan = app.plan.clone().expect("plan").expect("plan resolves");
     assert_eq!(plan.entrypoint.join(" "), "gunicorn -b 0.0.0.0:8000 shop.wsgi:application");
-    assert_eq!(plan.pre_start, [vec!["python", "manage.py", "migrate", "--noinput"]]);
+    assert_eq!(plan.pre_start, ["python manage.py migrate --noinput"]);
     assert_eq!(
         plan.build_steps,
         ["python manage.py collectstatic --noinput --clear", "python manage.py compilemessages"]

@@ -88,14 +88,17 @@ except OSError as e:
     sys.exit(127)
 "#;
 
-/// The entrypoint argv that runs `steps` (argvs, tool wrappers dropped) with `python`, then
-/// execs `server`; just `server` when there are no steps.
-pub(crate) fn with_pre_start(python: &str, steps: &[Vec<String>], server: Vec<String>) -> Vec<String> {
+/// The entrypoint argv that runs `steps` (command lines, as written unless a tool wrapper is
+/// dropped) with `python`, then execs `server`; just `server` when there are no steps.
+pub(crate) fn with_pre_start(python: &str, steps: &[String], server: Vec<String>) -> Vec<String> {
     if steps.is_empty() {
         return server;
     }
     let mut out = vec![python.to_string(), "-I".into(), "-c".into(), LAUNCHER.into()];
-    out.extend(steps.iter().map(|s| crate::scan::command_line(&without_tool_wrapper(s))));
+    out.extend(steps.iter().map(|line| match shlex::split(line) {
+        Some(argv) if without_tool_wrapper(&argv) != argv => crate::scan::command_line(&without_tool_wrapper(&argv)),
+        _ => line.clone(),
+    }));
     out.push("--".into());
     out.extend(server);
     out
@@ -143,9 +146,9 @@ mod tests {
         };
         let py = String::from_utf8_lossy(&py.stdout).trim().to_string();
         let dir = tempfile::tempdir().unwrap();
-        let step = |n: &str| vec![py.clone(), "-c".into(), format!("open('order', 'a').write('{n} ')")];
+        let step = |n: &str| format!("{py} -c \"open('order', 'a').write('{n} ')\"");
         let server = vec![py.clone(), "-c".into(), "import os; print(open('order').read() + str(os.getpid()))".into()];
-        let run = |steps: &[Vec<String>]| {
+        let run = |steps: &[String]| {
             let argv = with_pre_start(&py, steps, server.clone());
             let mut c = Command::new(&argv[0]);
             c.args(&argv[1..]).current_dir(dir.path());
@@ -163,7 +166,7 @@ mod tests {
         assert!(stderr.contains("pyslim: running pre-start step 1/2"), "{stderr}");
 
         std::fs::remove_file(dir.path().join("order")).unwrap();
-        let fail = vec![py.clone(), "-c".into(), "import sys; sys.exit(7)".into()];
+        let fail = format!("{py} -c 'import sys; sys.exit(7)'");
         let (out, _) = run(&[step("one"), fail, step("three")]);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(7), "{stderr}");
@@ -171,7 +174,7 @@ mod tests {
         assert!(out.stdout.is_empty(), "the server ran after a failed step");
         assert_eq!(std::fs::read_to_string(dir.path().join("order")).unwrap(), "one ");
 
-        let (out, _) = run(&[vec!["pyslim-no-such-command".into(), "x".into()]]);
+        let (out, _) = run(&["pyslim-no-such-command x".into()]);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(127), "{stderr}");
         assert!(stderr.contains("pre-start step 1/1 `pyslim-no-such-command x` cannot run"), "{stderr}");
@@ -180,8 +183,9 @@ mod tests {
     #[test]
     fn no_steps_no_launcher_and_wrappers_dropped() {
         assert_eq!(with_pre_start("/p", &[], v("gunicorn a:b")), v("gunicorn a:b"));
-        let argv = with_pre_start("/p", &[v("poetry run flask db upgrade")], v("gunicorn a:b"));
+        let steps = ["poetry run flask db upgrade".to_string(), "django-admin migrate --settings=s".to_string()];
+        let argv = with_pre_start("/p", &steps, v("gunicorn a:b"));
         assert_eq!(argv[..3], v("/p -I -c")[..]);
-        assert_eq!(argv[4..], ["flask db upgrade", "--", "gunicorn", "a:b"]);
+        assert_eq!(argv[4..], ["flask db upgrade", "django-admin migrate --settings=s", "--", "gunicorn", "a:b"]);
     }
 }

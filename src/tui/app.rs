@@ -630,7 +630,7 @@ pub fn image_choices(slot: Slot, python: PythonVersion) -> Vec<BaseImage> {
 /// The steps the plan would use: flags, then pyslim.toml, then the scan's.
 pub fn planned_steps(app: &App) -> (Vec<String>, Vec<String>) {
     if let Some(Ok(p)) = &app.plan {
-        return (p.pre_start.iter().map(|a| crate::scan::command_line(a)).collect(), p.build_steps.clone());
+        return (p.pre_start.clone(), p.build_steps.clone());
     }
     let cfg = app.effective_config();
     let pre = cfg.pre_start.unwrap_or_else(|| app.scan.pre_start.iter().map(|f| f.value.clone()).collect());
