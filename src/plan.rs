@@ -736,7 +736,25 @@ impl BuildPlan {
             });
         }
         out.extend(self.secret_checks(scan));
+        out.extend(self.verify_env_checks(scan));
         out
+    }
+
+    /// A variable the service reads at start with no default (the scan's `required_env`) that
+    /// the verify run does not set: the image would stop before answering; say how to supply it.
+    pub fn verify_env_checks(&self, scan: &ScanReport) -> Vec<Check> {
+        scan.required_env
+            .iter()
+            .filter(|f| !self.verify_env.contains_key(f.value.trim()))
+            .map(|f| Check {
+                severity: Severity::Warning,
+                message: format!(
+                    "the service needs {k} at start ({}): verify sets it with --env {k}=VALUE or [verify] env in pyslim.toml (never in the image)",
+                    f.source,
+                    k = f.value.trim()
+                ),
+            })
+            .collect()
     }
 
     /// A build secret read from inside the project and not git-ignored is one `git add .` away
@@ -1358,6 +1376,20 @@ mod tests {
                 .unwrap_err()
                 .to_string();
         assert!(e.contains("WSGI"), "{e}");
+        let needs = ScanReport {
+            required_env: vec![Fact::new("DJANGO_SECRET_KEY".to_string(), "mysite/settings.py:8")],
+            ..django.clone()
+        };
+        let p = BuildPlan::resolve(&needs, None, &Config::default()).unwrap();
+        let warned = p.verify_env_checks(&needs);
+        assert!(
+            warned[0].message.contains("--env DJANGO_SECRET_KEY=VALUE") && warned[0].message.contains("settings.py:8")
+        );
+        let set = Config {
+            verify: VerifyConfig { env: [("DJANGO_SECRET_KEY".to_string(), "x".to_string())].into() },
+            ..Default::default()
+        };
+        assert!(BuildPlan::resolve(&needs, None, &set).unwrap().checks(Variant::Distroless, &needs).is_empty());
         assert!(runs_dev_server(&argv("flask --app app run --port 5000")));
         assert!(!runs_dev_server(&argv("gunicorn app:app")));
     }
