@@ -4,8 +4,9 @@
 //!
 //! Owns which tool runs (and where it lives: a throwaway venv, never the runtime venv), which
 //! files must be copied before the dependency step, the dependency step itself, and the project
-//! install after the source is copied. It does not own stage layout, users or entrypoints
-//! (`stages`).
+//! install after the source is copied, and the extra requirements (a server the entrypoint
+//! needs) installed into the same environment. It does not own stage layout, users or
+//! entrypoints (`stages`).
 //!
 //! Environment facts behind the recipes: the PyPI JSON API is unreachable here, so `poetry
 //! install` cannot work; Poetry, PDM and Pipenv only *export* their lockfile to a requirements

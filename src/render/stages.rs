@@ -3,8 +3,10 @@
 //!
 //! Owns the order of instructions (dependency files before the source, venv before the app),
 //! the venv's interpreter path (the runtime's, linked in the builder when missing), system
-//! libraries, trimming (installers, bytecode, strip), `ENV`, `USER`, `EXPOSE` and the
-//! exec-form entrypoint. The package-manager commands come from `installers`.
+//! libraries, trimming (installers, bytecode, strip), the build steps (after the source, with
+//! their settings for that `RUN` only; the multi-stage runtime then takes `/app` from the
+//! builder), `ENV`, `USER`, `EXPOSE` and the exec-form entrypoint (with the pre-start launcher
+//! when there are steps). The package-manager commands come from `installers`.
 
 use crate::catalogue::BaseImage;
 use crate::plan::{APP_DIR, Flavour, SECRETS_DIR, VENV, Variant};
