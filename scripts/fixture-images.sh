@@ -354,7 +354,7 @@ build_rootfs() { # suite dir key
   read -ra versions <<<"$(suite_versions "$suite")"
   v0=${versions[0]}
   remove_workdir "$work"
-  rm -f "$dir"/*.tar "$dir"/*.tmp "$dir"/*.version "$dir"/*.log "$dir"/*.pkgs
+  rm -f "$dir"/*.tar "$dir"/*.tmp "$dir"/*.version "$dir"/*.log "$dir"/*.pkgs "$dir"/meta.env
   mkdir -p "$work"
   log "[$suite] mmdebstrap --variant=minbase --include=$BASE_PKGS"
   for f in "${SLIMIFY_DPKGOPTS[@]}"; do dpkgopts+=(--dpkgopt="$f"); done
@@ -519,6 +519,7 @@ do_suite() {
 # ---------------------------------------------------------------------------
 main() {
   local suite kind ref v t stale=() names=() rc=0 i key
+  for suite in $SUITES; do suite_versions "$suite" >/dev/null; done
   if [ "$LIST" = 1 ]; then
     for suite in $SUITES; do
       while read -r kind ref v t; do
@@ -530,7 +531,6 @@ main() {
   command -v docker >/dev/null || die "docker CLI not found"
   docker version >/dev/null 2>&1 || die "cannot reach the Docker daemon (docker version failed)"
   for suite in $SUITES; do
-    suite_versions "$suite" >/dev/null
     key=$(image_key "$suite")
     while read -r kind ref v t; do
       if [ "$(image_label "$ref")" != "$key" ]; then stale+=("$ref"); fi
