@@ -12,11 +12,11 @@
 # is `docker import`ed under the local namespace pyslim-mirror/ (override with
 # PYSLIM_FIXTURE_NAMESPACE):
 #
-#   suite     Python       images
-#   bookworm  3.11         python:3.11  python:3.11-slim  distroless/python3-debian12:{latest,nonroot}
-#   trixie    3.13         python:3.13  python:3.13-slim  distroless/python3-debian13:{latest,nonroot}
-#   forky     3.14 (python3)  python:3.14  python:3.14-slim
-#             3.15 (extra)    python:3.15  python:3.15-slim   (no distroless image exists for these)
+#   suite     Python           images
+#   bookworm  3.11             python:3.11  python:3.11-slim  distroless/python3-debian12:{latest,nonroot}
+#   trixie    3.13             python:3.13  python:3.13-slim  distroless/python3-debian13:{latest,nonroot}
+#   forky     3.14 (python3)   python:3.14  python:3.14-slim  (no distroless image is published
+#             3.15 (python3.15) python:3.15  python:3.15-slim   for Debian 14 / Python 3.14+)
 #
 # Like the official images, python, python3, python3.X (and pip, pip3, pip3.X) are in
 # /usr/local/bin, Debian's EXTERNALLY-MANAGED marker is removed, the host CA bundle is
@@ -29,14 +29,13 @@
 # tarballs are kept in the cache dir and re-imported without bootstrapping again.
 # Package names a suite lacks (renames between releases) are skipped with a log line.
 #
-# Usage: scripts/fixture-images.sh [--force] [--check] [--list] [--smoke [--source-builds]]
-#   --force          rebuild everything (rootfs tarballs and images)
-#   --check          only report whether all images exist and are current (exit 1 if not)
-#   --list           print "image stand-in-for python-version kind" lines and exit
-#   --smoke          after building, check every image: interpreter path, python -m venv
-#                    and pip install of a wheel from PyPI (about 10 s an image)
-#   --source-builds  with --smoke: also `pip install mysqlclient psycopg2` (C builds from
-#                    source) in every full image (about a minute each)
+# tests/standins.rs checks the images behave (interpreter at the catalogue's path, venv
+# and pip from PyPI, mysqlclient and psycopg2 built from source on the full images).
+#
+# Usage: scripts/fixture-images.sh [--force] [--check] [--list]
+#   --force   rebuild everything (rootfs tarballs and images)
+#   --check   only report whether all images exist and are current (exit 1 if not)
+#   --list    print "image stand-in-for python-version kind" lines and exit (no root, no Docker)
 #
 # Environment:
 #   PYSLIM_FIXTURE_NAMESPACE        image namespace (default pyslim-mirror)
