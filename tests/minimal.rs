@@ -137,6 +137,7 @@ async fn statuses(engine: &Engine, image: &str, paths: &[&str], test: &str) -> H
         paths: paths.iter().map(|p| p.to_string()).collect(),
         timeout: Duration::from_secs(60),
         labels: labels(test),
+        env: Vec::new(),
     };
     let seen = engine.request_paths(&run, &sink(), &CancellationToken::new()).await.unwrap();
     assert!(seen.started, "{image} did not answer: {}", seen.log_tail.join("\n"));
@@ -150,8 +151,7 @@ async fn demo_minimal_is_traced_and_verified() {
     let Some(engine) = common::engine_with(&IMAGES).await else { return };
     let tmp = tempfile::tempdir().unwrap();
     let root = project(tmp.path(), "demo", "demo-service");
-    let cleanup =
-        Cleanup("demo", vec!["pyslim-test/minimal-demo:pyslim".into(), "pyslim-test/minimal-demo:plain".into()]);
+    let cleanup = Cleanup("demo", vec!["pyslim-test/minimal-demo:pyslim".into()]);
     let minimal_cfg = Minimal { trace_paths: vec!["/health".into()], ..Default::default() };
     let overrides = Config { minimal: Some(minimal_cfg.clone()), ..Default::default() };
     let (job, outcome) = minimal(&engine, &root, overrides.clone(), &cleanup.1[0], "demo").await;
@@ -207,8 +207,14 @@ async fn lazy_imports_kept_by_package_and_by_keep_and_plain_docker_builds_it() {
     let Some(engine) = common::engine_with(&IMAGES[..1]).await else { return };
     let tmp = tempfile::tempdir().unwrap();
     let root = project(tmp.path(), "minimal-lazy", "lazy");
-    let cleanup =
-        Cleanup("lazy", vec!["pyslim-test/minimal-lazy:traced".into(), "pyslim-test/minimal-lazy:keep".into()]);
+    let cleanup = Cleanup(
+        "lazy",
+        vec![
+            "pyslim-test/minimal-lazy:traced".into(),
+            "pyslim-test/minimal-lazy:keep".into(),
+            "pyslim-test/minimal-lazy:plain".into(),
+        ],
+    );
     let (_, outcome_traced) = minimal(&engine, &root, Config::default(), &cleanup.1[0], "lazy").await;
     let trace = std::fs::read_to_string(root.join(".pyslim/trace.txt")).unwrap();
     assert!(trace.lines().any(|l| l == "module email"), "{trace}");

@@ -74,6 +74,8 @@ pub struct VariantJob {
     pub secrets: Vec<super::context::SecretSource>,
     /// The builder image, to probe from when the daemon is remote.
     pub probe: Option<ProbeImage>,
+    /// `KEY=VALUE` settings for the verify container only (the plan's verify env).
+    pub verify_env: Vec<String>,
     /// The `minimal` variant's tracing run and trace file.
     pub minimal: Option<MinimalJob>,
 }
@@ -142,6 +144,7 @@ impl VariantJob {
                 .images(rendered_variant)
                 .ok()
                 .map(|i| ProbeImage { image: plan.image_ref(&i.builder), python: i.builder.interpreter.clone() }),
+            verify_env: plan.verify_env.iter().map(|(k, v)| format!("{k}={v}")).collect(),
         }
     }
 }
@@ -211,6 +214,7 @@ impl Engine {
                 v.timeout = timeout;
                 v.labels = job.labels.clone();
                 v.probe = job.probe.clone();
+                v.env = job.verify_env.clone();
                 Some(self.verify(&v, events, cancel).await?)
             }
         };
@@ -227,6 +231,7 @@ impl Engine {
                     paths: m.paths.clone(),
                     timeout: job.verify.unwrap_or(super::verify::DEFAULT_TIMEOUT),
                     labels: job.labels.clone(),
+                    env: job.verify_env.clone(),
                 };
                 let seen = self.request_paths(&run, events, cancel).await?;
                 report.paths = seen
@@ -287,6 +292,7 @@ impl Engine {
             paths: m.paths.clone(),
             timeout: job.verify.unwrap_or(super::verify::DEFAULT_TIMEOUT),
             labels: job.labels.clone(),
+            env: job.verify_env.clone(),
         };
         let outcome = self.trace(&run, events, cancel).await;
         let _ = self.remove_image(&tag).await;

@@ -42,6 +42,8 @@ pub struct PathRun {
     pub timeout: Duration,
     /// Extra container labels (tests add `org.pyslim.test=...`).
     pub labels: HashMap<String, String>,
+    /// `KEY=VALUE` settings the service needs at start (the plan's verify env).
+    pub env: Vec<String>,
 }
 
 /// What one run saw.
@@ -93,7 +95,7 @@ impl Engine {
         }
         let io = |e: std::io::Error| EngineError::Trace(format!("cannot find a free port: {e}"));
         let host_port = free_port().map_err(io)?;
-        let mut env = Vec::new();
+        let mut env = run.env.clone();
         if hook {
             let image = self
                 .docker
