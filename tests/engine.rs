@@ -214,9 +214,12 @@ async fn demo_variants_build_verify_compare_and_cache() {
     let text = report::text(&comparison, 40);
     assert!(text.contains("distroless") && text.contains("x smaller") && text.contains('█'), "{text}");
     let md = report::markdown(&comparison);
-    assert_eq!(md.lines().filter(|l| l.starts_with("| `")).count(), 4, "{md}");
+    assert_eq!(md.lines().filter(|l| l.starts_with("| `")).count(), Variant::ALL.len(), "{md}");
     let json = report::json(&comparison);
-    assert_eq!(json["variants"].as_array().unwrap().len(), 4);
+    assert_eq!(json["variants"].as_array().unwrap().len(), Variant::ALL.len());
+    // minimal says what it kept, in every form
+    assert!(md.contains("`minimal`: traced now into .pyslim/trace.txt; stdlib "), "{md}");
+    assert!(json["variants"][4]["minimal"]["stdlib"]["kept"]["files"].as_u64().unwrap() > 0, "{json}");
     assert_eq!(json["variants"][3]["verified"], true);
     eprintln!("{text}");
 
