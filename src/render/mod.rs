@@ -65,7 +65,7 @@ pub fn render(
     let member = workspace_member(scan)?;
     let pm = scan.package_manager.as_ref().map(|f| f.value).unwrap_or(plan.package_manager);
     let ctx = Ctx { plan, scan, variant, flavour, pm, member };
-    let libs = scan.system_libs.as_ref().map(|f| f.value.as_slice()).unwrap_or(&[]);
+    let libs = crate::scan::system_libs::at(scan, plan.python);
 
     if variant.is_multistage() {
         let (b, r) = (&images.builder, &images.runtime);

@@ -8,7 +8,7 @@
 
 use crate::catalogue::BaseImage;
 use crate::plan::{APP_DIR, Flavour, SECRETS_DIR, VENV, Variant};
-use crate::scan::SystemLib;
+use crate::scan::{BuildDep, SystemLib};
 
 use super::entrypoint;
 use super::installers::{Install, Mode, Recipe};
@@ -120,8 +120,19 @@ fn user_and_port(s: &mut Stage, ctx: &Ctx) {
     df.line(format!("EXPOSE {}", ctx.plan.port));
 }
 
-fn system_libs<'a>(ctx: &Ctx<'a>) -> &'a [SystemLib] {
-    ctx.scan.system_libs.as_ref().map(|f| f.value.as_slice()).unwrap_or(&[])
+/// Run-time libraries for the plan's Python (which may differ from the scan's choice).
+fn system_libs(ctx: &Ctx) -> Vec<SystemLib> {
+    crate::scan::system_libs::at(ctx.scan, ctx.plan.python)
+}
+
+/// What compiles from source on the plan's Python, with its build packages.
+fn build_deps(ctx: &Ctx) -> Vec<BuildDep> {
+    crate::scan::build_deps::at(ctx.scan, ctx.plan.python)
+}
+
+/// Each Debian package once, space-separated lists split.
+fn debian_list<'a>(lists: impl IntoIterator<Item = &'a String>) -> Vec<String> {
+    uniq(lists.into_iter().flat_map(|l| l.split_whitespace().map(String::from)))
 }
 
 /// Where the project lives inside `/app` while installing: the member folder of a workspace.
@@ -213,9 +224,14 @@ pub(crate) fn single_stage(ctx: &Ctx, image: &BaseImage, header: Dockerfile) -> 
 
     // Build packages for C extensions on slim: installed, used and purged in the same layer.
     let libs = system_libs(ctx);
-    let (apt_pre, apt_post) = if !naive && !libs.is_empty() {
+    let compile = build_deps(ctx);
+    let (apt_pre, apt_post) = if !naive && (!libs.is_empty() || !compile.is_empty()) {
+        // build-essential (for what compiles) includes gcc and libc6-dev
+        let gcc = if compile.is_empty() { vec!["gcc".to_string(), "libc6-dev".to_string()] } else { vec![] };
         let build = uniq(
-            ["gcc".to_string(), "libc6-dev".to_string()].into_iter().chain(libs.iter().map(|l| l.debian_build.clone())),
+            gcc.into_iter()
+                .chain(libs.iter().map(|l| l.debian_build.clone()))
+                .chain(crate::scan::build_deps::packages(&compile, false)),
         );
         let runtime = uniq(libs.iter().map(|l| l.debian_runtime.clone()));
         let all = uniq(build.iter().cloned().chain(runtime));
@@ -308,9 +324,21 @@ pub(crate) fn multi_stage(
             s.df().line(format!("COPY {} {}", secret.context_path(), secret.target));
         }
     }
+    // Compiler and headers for what compiles from source, less what the builder image ships.
     let libs = system_libs(ctx);
-    if !libs.is_empty() && builder.family != crate::catalogue::Family::Python {
-        s.run(apt_install(&uniq(libs.iter().map(|l| l.debian_build.clone()))));
+    let compile = build_deps(ctx);
+    let full = builder.family == crate::catalogue::Family::Python;
+    let mut build_pkgs: Vec<String> = Vec::new();
+    if !libs.is_empty() && !full {
+        if !builder.compilers {
+            build_pkgs.extend(crate::scan::build_deps::table().compiler.iter().cloned());
+        }
+        build_pkgs.extend(debian_list(libs.iter().map(|l| &l.debian_build)));
+    }
+    build_pkgs.extend(crate::scan::build_deps::packages(&compile, full));
+    let build_pkgs = uniq(build_pkgs);
+    if !build_pkgs.is_empty() {
+        s.run(apt_install(&build_pkgs));
     }
     let venv_python = &runtime.interpreter;
     let mut make_venv = Run::new();
