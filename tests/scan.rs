@@ -301,12 +301,12 @@ fn streamlit_app() {
 #[test]
 fn gradio_app_warns_about_localhost() {
     let r = scan_fixture("gradio-app");
-    // only pure pins: the newest maintained catalogue version
+    // no version named and only pure pins: the newest Python with an image for every variant
     expect(
         &r,
         PackageManager::Pip,
         None,
-        Some("3.15"),
+        Some("3.13"),
         Framework::Gradio,
         AppServer::Python,
         "app.py",
@@ -323,7 +323,7 @@ fn procfile_is_strong_evidence() {
         &r,
         PackageManager::Pip,
         None,
-        Some("3.15"), // pure pins only: the newest maintained catalogue version
+        Some("3.13"), // pure pins only: the newest Python with an image for every variant
         Framework::Flask,
         AppServer::Gunicorn,
         "wsgi:app",
@@ -458,8 +458,9 @@ fn binary_json_keys_on_fixtures() {
         value(&j, key);
     }
     assert!(j["lockfile"].is_null());
-    // only pure pins besides psycopg2, which has no Linux wheel for any Python: the newest maintained
-    assert_eq!(value(&j, "python"), "3.15");
+    // no version named, pure pins besides psycopg2 (no Linux wheel for any Python): the newest
+    // Python with an image for every variant
+    assert_eq!(value(&j, "python"), "3.13");
     assert_eq!(value(&j, "port"), 8000);
     assert!(value(&j, "entrypoint").is_array());
     assert_eq!(value(&j, "system_libs")[0]["name"], "libpq");

@@ -230,8 +230,8 @@ pub(crate) fn single_stage(ctx: &Ctx, image: &BaseImage, header: Dockerfile) -> 
         let gcc = if compile.is_empty() { vec!["gcc".to_string(), "libc6-dev".to_string()] } else { vec![] };
         let build = uniq(
             gcc.into_iter()
-                .chain(libs.iter().map(|l| l.debian_build.clone()))
-                .chain(crate::scan::build_deps::packages(&compile, false)),
+                .chain(crate::scan::build_deps::packages(&compile, false))
+                .chain(debian_list(libs.iter().map(|l| &l.debian_build))),
         );
         let runtime = uniq(libs.iter().map(|l| l.debian_runtime.clone()));
         let all = uniq(build.iter().cloned().chain(runtime));

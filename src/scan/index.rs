@@ -582,7 +582,7 @@ fn connect_error(e: &hyper_util::client::legacy::Error) -> String {
 mod tests {
     use super::*;
 
-    const GREENLET: &str = include_str!("../../tests/fixtures/index-recorded/greenlet.json");
+    const GREENLET: &str = include_str!("../../tests/index-recorded/greenlet.json");
 
     #[test]
     fn recorded_pep691_page() {

@@ -72,6 +72,11 @@ pub(crate) struct Choice {
     pub warnings: Vec<String>,
 }
 
+/// The newest Python a maintained distroless image ships (3.13 today).
+fn distroless_newest() -> Option<PythonVersion> {
+    catalogue::all().iter().filter(|i| i.family == Family::Distroless && !i.is_eol()).map(|i| i.python).max()
+}
+
 fn maintained(v: PythonVersion) -> bool {
     catalogue::for_family(Family::PythonSlim, v, false).is_some_and(|i| !i.is_eol())
 }
@@ -120,6 +125,17 @@ pub(crate) fn choose(c: &Constraints) -> Choice {
             ));
         }
         allowed = offered.clone();
+    }
+    // Nothing names a version: up to the newest Python that every variant has an image for (a
+    // maintained distroless one), the pins only lower it. A brand-new Python is chosen only
+    // when the project allows it, since unpinned dependencies are not checked.
+    let every_variant = distroless_newest();
+    if c.hint.is_none()
+        && c.ranges.is_empty()
+        && let Some(top) = every_variant
+        && allowed.iter().any(|v| *v <= top)
+    {
+        allowed.retain(|v| *v <= top);
     }
     let has_files = c.pins.is_some_and(|p| p.packages.iter().any(|p| p.runtime && p.files_from.is_some()));
     let installs = |v: PythonVersion| c.pins.is_none_or(|p| p.missing_wheels(v).is_empty());
@@ -190,10 +206,10 @@ pub(crate) fn choose(c: &Constraints) -> Choice {
         }
         (None, Some(r)) if best == newest => format!("{r}: newest catalogue version it allows"),
         (None, Some(r)) => format!("{r}: newest catalogue version that installs"),
-        (None, None) if best == offered.iter().copied().filter(|v| maintained(*v)).max().unwrap_or(best) => {
-            "newest maintained catalogue version".to_string()
+        (None, None) if Some(best) == every_variant => {
+            format!("no version named; {best}, the newest with an image for every variant (distroless)")
         }
-        (None, None) => "newest catalogue version that installs".to_string(),
+        (None, None) => "no version named; newest catalogue version that installs".to_string(),
     };
     if let Some(p) = c.pins {
         if best < newest && c.hint.is_none() {
