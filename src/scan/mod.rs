@@ -20,7 +20,7 @@ pub mod build_deps;
 mod deps;
 mod dockerfile;
 mod files;
-mod index;
+pub(crate) mod index;
 mod lock;
 pub use index::OFFLINE_ENV;
 pub use lock::LockedPackage;

@@ -470,6 +470,89 @@ mod tests {
         assert!(!allows(&s, PythonVersion::new(3, 11)));
     }
 
+    fn pin(name: &str, version: &str, wheels: &[&str]) -> crate::scan::LockedPackage {
+        crate::scan::LockedPackage {
+            name: name.into(),
+            version: version.into(),
+            wheels: wheels.iter().map(|w| w.to_string()).collect(),
+            sdist: true,
+            files_from: Some("https://pypi.org/simple/".into()),
+            runtime: true,
+        }
+    }
+
+    /// greenlet 3.0.1's file list as recorded from PyPI (tests/index-recorded).
+    fn greenlet_301() -> LockInfo {
+        let files = crate::scan::index::parse_page(
+            include_str!("../../tests/index-recorded/greenlet.json"),
+            "application/vnd.pypi.simple.v1+json",
+        )
+        .unwrap();
+        let files = crate::scan::index::for_version(&files, "3.0.1");
+        let wheels: Vec<&str> = files.iter().filter(|f| f.ends_with(".whl")).map(String::as_str).collect();
+        LockInfo {
+            file: "requirements.txt:3".into(),
+            packages: vec![pin("greenlet", "3.0.1", &wheels), pin("flask", "3.0.0", &["flask-3.0.0-py3-none-any.whl"])],
+        }
+    }
+
+    fn v(s: &str) -> PythonVersion {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn pins_bound_the_choice_and_the_source_names_them() {
+        let pins = greenlet_301();
+        // nothing named: the pin lowers the default
+        let c = choose(&Constraints { hint: None, ranges: &[], pins: Some(&pins) });
+        let f = c.fact.unwrap();
+        assert_eq!(f.value, v("3.12"));
+        assert!(f.source.contains("greenlet 3.0.1 has wheels up to cp312"), "{}", f.source);
+        assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+        // .python-version 3.13 conflicts with the pin: the version that installs, said plainly
+        let hint = Fact::new(v("3.13"), ".python-version");
+        let c = choose(&Constraints { hint: Some(&hint), ranges: &[], pins: Some(&pins) });
+        assert_eq!(c.fact.as_ref().unwrap().value, v("3.12"));
+        assert!(
+            c.warnings[0].starts_with(".python-version says Python 3.13, but greenlet 3.0.1 has wheels up to cp312")
+        );
+        assert!(c.warnings[0].contains("--python 3.13"), "{:?}", c.warnings);
+        // a named version that installs wins
+        let hint = Fact::new(v("3.11"), ".python-version");
+        let c = choose(&Constraints { hint: Some(&hint), ranges: &[], pins: Some(&pins) });
+        assert_eq!(c.fact.unwrap().source, ".python-version");
+        assert!(c.warnings.is_empty());
+        // no index data at all: nothing said, the plan's default decides
+        assert!(choose(&Constraints { hint: None, ranges: &[], pins: None }).fact.is_none());
+    }
+
+    #[test]
+    fn versions_without_images_eol_and_ranges() {
+        let hint = Fact::new(v("3.6"), "runtime.txt (python-3.6)");
+        let c = choose(&Constraints { hint: Some(&hint), ranges: &[], pins: None });
+        assert_eq!(c.fact.unwrap().value, v("3.11"), "the nearest maintained version");
+        assert!(c.warnings[0].contains("no image is published for it any more"), "{:?}", c.warnings);
+        assert!(!c.warnings[0].contains("PythonSlim"), "plain words: {:?}", c.warnings);
+        // an end-of-life version the project names is kept, with a warning
+        let hint = Fact::new(v("3.9"), ".python-version");
+        let c = choose(&Constraints { hint: Some(&hint), ranges: &[], pins: None });
+        assert_eq!(c.fact.unwrap().value, v("3.9"));
+        assert!(c.warnings[0].starts_with("Python 3.9 is end of life since 2025-10"), "{:?}", c.warnings);
+        // a named version outside requires-python: the range wins, said plainly
+        let range = Range {
+            alternatives: vec![VersionSpecifiers::from_str(">=3.12").unwrap()],
+            spec: ">=3.12".into(),
+            shown: "pyproject.toml requires-python \">=3.12\"".into(),
+        };
+        let hint = Fact::new(v("3.11"), ".python-version");
+        let c = choose(&Constraints { hint: Some(&hint), ranges: std::slice::from_ref(&range), pins: None });
+        assert_eq!(c.fact.unwrap().value, v("3.12"), "nearest allowed");
+        assert!(c.warnings[0].contains("outside pyproject.toml requires-python"), "{:?}", c.warnings);
+        // a range alone: its newest version
+        let c = choose(&Constraints { hint: None, ranges: std::slice::from_ref(&range), pins: None });
+        assert_eq!(c.fact.unwrap().value, *catalogue::versions(Family::PythonSlim).last().unwrap());
+    }
+
     #[test]
     fn image_versions() {
         assert_eq!(python_image_version("python:3.10-slim"), Some(PythonVersion::new(3, 10)));
