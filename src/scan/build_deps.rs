@@ -96,8 +96,9 @@ pub fn detect(report: &mut ScanReport) {
     if report.package_manager.is_none() {
         return;
     }
-    let Some(v) = report.python.as_ref().map(|f| f.value) else {
-        // no version chosen: the plan's default decides; say nothing yet
+    // No version chosen: source-only distributions compile on any; the newest Python with an
+    // image for every variant stands in for the plan's default.
+    let Some(v) = report.python.as_ref().map(|f| f.value).or_else(super::python_version::distroless_newest) else {
         return;
     };
     let deps = at(report, v);

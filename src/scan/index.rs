@@ -60,6 +60,17 @@ pub fn redact(url: &str) -> String {
     format!("{scheme}://{host}{path}")
 }
 
+/// Old names of PyPI's index, which redirect (or no longer resolve everywhere).
+fn alias(url: &str) -> String {
+    let plain = redact(url);
+    if ["https://pypi.python.org/simple/", "http://pypi.python.org/simple/", "https://pypi.org/simple/"]
+        .contains(&plain.as_str())
+    {
+        return PYPI.to_string();
+    }
+    url.to_string()
+}
+
 fn with_slash(url: &str) -> String {
     let u = url.trim();
     if u.ends_with('/') { u.to_string() } else { format!("{u}/") }
@@ -100,7 +111,7 @@ pub fn configured(
     pyproject: Option<&toml::Table>,
     pipfile: Option<&toml::Table>,
 ) -> Index {
-    let found = |url: &str, source: String| Index { url: with_slash(&expand_env(url)), source };
+    let found = |url: &str, source: String| Index { url: alias(&with_slash(&expand_env(url))), source };
     for rel in requirement_files.iter().filter(|f| f.ends_with(".txt") || f.ends_with(".in")) {
         let Some(text) = ctx.read(rel) else { continue };
         for (i, line) in text.lines().enumerate() {
@@ -623,6 +634,7 @@ mod tests {
     fn index_configuration() {
         assert_eq!(redact("https://user:tok@host.example/simple/"), "https://host.example/simple/");
         assert_eq!(redact("https://pypi.org/simple/"), "https://pypi.org/simple/");
+        assert_eq!(alias("https://pypi.python.org/simple/"), PYPI);
         let (plain, auth) = basic_auth("https://u:p@h/simple/x/");
         assert_eq!(plain, "https://h/simple/x/");
         assert_eq!(auth.as_deref(), Some("Basic dTpw"));

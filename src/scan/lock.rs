@@ -69,7 +69,8 @@ impl LockedPackage {
                 let Some(m) = t.strip_prefix("cp3").and_then(|m| m.parse::<u8>().ok()) else { continue };
                 if abi.split('.').any(|a| a == "abi3") {
                     abi3_from = Some(abi3_from.map_or(m, |x| x.min(m)));
-                } else if abi.split('.').any(|a| a == format!("cp3{m}")) {
+                } else if abi.split('.').any(|a| a.trim_end_matches(['m', 'u']) == format!("cp3{m}")) {
+                    // cp36m: the pymalloc ABI of Python <= 3.7
                     minors.push(m);
                 }
             }

@@ -73,7 +73,7 @@ pub(crate) struct Choice {
 }
 
 /// The newest Python a maintained distroless image ships (3.13 today).
-fn distroless_newest() -> Option<PythonVersion> {
+pub(crate) fn distroless_newest() -> Option<PythonVersion> {
     catalogue::all().iter().filter(|i| i.family == Family::Distroless && !i.is_eol()).map(|i| i.python).max()
 }
 
@@ -91,8 +91,12 @@ fn eol_warning(v: PythonVersion) -> Option<String> {
 
 /// `greenlet 3.0.1 has wheels up to cp312`, for every pin that lacks a wheel for `v`.
 fn why_not(pins: &LockInfo, v: PythonVersion) -> String {
-    let list: Vec<String> =
-        pins.missing_wheels(v).iter().map(|p| format!("{} {} has {}", p.name, p.version, p.wheel_span())).collect();
+    let missing = pins.missing_wheels(v);
+    let mut list: Vec<String> =
+        missing.iter().take(3).map(|p| format!("{} {} has {}", p.name, p.version, p.wheel_span())).collect();
+    if missing.len() > 3 {
+        list.push(format!("{} more", missing.len() - 3));
+    }
     list.join(", ")
 }
 
@@ -163,6 +167,9 @@ pub(crate) fn choose(c: &Constraints) -> Choice {
     };
     let Some(best) = allowed.iter().copied().max_by_key(key) else { return Choice { fact: None, warnings } };
     let newest = allowed.last().copied().unwrap_or(best);
+    // The pins that bound the choice are those without a wheel for the next version up.
+    let next_up = allowed.iter().copied().find(|v| *v > best).unwrap_or(newest);
+    let nearest = if maintained(best) { "nearest maintained version" } else { "nearest version" };
     let range_text = c.ranges.first().map(|r| r.shown.clone());
 
     let mut source = match (c.hint, &range_text) {
@@ -175,12 +182,12 @@ pub(crate) fn choose(c: &Constraints) -> Choice {
                     _ => "pyslim's catalogue has no image for it",
                 };
                 warnings.push(format!(
-                    "{} asks for Python {v}, but {why}: pyslim uses Python {best}, the nearest maintained version{}; \
+                    "{} asks for Python {v}, but {why}: pyslim uses Python {best}, the {nearest}{}; \
                      pass --python to choose another",
                     h.source,
-                    if installs(best) { " that installs every pinned package" } else { "" }
+                    if has_files && installs(best) { " that installs every pinned package" } else { "" }
                 ));
-                format!("{} asks for {v}; nearest maintained version", h.source)
+                format!("{} asks for {v}; {nearest}", h.source)
             } else if !allowed.contains(&v) {
                 let r = c
                     .ranges
@@ -199,7 +206,7 @@ pub(crate) fn choose(c: &Constraints) -> Choice {
                     "{} says Python {v}, but {pins}: pyslim uses Python {best}{}; pass --python {v} to keep it \
                      (those packages then compile from source)",
                     h.source,
-                    if installs(best) { ", where every pinned package has a wheel" } else { "" }
+                    if has_files && installs(best) { ", where every pinned package has a wheel" } else { "" }
                 ));
                 format!("{} says {v}, but {pins}", h.source)
             }
@@ -214,7 +221,7 @@ pub(crate) fn choose(c: &Constraints) -> Choice {
     if let Some(p) = c.pins {
         if best < newest && c.hint.is_none() {
             // Say which pins keep it below the newest allowed version.
-            source = format!("{source} ({})", why_not(p, newest));
+            source = format!("{source} ({})", why_not(p, next_up));
         }
         if installs(best) {
             source = with_files(source);
@@ -226,13 +233,13 @@ pub(crate) fn choose(c: &Constraints) -> Choice {
                 .collect();
             warnings.push(format!(
                 "no Python in pyslim's catalogue has wheels for every pinned package: on Python {best}, {} \
-                 compile from source (the builder gets a compiler); newer releases of them have wheels",
+                 compile from source (the builder gets a compiler and headers)",
                 list.join(", ")
             ));
         }
     }
     if installs(best) && !maintained(best) && has_files && allowed.iter().any(|v| maintained(*v)) {
-        let blockers = c.pins.map(|p| why_not(p, newest)).unwrap_or_default();
+        let blockers = c.pins.map(|p| why_not(p, next_up)).unwrap_or_default();
         warnings.push(format!(
             "Python {best} is end of life{}, but the pinned packages install from wheels on no newer one ({blockers}); \
              upgrade them to move to a maintained Python",
