@@ -202,7 +202,6 @@ pub fn detect(ctx: &mut Ctx, report: &mut ScanReport, _code: &Code) -> Project {
     warn_conflicting_pins(ctx, &deps);
     report.dependencies = deps;
     detect_source_dir(ctx, report, &py);
-    super::index::attach(ctx, report, &mut p);
     p
 }
 

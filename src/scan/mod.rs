@@ -377,7 +377,9 @@ fn scan_folder(root: &Path) -> Result<ScanReport, ScanError> {
         let context = s.spawn(|| secrets::context_files(&context_root, &ignore));
         let tree = walk::walk(&mut ctx);
         let code = pycode::analyze(&mut ctx, &tree.python_files);
-        let project = deps::detect(&mut ctx, &mut report, &code);
+        let mut project = deps::detect(&mut ctx, &mut report, &code);
+        // File lists the lock lacks (or `==` pins without a lock), from the package index.
+        index::attach(&mut ctx, &report, &mut project);
         let docker = dockerfile::detect(&mut ctx, &mut report);
         python_version::detect(&mut ctx, &mut report, &project, docker.as_ref());
         app::detect(&mut ctx, &mut report, &code, &project, docker.as_ref());
