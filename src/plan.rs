@@ -675,12 +675,22 @@ fn check_pair(builder: &BaseImage, runtime: &BaseImage, multistage: bool, scan: 
     let libs = crate::scan::system_libs::at(scan, runtime.python);
     if !libs.is_empty() {
         let names: Vec<String> = libs.iter().map(|l| format!("{} (for {})", l.name, l.needed_by)).collect();
-        if !runtime.shell || runtime.family == Family::Distroless {
-            out.push(err(format!(
-                "{} lacks {} and has no package manager to add it; use the binary wheel ({}) or the multistage-slim variant",
+        if !runtime.shell {
+            out.push(warn(format!(
+                "{} lacks {} and has no package manager: pyslim copies the libraries from the builder \
+                 (multistage-slim installs them with apt{})",
                 runtime.reference,
                 names.join(", "),
-                libs.iter().filter_map(|l| l.alternative.clone()).collect::<Vec<_>>().join(", ")
+                {
+                    let alts: Vec<String> = libs.iter().filter_map(|l| l.alternative.clone()).collect();
+                    if alts.is_empty() { String::new() } else { format!("; or use {}", alts.join(", ")) }
+                }
+            )));
+        } else if runtime.family == Family::Distroless {
+            out.push(err(format!(
+                "{} lacks {} and pyslim does not install packages into a distroless image; use the multistage-slim variant",
+                runtime.reference,
+                names.join(", ")
             )));
         } else if runtime.family == Family::PythonSlim || runtime.family == Family::Custom {
             out.push(warn(format!(

@@ -88,7 +88,8 @@ pub fn render(
         }
         if !libs.is_empty() {
             let names: Vec<String> = libs.iter().map(|l| format!("{} (for {})", l.name, l.needed_by)).collect();
-            if !r.shell || r.family == Family::Distroless {
+            // A shell-less runtime (distroless) gets the libraries copied from the builder.
+            if r.shell && r.family == Family::Distroless {
                 let alts: Vec<String> = libs.iter().filter_map(|l| l.alternative.clone()).collect();
                 return Err(RenderError::Unsupported(format!(
                     "{} has no package manager to add {}; depend on the binary wheel{} or use the multistage-slim variant",

@@ -76,6 +76,34 @@ fn uniq(v: impl IntoIterator<Item = String>) -> Vec<String> {
     out
 }
 
+/// Where a shell-less runtime gets the shared libraries copied from the builder.
+const LIBS_DIR: &str = "/usr/local/lib/pyslim";
+
+/// Shared objects a glibc runtime (distroless python3) always has: not copied.
+const RUNTIME_HAS: &str = "libc|libm|libpthread|libdl|librt|libresolv|libutil|ld-linux[^/]*|libssl|libcrypto|libz|libffi|libexpat|libbz2|liblzma|libsqlite3|libuuid|libgcc_s|libstdc\\+\\+";
+
+/// Builder step: the libraries of `libs` (by soname, also those loaded with ctypes) and every
+/// library the venv's extension modules link, resolved with ldd, into [`LIBS_DIR`].
+fn collect_libs(libs: &[SystemLib]) -> Run {
+    let sonames = uniq(libs.iter().flat_map(|l| l.sonames.iter().cloned()));
+    Run::new()
+        .cmd(format!("mkdir -p {LIBS_DIR}"))
+        .cmd(format!(
+            "ldconfig -p | awk '{}' > /tmp/pyslim-sonames",
+            sonames.iter().map(|s| format!("$1 == \"{s}\" {{print $NF}}")).collect::<Vec<_>>().join("; ")
+        ))
+        .cmd(format!(
+            "{{ cat /tmp/pyslim-sonames; find {VENV} -name '*.so*' -type f; }} | xargs -r ldd 2>/dev/null \\\n       \
+             | awk '$2 == \"=>\" && $3 ~ /^\\// {{print $3}}' | cat - /tmp/pyslim-sonames | sort -u \\\n       \
+             | grep -v -e '^{VENV}/' | grep -v -E '/({RUNTIME_HAS})\\.so' | xargs -r cp -L -t {LIBS_DIR}/"
+        ))
+        .cmd("rm -f /tmp/pyslim-sonames")
+        .ignore(
+            "DL4006",
+            "no pipefail on purpose: ldd fails for files that are not shared objects; the step fails when cp does",
+        )
+}
+
 /// Bytecode and strip steps that finish the venv in the builder.
 fn finish_venv(ctx: &Ctx) -> Vec<String> {
     let mut out = vec![];
@@ -379,16 +407,33 @@ pub(crate) fn multi_stage(
         s.df().line(format!("COPY . {APP_DIR}/"));
         s.run(with_secrets(ctx, project));
     }
+    // A runtime without a package manager gets the libraries as files from the builder.
+    let copy_libs = !libs.is_empty() && !runtime.shell;
+    if copy_libs {
+        s.df().comment(&format!(
+            "{} has no package manager: the shared libraries the venv needs (and what they link),\n\
+             less what every glibc runtime ships, are copied from here to {LIBS_DIR}.",
+            runtime.reference
+        ));
+        s.run(collect_libs(&libs));
+    }
 
     // ---- runtime
     s.df().blank();
     let from_source = source_stage(&mut s, ctx, builder);
     s.df().from(&ctx.plan.image_ref(runtime), Some("runtime"));
-    if !libs.is_empty() {
+    if !libs.is_empty() && !copy_libs {
         // checked by the caller: this runtime has a shell and apt
         s.run(apt_install(&uniq(libs.iter().map(|l| l.debian_runtime.clone()))));
     }
-    s.df().env(&runtime_env(ctx, &install, Some(VENV)));
+    let mut env = runtime_env(ctx, &install, Some(VENV));
+    if copy_libs {
+        env.push(("LD_LIBRARY_PATH".into(), LIBS_DIR.into()));
+    }
+    s.df().env(&env);
+    if copy_libs {
+        s.df().line(format!("COPY --from=builder {LIBS_DIR}/ {LIBS_DIR}/"));
+    }
     s.df().line(format!("WORKDIR {APP_DIR}"));
     s.df().line(format!("COPY --from=builder {VENV} {VENV}"));
     copy_source(&mut s, from_source, ctx.member.as_deref(), &format!("{APP_DIR}/"));
