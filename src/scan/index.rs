@@ -235,9 +235,18 @@ pub struct Lookup {
     pub offline: bool,
 }
 
-/// Whether `PYSLIM_OFFLINE` asks to stay off the network.
+static STAY_OFFLINE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Keeps every later scan of this process off the network, like `PYSLIM_OFFLINE=1` (for callers
+/// that scan untrusted or generated projects, such as the fuzzers).
+pub fn stay_offline() {
+    STAY_OFFLINE.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Whether `PYSLIM_OFFLINE` (or [`stay_offline`]) asks to stay off the network.
 pub fn offline_requested() -> bool {
-    std::env::var(OFFLINE_ENV).is_ok_and(|v| !v.is_empty() && v != "0" && !v.eq_ignore_ascii_case("false"))
+    STAY_OFFLINE.load(std::sync::atomic::Ordering::Relaxed)
+        || std::env::var(OFFLINE_ENV).is_ok_and(|v| !v.is_empty() && v != "0" && !v.eq_ignore_ascii_case("false"))
 }
 
 #[derive(Serialize, Deserialize)]

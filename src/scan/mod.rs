@@ -22,7 +22,7 @@ mod dockerfile;
 mod files;
 pub(crate) mod index;
 mod lock;
-pub use index::OFFLINE_ENV;
+pub use index::{OFFLINE_ENV, stay_offline};
 pub use lock::LockedPackage;
 mod pycode;
 mod python_version;
