@@ -143,7 +143,11 @@ pub(crate) fn choose(c: &Constraints) -> Choice {
     }
     let has_files = c.pins.is_some_and(|p| p.packages.iter().any(|p| p.runtime && p.files_from.is_some()));
     let installs = |v: PythonVersion| c.pins.is_none_or(|p| p.missing_wheels(v).is_empty());
-    let with_files = |text: String| match c.pins {
+    let with_files = |text: String, v: PythonVersion| match c.pins {
+        // Source-only pins (psycopg2) compile on any Python: they do not count either way.
+        Some(p) if has_files && p.packages.iter().any(|x| x.runtime && x.compiles_on(v)) => {
+            format!("{text}, with wheels for every pinned package that has any ({})", files_from(p))
+        }
         Some(p) if has_files => format!("{text}, with wheels for every pinned package ({})", files_from(p)),
         _ => text,
     };
@@ -224,7 +228,7 @@ pub(crate) fn choose(c: &Constraints) -> Choice {
             source = format!("{source} ({})", why_not(p, next_up));
         }
         if installs(best) {
-            source = with_files(source);
+            source = with_files(source, best);
         } else {
             let list: Vec<String> = p
                 .missing_wheels(best)
