@@ -94,6 +94,20 @@ fn exact_pins_without_a_lock_ask_the_index() {
 }
 
 #[test]
+fn pipfile_lock_pins_ask_the_index_and_dev_packages_do_not_count() {
+    let cache = tempfile::tempdir().unwrap();
+    let j = scan_json(&mut pyslim(cache.path()), &fixture("pipenv-pins"));
+    let (v, source) = python(&j);
+    // coverage 6.4.4 (develop, wheels up to cp311) would hold it to 3.11
+    assert_eq!(v, "3.12", "{source}");
+    assert!(source.contains("greenlet 3.0.1 has wheels up to cp312"), "{source}");
+    assert!(!source.contains("coverage"), "{source}");
+    // the Pipfile's source is PyPI's old host name: asked as https://pypi.org/simple/
+    assert!(source.contains("https://pypi.org/simple/"), "{source}");
+    assert!(warnings(&j).iter().all(|w| !w.contains("package index")), "{:?}", warnings(&j));
+}
+
+#[test]
 fn offline_without_a_cache_says_so() {
     let cache = tempfile::tempdir().unwrap();
     let j = scan_json(pyslim(cache.path()).env("PYSLIM_OFFLINE", "1"), &fixture("pins-greenlet"));
