@@ -96,6 +96,46 @@ impl Flavour {
     }
 }
 
+/// When a build pulls its base images: `missing` (like `docker build`: only what is not in the
+/// daemon), `always` (refresh every base image first) or `never` (offline: a missing image is an
+/// error).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PullPolicy {
+    #[default]
+    Missing,
+    Always,
+    Never,
+}
+
+impl PullPolicy {
+    pub const ALL: [PullPolicy; 3] = [Self::Missing, Self::Always, Self::Never];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Missing => "missing",
+            Self::Always => "always",
+            Self::Never => "never",
+        }
+    }
+}
+
+impl fmt::Display for PullPolicy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for PullPolicy {
+    type Err = PlanError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|p| p.as_str() == s.trim())
+            .ok_or_else(|| PlanError::UnknownPullPolicy(s.to_string()))
+    }
+}
+
 /// Trimming options: each saves bytes at a stated cost.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -151,6 +191,9 @@ pub struct Config {
     /// Prefix that replaces the registry of every catalogue image (`PYSLIM_IMAGE_MIRROR`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub image_mirror: Option<String>,
+    /// When base images are pulled: missing (default), always or never.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pull: Option<PullPolicy>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub trim: Option<Trim>,
     #[serde(default, rename = "custom_image", skip_serializing_if = "Vec::is_empty")]
@@ -294,7 +337,7 @@ impl Config {
         macro_rules! take {
             ($($f:ident),*) => { $( if other.$f.is_some() { self.$f = other.$f.clone(); } )* };
         }
-        take!(python, builder, runtime, entrypoint, port, user, variant, variants, flavour, image_mirror, trim);
+        take!(python, builder, runtime, entrypoint, port, user, variant, variants, flavour, image_mirror, pull, trim);
         self.custom_images.extend(other.custom_images.iter().cloned());
         for s in &other.build_secrets {
             // a flag with the same id replaces the configured secret
@@ -314,6 +357,8 @@ pub enum PlanError {
     ConfigSyntax { path: PathBuf, message: String },
     #[error("unknown variant `{0}` (known: naive, slim, multistage-slim, distroless)")]
     UnknownVariant(String),
+    #[error("unknown pull policy `{0}` (known: missing, always, never)")]
+    UnknownPullPolicy(String),
     #[error(
         "image `{0}` is not in pyslim's catalogue; declare it in pyslim.toml as \
          [[custom_image]] with ref, python and interpreter (and shell = false if it has no shell)"
@@ -384,6 +429,8 @@ pub struct BuildPlan {
     pub trim: Trim,
     pub flavour: Flavour,
     pub image_mirror: Option<String>,
+    /// When base images are pulled before a build.
+    pub pull: PullPolicy,
     /// Build-only files for the install steps (never in the final image).
     pub build_secrets: Vec<BuildSecret>,
     #[serde(skip)]
@@ -474,6 +521,7 @@ impl BuildPlan {
             trim: c.trim.unwrap_or_default(),
             flavour: c.flavour.unwrap_or_default(),
             image_mirror: c.image_mirror.filter(|m| !m.trim().is_empty()),
+            pull: c.pull.unwrap_or_default(),
             build_secrets: c.build_secrets.clone(),
             custom_images: custom,
         })
@@ -594,6 +642,8 @@ impl BuildPlan {
             variants: Some(self.variants.clone()),
             flavour: Some(self.flavour),
             image_mirror: self.image_mirror.clone(),
+            // The default is left out, so a saved pyslim.toml only says what was chosen.
+            pull: (self.pull != PullPolicy::default()).then_some(self.pull),
             trim: Some(self.trim),
             custom_images: self.custom_images.clone(),
             build_secrets: self.build_secrets.clone(),

@@ -63,6 +63,16 @@ pub struct VariantResult {
     pub verified: Option<bool>,
     pub verify_detail: Option<String>,
     pub dockerfile: String,
+    /// Where the verified image was pushed (`--push`), absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pushed: Option<PushedImage>,
+}
+
+/// An image a registry stored: the reference pushed and the manifest digest it answered.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PushedImage {
+    pub reference: String,
+    pub digest: String,
 }
 
 impl VariantResult {
@@ -272,6 +282,7 @@ mod tests {
             verified,
             verify_detail: None,
             dockerfile: "FROM x\n".into(),
+            pushed: None,
         }
     }
 

@@ -113,6 +113,7 @@ fn variant_result(name: Variant, base: f64, deps: f64, app: f64, verified: bool)
         verified: Some(verified),
         verify_detail: Some(if verified { "HTTP 200 after 1.2 s".into() } else { "no answer in 60 s".into() }),
         dockerfile: String::new(),
+        pushed: None,
     }
 }
 

@@ -81,7 +81,16 @@ pub enum Command {
         project: ProjectArgs,
         #[command(flatten)]
         plan: PlanArgs,
+        #[command(flatten)]
+        pull: PullArgs,
     },
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell) to stdout.
+    Completions {
+        /// The shell to complete for.
+        shell: clap_complete::Shell,
+    },
+    /// Print pyslim's man page (roff) to stdout: `pyslim man > ~/.local/share/man/man1/pyslim.1`.
+    Man,
 }
 
 /// Which project to work on.
@@ -129,6 +138,19 @@ pub struct PlanArgs {
     /// id=ca,src=~/corp-ca.pem,target=/run/pyslim-secrets/ca.pem,env=PIP_CERT
     #[arg(long = "build-secret", value_name = "id=ID,src=PATH,target=PATH[,env=VAR]")]
     pub build_secrets: Vec<crate::plan::BuildSecret>,
+    /// Set from `--pull` by the commands that build (`dockerfile` has no such flag).
+    #[arg(skip)]
+    pub pull: Option<crate::plan::PullPolicy>,
+}
+
+/// When base images are pulled; shared by `build`, `compare` and `tui`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct PullArgs {
+    /// Pull base images before building: missing (default: only those the daemon lacks, like
+    /// `docker build`), always (refresh each), never (offline; a missing image is an error).
+    /// Uses the image mirror and the docker CLI's credentials ($DOCKER_CONFIG/config.json).
+    #[arg(long, value_name = "missing|always|never")]
+    pub pull: Option<crate::plan::PullPolicy>,
 }
 
 impl PlanArgs {
@@ -151,6 +173,7 @@ impl PlanArgs {
             flavour: self.classic.then_some(Flavour::Classic),
             image_mirror: self.mirror.clone(),
             build_secrets: self.build_secrets.clone(),
+            pull: self.pull,
             ..Default::default()
         })
     }
@@ -242,9 +265,30 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Build(args) => build::build(args),
         Command::Compare(args) => build::compare(args),
-        Command::Tui { project, plan } => {
+        Command::Tui { project, mut plan, pull } => {
             let project = project.open()?;
+            plan.pull = pull.pull;
             crate::tui::run(&project.path, plan.overrides()?)
+        }
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut cmd, "pyslim", &mut std::io::stdout());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Man => {
+            let cmd = <Cli as clap::CommandFactory>::command();
+            let mut out = std::io::stdout().lock();
+            clap_mangen::Man::new(cmd.clone()).render(&mut out)?;
+            // Each subcommand's synopsis and options follow, so `man pyslim` documents every flag.
+            for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
+                let name = format!("pyslim {}", sub.get_name());
+                writeln!(out, ".SH \"{}\"", name.to_uppercase())?;
+                let man = clap_mangen::Man::new(sub.clone().bin_name(name));
+                man.render_synopsis_section(&mut out)?;
+                man.render_description_section(&mut out)?;
+                man.render_options_section(&mut out)?;
+            }
+            Ok(ExitCode::SUCCESS)
         }
     }
 }

@@ -9,9 +9,9 @@ use std::time::Duration;
 use super::{BuildRequest, Builder, BuiltImage, CancellationToken, Engine, EngineError, EventSender};
 use super::{ProbeImage, VerifyOutcome, VerifyRequest};
 use crate::engine::events::BuildEvent;
-use crate::plan::{BuildPlan, Flavour, Severity, Variant};
+use crate::plan::{BuildPlan, Flavour, PullPolicy, Severity, Variant};
 use crate::render::{self, Rendered};
-use crate::report::VariantResult;
+use crate::report::{PushedImage, VariantResult};
 use crate::scan::ScanReport;
 
 /// Why a variant is not built; shown as "skipped: <reason>".
@@ -72,6 +72,10 @@ pub struct VariantJob {
     pub secrets: Vec<super::context::SecretSource>,
     /// The builder image, to probe from when the daemon is remote.
     pub probe: Option<ProbeImage>,
+    /// When the base images are pulled (the plan's `pull`).
+    pub pull: PullPolicy,
+    /// Push `tag` to its registry once verify passed (needs `verify`).
+    pub push: bool,
 }
 
 impl VariantJob {
@@ -96,6 +100,8 @@ impl VariantJob {
                 .images(rendered_variant)
                 .ok()
                 .map(|i| ProbeImage { image: plan.image_ref(&i.builder), python: i.builder.interpreter.clone() }),
+            pull: plan.pull,
+            push: false,
         }
     }
 }
@@ -106,6 +112,8 @@ pub struct VariantOutcome {
     pub built: BuiltImage,
     pub verify: Option<VerifyOutcome>,
     pub dockerfile: String,
+    /// Where the image was pushed, when it was.
+    pub pushed: Option<PushedImage>,
 }
 
 impl VariantOutcome {
@@ -119,12 +127,14 @@ impl VariantOutcome {
             verified: self.verify.as_ref().map(|v| v.ok),
             verify_detail: self.verify.as_ref().map(|v| v.detail.clone()),
             dockerfile: self.dockerfile.clone(),
+            pushed: self.pushed.clone(),
         }
     }
 }
 
 impl Engine {
-    /// Builds `job` and, when asked, verifies it.
+    /// Builds `job` and, when asked, verifies it and pushes it (only when verify passed: an image
+    /// that did not start is never pushed).
     pub async fn run_variant(
         &self,
         job: &VariantJob,
@@ -142,6 +152,7 @@ impl Engine {
             labels: job.labels.clone(),
             no_cache: job.no_cache,
             secrets: job.secrets.clone(),
+            pull: job.pull,
         };
         // Two pyslim runs on the same tag take turns: otherwise one run's rebuild could move the
         // tag (and remove the image it replaced) while the other is still verifying it.
@@ -157,7 +168,14 @@ impl Engine {
                 Some(self.verify(&v, events, cancel).await?)
             }
         };
-        Ok(VariantOutcome { built, verify, dockerfile: job.rendered.dockerfile.clone() })
+        let pushed = match &verify {
+            Some(v) if job.push && v.ok => {
+                let digest = self.push(&built.tag, variant, events, cancel).await?;
+                Some(PushedImage { reference: built.tag.clone(), digest })
+            }
+            _ => None,
+        };
+        Ok(VariantOutcome { built, verify, dockerfile: job.rendered.dockerfile.clone(), pushed })
     }
 }
 

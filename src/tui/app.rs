@@ -245,6 +245,8 @@ pub enum Phase {
     Queued,
     /// Not built: its images cannot work (the reason).
     Skipped(String),
+    /// A base image is being pulled before the build.
+    Pulling,
     Building,
     Built,
     Verifying,
@@ -267,6 +269,8 @@ pub struct VariantRow {
     pub ended: Option<Duration>,
     pub size_bytes: Option<u64>,
     pub detail: Option<String>,
+    /// The image being pulled and how far it got.
+    pub pull: Option<(String, crate::engine::events::Transfer)>,
 }
 
 impl VariantRow {
@@ -284,6 +288,7 @@ impl VariantRow {
             ended: None,
             size_bytes: None,
             detail: None,
+            pull: None,
         }
     }
 
@@ -301,7 +306,7 @@ impl VariantRow {
     }
 
     pub fn is_active(&self) -> bool {
-        matches!(self.phase, Phase::Building | Phase::Built | Phase::Verifying)
+        matches!(self.phase, Phase::Pulling | Phase::Building | Phase::Built | Phase::Verifying)
     }
 }
 

@@ -715,7 +715,25 @@ fn on_build_event(app: &mut App, event: BuildEvent) {
     let clock = app.clock;
     let Some(row) = app.build.row_mut(event.variant()) else { return };
     match event {
+        BuildEvent::Pull { image, transfer, .. } => {
+            if row.started.is_none() {
+                row.started = Some(clock);
+            }
+            row.phase = Phase::Pulling;
+            row.pull = Some((image, transfer));
+        }
+        BuildEvent::Pulled { image, transfer, seconds, .. } => {
+            row.pull = None;
+            row.push_log(&format!(
+                "pulled {image}: {} layers, {} in {seconds:.1} s",
+                transfer.layers_total,
+                crate::report::human_size(transfer.bytes_total)
+            ));
+        }
+        // Pushes from the results screen report through `Msg::Pushed`; the rows are done by then.
+        BuildEvent::Push { .. } | BuildEvent::Pushed { .. } => {}
         BuildEvent::Started { steps, .. } => {
+            row.pull = None;
             row.phase = Phase::Building;
             row.started = Some(clock);
             row.total = steps;
