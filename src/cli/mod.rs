@@ -149,8 +149,16 @@ pub struct PullArgs {
     /// Pull base images before building: missing (default: only those the daemon lacks, like
     /// `docker build`), always (refresh each), never (offline; a missing image is an error).
     /// Uses the image mirror and the docker CLI's credentials ($DOCKER_CONFIG/config.json).
-    #[arg(long, value_name = "missing|always|never")]
+    #[arg(long, value_name = "WHEN", value_parser = pull_policy())]
     pub pull: Option<crate::plan::PullPolicy>,
+}
+
+/// The `--pull` values as a closed list, so `--help` and the completion scripts name them.
+fn pull_policy() -> impl clap::builder::TypedValueParser<Value = crate::plan::PullPolicy> {
+    use crate::plan::PullPolicy;
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(PullPolicy::ALL.map(PullPolicy::as_str))
+        .map(|s| s.parse::<PullPolicy>().expect("only the listed values get here"))
 }
 
 impl PlanArgs {

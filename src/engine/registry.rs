@@ -456,6 +456,19 @@ impl Engine {
     }
 }
 
+impl Engine {
+    /// Tags `source` (an image id or reference) as `target` (`registry/name:tag`), for a push
+    /// under a name the build did not use (the wizard's push action).
+    pub async fn tag_image(&self, source: &str, target: &str) -> Result<(), EngineError> {
+        let (repo, tag) = split_tag(target);
+        let opts = bollard::query_parameters::TagImageOptionsBuilder::default().repo(repo).tag(tag).build();
+        self.docker
+            .tag_image(source, Some(opts))
+            .await
+            .map_err(EngineError::api(format!("tagging {source} as {target}")))
+    }
+}
+
 /// Checks that `tag` can be pushed: it must name a registry host (`registry.example/team/app:1`,
 /// `127.0.0.1:5000/app:1`), so an image is never sent to Docker Hub by accident.
 pub fn push_target(tag: &str) -> Result<&str, EngineError> {

@@ -359,6 +359,8 @@ pub enum Dialog {
     ExportFormat { choice: usize },
     /// Quit while a build runs?
     ConfirmQuit { yes: bool },
+    /// Push the verified image of `variant` (`source`) to the registry reference typed in `target`.
+    PushTo { variant: Variant, source: String, target: super::input::TextInput },
 }
 
 /// How a status line reads.
@@ -393,6 +395,8 @@ pub struct App {
     pub preview: PreviewScreen,
     pub build: BuildScreen,
     pub results: Option<Comparison>,
+    /// A push from the results screen is running.
+    pub pushing: bool,
     pub docker: DockerState,
     pub dialog: Option<Dialog>,
     pub help: bool,
@@ -434,6 +438,7 @@ impl App {
             preview: PreviewScreen::default(),
             build: BuildScreen::default(),
             results: None,
+            pushing: false,
             docker: DockerState::Checking,
             dialog: None,
             help: false,

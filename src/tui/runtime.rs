@@ -164,6 +164,12 @@ impl Executor {
                     let _ = tx.send(Msg::BuildCancelled);
                 }
             },
+            Command::Push { variant, source, target } => {
+                self.rt.spawn(async move {
+                    let result = push(variant, &source, &target, &tx).await.map_err(|e| e.to_string());
+                    let _ = tx.send(Msg::Pushed(variant, result));
+                });
+            }
             Command::Quit => {}
         }
     }
@@ -249,6 +255,32 @@ pub fn write_files(files: &[FileToWrite]) -> Result<Vec<String>, String> {
         }
     }
     Ok(out)
+}
+
+/// Tags the verified image under the registry reference and pushes it, forwarding progress.
+async fn push(
+    variant: crate::plan::Variant,
+    source: &str,
+    target: &str,
+    tx: &Sender<Msg>,
+) -> Result<crate::report::PushedImage, EngineError> {
+    let engine = Engine::connect().await?;
+    if source != target {
+        engine.tag_image(source, target).await?;
+    }
+    let (etx, mut erx) = tokio::sync::mpsc::unbounded_channel();
+    let fwd_tx = tx.clone();
+    let forward = tokio::spawn(async move {
+        while let Some(ev) = erx.recv().await {
+            if fwd_tx.send(Msg::Build(ev)).is_err() {
+                break;
+            }
+        }
+    });
+    let result = engine.push(target, variant, &etx, &CancellationToken::new()).await;
+    drop(etx);
+    let _ = forward.await;
+    Ok(crate::report::PushedImage { reference: target.to_string(), digest: result? })
 }
 
 /// Builds and verifies each variant in turn through the engine, forwarding its events, then

@@ -129,19 +129,20 @@ fn draw_row(frame: &mut Frame, app: &App, row: &VariantRow, area: Rect) {
         Phase::Failed(why) => lines.push(Line::styled(format!("   {}", why.replace('\n', " ")), t.error())),
         Phase::Pulling => {
             if let Some((image, tr)) = &row.pull {
+                // Numbers first: a long mirrored reference is what gets cut on a narrow terminal.
                 lines.push(Line::from(vec![
                     Span::styled("   pull ", t.dim()),
-                    Span::styled(image.clone(), t.text()),
                     Span::styled(
                         format!(
-                            " · {}/{} layers · {} of {}",
+                            "{}/{} layers · {} of {} · ",
                             tr.layers_done,
                             tr.layers_total,
                             size(tr.bytes_done),
                             size(tr.bytes_total)
                         ),
-                        t.dim(),
+                        t.text(),
                     ),
+                    Span::styled(image.clone(), t.dim()),
                 ]));
             }
         }
