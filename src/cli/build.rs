@@ -288,6 +288,10 @@ enum View {
 
 /// `2/5 layers, 31.4 MB/60.2 MB`.
 fn transfer_text(t: &Transfer) -> String {
+    if t.layers_total == 0 && t.layers_done == 0 {
+        // The daemon had every layer (another tag of the same image): it lists none.
+        return "every layer already in the daemon".into();
+    }
     let bytes = if t.bytes_total > 0 {
         format!(", {}/{}", report::human_size(t.bytes_done), report::human_size(t.bytes_total))
     } else {

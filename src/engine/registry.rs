@@ -299,8 +299,14 @@ impl Engine {
             }
         };
         let credentials = credentials_for(image).map_err(EngineError::Credentials)?;
-        let (repo, tag) = split_tag(image);
-        let opts = CreateImageOptionsBuilder::default().from_image(repo).tag(tag).build();
+        // A digest reference is pulled as it is; otherwise repository and tag go separately (an
+        // empty tag would make the daemon pull every tag of the repository).
+        let opts = if image.contains('@') {
+            CreateImageOptionsBuilder::default().from_image(image).build()
+        } else {
+            let (repo, tag) = split_tag(image);
+            CreateImageOptionsBuilder::default().from_image(repo).tag(tag).build()
+        };
         let started = Instant::now();
         let mut layers = Layers::default();
         send(BuildEvent::Pull { variant, image: image.to_string(), transfer: layers.transfer(None) });

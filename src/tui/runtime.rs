@@ -328,7 +328,13 @@ async fn build_and_compare(
         match engine.run_variant(&vjob, &etx, cancel).await {
             Ok(outcome) => comparison.variants.push(outcome.to_result()),
             Err(EngineError::Cancelled) => return Err(EngineError::Cancelled),
-            Err(e @ (EngineError::Unavailable { .. } | EngineError::Api { .. })) => return Err(e),
+            // The daemon or the registry failing fails every variant alike: stop at the first.
+            Err(
+                e @ (EngineError::Unavailable { .. }
+                | EngineError::Api { .. }
+                | EngineError::PullFailed { .. }
+                | EngineError::Credentials(_)),
+            ) => return Err(e),
             // The engine reported the failure as an event; go on with the next variant.
             Err(e) => comparison.skipped.push(SkippedVariant { name: variant, reason: e.to_string() }),
         }

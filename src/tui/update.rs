@@ -753,11 +753,15 @@ fn on_build_event(app: &mut App, event: BuildEvent) {
         }
         BuildEvent::Pulled { image, transfer, seconds, .. } => {
             row.pull = None;
-            row.push_log(&format!(
-                "pulled {image}: {} layers, {} in {seconds:.1} s",
-                transfer.layers_total,
-                crate::report::human_size(transfer.bytes_total)
-            ));
+            row.push_log(&if transfer.layers_total == 0 {
+                format!("pulled {image}: every layer already in the daemon, {seconds:.1} s")
+            } else {
+                format!(
+                    "pulled {image}: {} layers, {} in {seconds:.1} s",
+                    transfer.layers_total,
+                    crate::report::human_size(transfer.bytes_total)
+                )
+            });
         }
         // Pushes from the results screen report through `Msg::Pushed`; the rows are done by then.
         BuildEvent::Push { .. } | BuildEvent::Pushed { .. } => {}
