@@ -433,14 +433,15 @@ async fn cancelling_a_pull_leaves_nothing() {
     let mut urandom = std::fs::File::open("/dev/urandom").unwrap();
     std::io::copy(&mut (&mut urandom).take(150 << 20), &mut data).unwrap();
     drop(data);
-    let tar = Std::new("tar")
+    let mut tar = Std::new("tar")
         .arg("-C")
         .arg(dir.path())
         .args(["-cf", "-", "random.bin"])
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    common::run(Std::new("docker").args(["import", "-", &image]).stdin(tar.stdout.unwrap()));
+    common::run(Std::new("docker").args(["import", "-", &image]).stdin(tar.stdout.take().unwrap()));
+    assert!(tar.wait().unwrap().success());
     common::run(Std::new("docker").args(["push", "-q", &image]));
     common::run(Std::new("docker").args(["rmi", &image]));
 
@@ -461,7 +462,9 @@ async fn cancelling_a_pull_leaves_nothing() {
         seen
     });
     let t = Instant::now();
-    let result = engine.ensure_images(&[image.clone()], PullPolicy::Missing, Variant::Distroless, &tx, &cancel).await;
+    let result = engine
+        .ensure_images(std::slice::from_ref(&image), PullPolicy::Missing, Variant::Distroless, &tx, &cancel)
+        .await;
     drop(tx);
     let events = watcher.await.unwrap();
     assert!(matches!(result, Err(EngineError::Cancelled)), "{result:?} after {events} pull events");
