@@ -15,7 +15,6 @@ use std::time::{Duration, Instant};
 use base64::Engine as _;
 
 const SLIM: &str = "python:3.13-slim";
-const FULL: &str = "python:3.13";
 const DISTROLESS: &str = "distroless/python3-debian13:nonroot";
 
 /// A `docker-registry serve` process with its own storage; stopped (and its files removed) on drop.
@@ -165,11 +164,7 @@ impl Drop for LocalImages {
 }
 
 fn ready() -> bool {
-    common::docker_images_ready(&[
-        &format!("pyslim-mirror/{SLIM}"),
-        &format!("pyslim-mirror/{FULL}"),
-        &format!("pyslim-mirror/{DISTROLESS}"),
-    ])
+    common::docker_images_ready(&[&format!("pyslim-mirror/{SLIM}"), &format!("pyslim-mirror/{DISTROLESS}")])
 }
 
 fn prefix(test: &str) -> String {
@@ -186,10 +181,11 @@ fn stderr(o: &std::process::Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
-/// Without auth: `compare --demo` with the mirror on the registry pulls the three base images it
-/// lacks, builds and verifies `naive` (python:3.13) and `distroless` (python:3.13-slim builder,
-/// distroless runtime), which between them use every base image (slim and multistage-slim add
-/// builds, not pulls, so CI time is spared); `build --push` pushes the verified image and the
+/// Without auth: `compare --demo` with the mirror on the registry pulls the two base images it
+/// lacks, builds and verifies `multistage-slim` and `distroless` (python:3.13-slim builder and
+/// runtime, distroless runtime). `naive` is left out for CI time: its `COPY . .` comes before the
+/// install, so it never hits the cache (about a minute per run) and pulling its 490 MB base adds
+/// no code path; `build --push` pushes the verified image and the
 /// registry serves the reported digest.
 #[test]
 fn compare_pulls_from_a_registry_and_build_pushes_the_verified_image() {
@@ -199,19 +195,19 @@ fn compare_pulls_from_a_registry_and_build_pushes_the_verified_image() {
     let Some(reg) = Registry::start(None) else { return };
     let prefix = prefix("open");
     let empty = tempfile::tempdir().unwrap();
-    seed(&reg, &prefix, &[SLIM, FULL, DISTROLESS], None);
+    seed(&reg, &prefix, &[SLIM, DISTROLESS], None);
     let _cleanup = LocalImages(format!("{}/{prefix}/", reg.host()));
     let mirror = format!("{}/{prefix}", reg.host());
 
     let t = Instant::now();
     let out = pyslim(empty.path())
-        .args(["compare", "--demo", "--json", "--variants", "naive,distroless", "--mirror", &mirror])
+        .args(["compare", "--demo", "--json", "--variants", "multistage-slim,distroless", "--mirror", &mirror])
         .timeout(Duration::from_secs(900))
         .output()
         .unwrap();
     let err = stderr(&out);
     assert!(out.status.success(), "compare failed:\n{err}");
-    for image in [SLIM, FULL, DISTROLESS] {
+    for image in [SLIM, DISTROLESS] {
         assert!(err.contains(&format!("pulled {mirror}/{image}")), "no pull of {image}:\n{err}");
     }
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();

@@ -154,9 +154,21 @@ impl Engine {
             secrets: job.secrets.clone(),
             pull: job.pull,
         };
+        // Base images first, outside the tag lock: a pull does not touch the tag, so a registry
+        // failure is reported at once instead of after another run's build.
+        if let Err(e) =
+            self.ensure_images(&super::build::base_images(&req.dockerfile), job.pull, variant, events, cancel).await
+        {
+            let message = if matches!(e, EngineError::Cancelled) { "cancelled".to_string() } else { e.to_string() };
+            let _ = events.send(BuildEvent::Failed { variant, step: None, message, log_tail: Vec::new() });
+            return Err(e);
+        }
         // Two pyslim runs on the same tag take turns: otherwise one run's rebuild could move the
         // tag (and remove the image it replaced) while the other is still verifying it.
         let _turn = TagLock::acquire(&job.tag, variant, events, cancel).await?;
+        // `always` has just pulled; the build only checks what is there now.
+        let req =
+            BuildRequest { pull: if job.pull == PullPolicy::Always { PullPolicy::Missing } else { job.pull }, ..req };
         let built = self.build(&req, events, cancel).await?;
         let verify = match job.verify {
             None => None,
