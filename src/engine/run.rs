@@ -76,6 +76,8 @@ pub struct VariantJob {
     pub pull: PullPolicy,
     /// Push `tag` to its registry once verify passed (needs `verify`).
     pub push: bool,
+    /// `KEY=VALUE` settings for the verify container only (the plan's verify env).
+    pub verify_env: Vec<String>,
 }
 
 impl VariantJob {
@@ -102,6 +104,7 @@ impl VariantJob {
                 .map(|i| ProbeImage { image: plan.image_ref(&i.builder), python: i.builder.interpreter.clone() }),
             pull: plan.pull,
             push: false,
+            verify_env: plan.verify_env.iter().map(|(k, v)| format!("{k}={v}")).collect(),
         }
     }
 }
@@ -177,6 +180,7 @@ impl Engine {
                 v.timeout = timeout;
                 v.labels = job.labels.clone();
                 v.probe = job.probe.clone();
+                v.env = job.verify_env.clone();
                 Some(self.verify(&v, events, cancel).await?)
             }
         };
