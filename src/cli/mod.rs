@@ -29,11 +29,14 @@ use crate::scan::{self, ScanReport};
       pyslim scan --demo                      what pyslim detects in the embedded demo\n  \
       pyslim dockerfile --write               write Dockerfile and .dockerignore (--force to replace)\n  \
       pyslim compare --markdown               build every variant, check each starts, print a size table\n  \
-      pyslim tui                              the wizard, from scan to size chart\n\n\
-      Without a registry, point every base image at a mirror: PYSLIM_IMAGE_MIRROR=registry.example/mirror\n\n\
+      pyslim tui                              the wizard, from scan to size chart\n  \
+      pyslim build --push --tag registry.example/team/app:1   build, verify, then push\n\n\
+      Missing base images are pulled (--pull missing|always|never); point every base image at a\n\
+      mirror with PYSLIM_IMAGE_MIRROR=registry.example/mirror\n\n\
       Environment:\n  \
       DOCKER_HOST          unix://, tcp://, https:// or ssh://[user@]host[:port]\n  \
       DOCKER_CONTEXT       a Docker context to use instead of the current one\n  \
+      DOCKER_CONFIG        folder of config.json: registry credentials (auths, credsStore, credHelpers)\n  \
       PYSLIM_IMAGE_MIRROR  prefix for every catalogue image (same as --mirror)\n  \
       PYSLIM_BUILDER       classic or buildkit, instead of what the daemon supports\n  \
       PYSLIM_SSH_COMMAND   the ssh command for ssh:// daemons (default: ssh)\n  \
