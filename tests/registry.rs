@@ -468,4 +468,48 @@ async fn cancelling_a_pull_leaves_nothing() {
     // The daemon drops the aborted pull: no tag appears afterwards either.
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert!(!image_exists(&image), "a cancelled pull left {image}");
+
+    // The same through the binary: Ctrl-C (SIGINT) while `pyslim build` pulls its runtime exits
+    // 130 and leaves the image absent. The random image is the project's declared runtime.
+    seed(&reg, &prefix, &[SLIM], None);
+    let parent = tempfile::tempdir().unwrap();
+    let project = common::tiny_project(parent.path(), "cancel-pull", "hello");
+    std::fs::write(
+        project.join("pyslim.toml"),
+        format!("[[custom_image]]\nref = \"{image}\"\npython = \"3.13\"\ninterpreter = \"/usr/bin/python3.13\"\n"),
+    )
+    .unwrap();
+    let empty = tempfile::tempdir().unwrap();
+    let bin = assert_cmd::cargo::cargo_bin("pyslim");
+    let mut child = Std::new(bin)
+        .arg("build")
+        .arg(&project)
+        .args(["--variant", "multistage-slim", "--runtime", &image, "--entrypoint", "python app.py"])
+        .args(["--mirror", &format!("{}/{prefix}", reg.host())])
+        .env("DOCKER_CONFIG", empty.path())
+        .env("NO_COLOR", "1")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut seen = String::new();
+    loop {
+        let mut line = String::new();
+        if std::io::BufRead::read_line(&mut lines, &mut line).unwrap() == 0 {
+            break;
+        }
+        seen.push_str(&line);
+        if line.contains(&format!("pulling {image}")) {
+            common::run(Std::new("kill").args(["-INT", &child.id().to_string()]));
+            break;
+        }
+    }
+    let mut rest = String::new();
+    let _ = lines.read_to_string(&mut rest);
+    let status = child.wait().unwrap();
+    seen.push_str(&rest);
+    assert_eq!(status.code(), Some(130), "{seen}");
+    assert!(seen.contains("cancelled"), "{seen}");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(!image_exists(&image), "a cancelled pull left {image}:\n{seen}");
 }
