@@ -159,9 +159,16 @@ impl Engine {
         };
         // Base images first, outside the tag lock: a pull does not touch the tag, so a registry
         // failure is reported at once instead of after another run's build.
-        if let Err(e) =
-            self.ensure_images(&super::build::base_images(&req.dockerfile), job.pull, variant, events, cancel).await
+        let mut images = super::build::base_images(&req.dockerfile);
+        // A daemon-side verify runs a probe container of the builder image, which a single-stage
+        // Dockerfile does not name: it has to be there too.
+        if let Some(p) = job.probe.as_ref().filter(|_| job.verify.is_some())
+            && self.probe_from_daemon() == super::verify::ProbeFrom::Daemon
+            && !images.contains(&p.image)
         {
+            images.push(p.image.clone());
+        }
+        if let Err(e) = self.ensure_images(&images, job.pull, variant, events, cancel).await {
             let message = if matches!(e, EngineError::Cancelled) { "cancelled".to_string() } else { e.to_string() };
             let _ = events.send(BuildEvent::Failed { variant, step: None, message, log_tail: Vec::new() });
             return Err(e);
