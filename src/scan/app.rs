@@ -9,11 +9,14 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
+use super::command_line;
 use super::deps::Project;
-use super::dockerfile::{Dockerfile, substitute};
+use super::dockerfile::Dockerfile;
 use super::files::Ctx;
 use super::pycode::{AppObject, Code, Ctor, RunKind, is_test_path};
+use super::start::{self, server_of};
 use super::{AppServer, Fact, Framework, ScanReport};
+use crate::servers;
 
 /// Regexes compiled once: listen addresses, identifiers, Django settings, `$PORT`, server configs.
 static LISTEN_ADDRESS: LazyLock<Regex> =
@@ -44,15 +47,29 @@ struct Target {
     source: String,
 }
 
-/// A command taken from a Procfile or an existing Dockerfile.
-#[derive(Clone, Debug)]
-struct Strong {
-    argv: Vec<String>,
-    source: String,
-}
-
 pub fn detect(ctx: &mut Ctx, report: &mut ScanReport, code: &Code, project: &Project, docker: Option<&Dockerfile>) {
-    let strong = procfile(ctx).or_else(|| docker.and_then(|d| dockerfile_command(ctx, d)));
+    start::build_step_candidates(ctx, report, docker);
+    let mut candidates = start::candidates(ctx, docker);
+    // A production server the project names beats a development server it also names; the
+    // order (Dockerfile, Procfile, other Dockerfiles) decides otherwise.
+    candidates.sort_by_key(|s| s.is_development());
+    let mut strong = candidates.into_iter().next();
+    if let Some(s) = &mut strong {
+        let (argv, changes) = servers::production(&s.argv);
+        if !changes.is_empty() {
+            ctx.warn(format!(
+                "{}: `{}` is a development command ({}); the entrypoint uses the production form",
+                s.source,
+                command_line(&s.argv),
+                changes.join(", ")
+            ));
+            s.argv = argv;
+        }
+        for n in &s.notes {
+            ctx.warn(n.clone());
+        }
+        report.pre_start = s.pre_start.clone();
+    }
 
     // Framework and target from code (or Django settings, Streamlit/Gradio scripts).
     let found = find_framework(ctx, report, code, project);
@@ -68,11 +85,31 @@ pub fn detect(ctx: &mut Ctx, report: &mut ScanReport, code: &Code, project: &Pro
             if let Some(fw) = resolve_target(code, report, &t) {
                 framework = Some(fw);
             }
-            target = Some(Target { app: t, factory: None, file: None, source: s.source.clone() });
+            if !(server == Some(AppServer::Python) && t.ends_with(".py") && target.is_some()) {
+                target = Some(Target { app: t, factory: None, file: None, source: s.source.clone() });
+            }
         }
         if framework.is_none() && server == Some(AppServer::Streamlit) {
             framework = Some(Fact::new(Framework::Streamlit, s.source.clone()));
         }
+    }
+    // Django's runserver or `flask run` in the project's files loses to a production server
+    // the project depends on (its pre-start steps are kept).
+    if let (Some(s), Some(f)) = (&strong, framework.as_ref().map(|f| f.value))
+        && matches!(servers::identify(&s.argv).map(|r| r.interface), Some(servers::Interface::Own))
+        && s.is_development()
+        && let Some((sv, why)) = dependency_server(f, project, report)
+    {
+        ctx.warn(format!(
+            "{}: `{}` is a development server; using {} instead ({why})",
+            s.source,
+            command_line(&s.argv),
+            sv.as_str()
+        ));
+        if target.as_ref().is_some_and(|t| t.source == s.source) {
+            target = find_framework(ctx, report, code, project).and_then(|(_, t)| t);
+        }
+        strong = None;
     }
     if framework.is_none() && target.is_none() && strong.is_none() {
         // A bare ASGI callable (`async def app(scope, receive, send)`) served by uvicorn.
@@ -92,7 +129,7 @@ pub fn detect(ctx: &mut Ctx, report: &mut ScanReport, code: &Code, project: &Pro
         },
         None => match fw {
             Some(f) => {
-                let (sv, why) = choose_server(ctx, f, project, report);
+                let (sv, why) = choose_server(ctx, f, project, report, target.as_ref());
                 (Some(sv), why)
             }
             None if raw_asgi_target => (Some(AppServer::Uvicorn), dep_source(report, project, "uvicorn")),
@@ -103,12 +140,18 @@ pub fn detect(ctx: &mut Ctx, report: &mut ScanReport, code: &Code, project: &Pro
         report.app_server = Some(Fact::new(sv, server_source));
     }
 
-    // Port: the strong command's own, then code, then server config, EXPOSE, default.
+    // Port: the strong command's own, then code, then server config, the Dockerfile's ENV PORT
+    // and EXPOSE, then the default.
     let port = strong
         .as_ref()
         .and_then(|s| argv_port(&s.argv).map(|p| Fact::new(p, s.source.clone())))
         .or_else(|| code_port(code, target.as_ref(), fw))
-        .or_else(|| config_port(ctx, server))
+        .or_else(|| config_port(ctx, server, strong.as_ref().map(|s| s.argv.as_slice())))
+        .or_else(|| {
+            let s = strong.as_ref()?;
+            let p = s.env.get("PORT")?.parse::<u16>().ok()?;
+            Some(Fact::new(p, format!("{} (ENV PORT={p})", s.origin)))
+        })
         .or_else(|| {
             docker.and_then(|d| d.expose.first().map(|(p, l)| Fact::new(*p, format!("{}:{l} (EXPOSE)", d.path))))
         })
@@ -117,7 +160,7 @@ pub fn detect(ctx: &mut Ctx, report: &mut ScanReport, code: &Code, project: &Pro
     let port_num = port.as_ref().map(|p| p.value).unwrap_or(8000);
 
     let entry = match &strong {
-        Some(s) => Some(Fact::new(bind_all(ctx, &s.argv, server, port_num), s.source.clone())),
+        Some(s) => Some(Fact::new(bind_all(ctx, &s.argv, port_num), s.source.clone())),
         None => match (fw, server, &target) {
             (Some(f), Some(sv), Some(t)) => {
                 let argv = build_argv(f, sv, t, port_num, report);
@@ -135,9 +178,57 @@ pub fn detect(ctx: &mut Ctx, report: &mut ScanReport, code: &Code, project: &Pro
     }
     if let Some(e) = &entry {
         check_script_binding(ctx, code, &e.value);
+        report.extra_requirements = missing_requirements(project, &e.value, &e.source);
     }
     report.entrypoint_alternatives = alternatives(report, fw, port_num, entry.as_ref().map(|e| &e.value));
     report.entrypoint = entry;
+}
+
+/// Requirements the entrypoint needs that the project does not declare: its server (from the
+/// server table) and a gunicorn worker class's package.
+fn missing_requirements(project: &Project, argv: &[String], source: &str) -> Vec<Fact<String>> {
+    let provided = |package: &str, provided_by: &[String]| {
+        let name = package.split('[').next().unwrap_or(package);
+        project.has(name)
+            || provided_by.iter().any(|p| match p.split_once('[') {
+                Some((n, extra)) => project.has_extra(n, extra.trim_end_matches(']')),
+                None => project.has(p),
+            })
+    };
+    let mut out = Vec::new();
+    let Some(row) = servers::identify(argv) else { return out };
+    if row.interface != servers::Interface::Own && !provided(&row.package, &row.provided_by) {
+        out.push(Fact::new(
+            row.package.clone(),
+            format!("the entrypoint ({source}) runs {}, which the project does not depend on", row.name),
+        ));
+    }
+    if row.interface == servers::Interface::Own
+        && row.package != "django"
+        && row.package != "flask"
+        && !provided(&row.package, &row.provided_by)
+    {
+        out.push(Fact::new(
+            row.package.clone(),
+            format!("the entrypoint ({source}) runs `{}`, which the project's dependencies do not bring", row.name),
+        ));
+    }
+    for w in servers::worker_classes() {
+        let uses = argv.iter().enumerate().any(|(i, a)| {
+            a == &format!("--worker-class={}", w.class_name)
+                || (i > 0 && matches!(argv[i - 1].as_str(), "-k" | "--worker-class") && a == &w.class_name)
+        });
+        if uses && !provided(&w.package, &w.provided_by) {
+            out.push(Fact::new(
+                w.package.clone(),
+                format!(
+                    "the entrypoint ({source}) uses gunicorn's {} worker, which the project does not depend on",
+                    w.class_name
+                ),
+            ));
+        }
+    }
+    out
 }
 
 /// Servers the project depends on that can serve the detected app, as full commands.
@@ -185,86 +276,6 @@ fn alternatives(
 }
 
 // ---------------------------------------------------------------- strong evidence
-
-fn procfile(ctx: &mut Ctx) -> Option<Strong> {
-    if !ctx.exists("Procfile") {
-        return None;
-    }
-    let text = ctx.read("Procfile")?;
-    for (i, line) in text.lines().enumerate() {
-        let Some(cmd) = line.trim().strip_prefix("web:") else { continue };
-        let source = format!("Procfile:{} web:", i + 1);
-        return match clean_command(cmd.trim()) {
-            Some(argv) => Some(Strong { argv, source }),
-            None => {
-                ctx.warn(format!("{source} cannot be split into arguments (unbalanced quotes?); ignored"));
-                None
-            }
-        };
-    }
-    None
-}
-
-fn dockerfile_command(ctx: &mut Ctx, d: &Dockerfile) -> Option<Strong> {
-    let (argv, source) = d.argv()?;
-    let joined =
-        if argv.len() >= 3 && matches!(argv[0].as_str(), "sh" | "/bin/sh" | "bash" | "/bin/bash") && argv[1] == "-c" {
-            argv[2].clone()
-        } else {
-            super::command_line(&argv)
-        };
-    let argv: Vec<String> = clean_command(&joined)?.into_iter().map(|a| substitute(&a, &d.env)).collect();
-    if server_of(&argv).is_none() {
-        ctx.warn(format!("{source} runs `{}`, which pyslim does not recognise as a server; not used", argv.join(" ")));
-        return None;
-    }
-    Some(Strong { argv, source })
-}
-
-/// Splits a shell command, keeps the last `&&` segment, drops wrappers (`poetry run`,
-/// `newrelic-admin run-program`, `exec`) that are not the server itself.
-fn clean_command(cmd: &str) -> Option<Vec<String>> {
-    let last = cmd.rsplit("&&").next().unwrap_or(cmd).trim();
-    let mut argv = shlex::split(last)?;
-    loop {
-        let first = argv.first().map(String::as_str).unwrap_or("");
-        let skip = match first {
-            "exec" | "ddtrace-run" | "opentelemetry-instrument" => 1,
-            "newrelic-admin" if argv.get(1).is_some_and(|a| a == "run-program") => 2,
-            "poetry" | "uv" | "pdm" | "pipenv" | "hatch" | "rye" if argv.get(1).is_some_and(|a| a == "run") => 2,
-            _ => 0,
-        };
-        if skip == 0 || argv.len() <= skip {
-            break;
-        }
-        argv.drain(..skip);
-    }
-    (!argv.is_empty()).then_some(argv)
-}
-
-/// The server an argv starts (`python -m uvicorn` counts as uvicorn).
-fn server_of(argv: &[String]) -> Option<AppServer> {
-    let base = |s: &str| s.rsplit('/').next().unwrap_or(s).to_string();
-    let mut prog = base(argv.first()?);
-    if prog.starts_with("python") {
-        match argv.get(1).map(String::as_str) {
-            Some("-m") => prog = argv.get(2).cloned().unwrap_or_default(),
-            Some(s) if s.ends_with(".py") => return Some(AppServer::Python),
-            _ => return None,
-        }
-    }
-    Some(match prog.as_str() {
-        "uvicorn" => AppServer::Uvicorn,
-        "gunicorn" => AppServer::Gunicorn,
-        "uwsgi" => AppServer::Uwsgi,
-        "hypercorn" => AppServer::Hypercorn,
-        "granian" => AppServer::Granian,
-        "daphne" => AppServer::Daphne,
-        "streamlit" => AppServer::Streamlit,
-        "flask" | "fastapi" | "litestar" => AppServer::Python,
-        _ => return None,
-    })
-}
 
 /// The app argument of a command (`app:app`, `mysite.wsgi:application`, `app.py` for Streamlit).
 fn strong_target(argv: &[String], server: Option<AppServer>) -> Option<String> {
@@ -605,7 +616,7 @@ fn django(
 // ---------------------------------------------------------------- server and argv
 
 fn is_asgi(f: Framework) -> bool {
-    matches!(f, Framework::Fastapi | Framework::Starlette | Framework::Litestar)
+    f.is_asgi()
 }
 
 fn dep_source(report: &ScanReport, project: &Project, name: &str) -> String {
@@ -615,70 +626,104 @@ fn dep_source(report: &ScanReport, project: &Project, name: &str) -> String {
     }
 }
 
-fn choose_server(ctx: &mut Ctx, f: Framework, project: &Project, report: &ScanReport) -> (AppServer, String) {
-    let has = |n: &str| project.has(n);
-    let standard = ["fastapi", "litestar", "uvicorn"].iter().find(|p| project.has_extra(p, "standard"));
+/// The production server the project depends on that can serve a framework's app, with why.
+fn dependency_server(f: Framework, project: &Project, report: &ScanReport) -> Option<(AppServer, String)> {
+    let asgi_django = f == Framework::Django
+        && report.app.as_ref().is_some_and(|a| a.value.contains(".asgi:") || a.source.contains("ASGI_APPLICATION"));
+    let order: &[(&str, AppServer)] = match f {
+        Framework::Django if asgi_django => &[
+            ("uvicorn", AppServer::Uvicorn),
+            ("daphne", AppServer::Daphne),
+            ("hypercorn", AppServer::Hypercorn),
+            ("granian", AppServer::Granian),
+            ("gunicorn", AppServer::Gunicorn),
+        ],
+        Framework::Django => &[
+            ("gunicorn", AppServer::Gunicorn),
+            ("uwsgi", AppServer::Uwsgi),
+            ("granian", AppServer::Granian),
+            ("uvicorn", AppServer::Uvicorn),
+            ("waitress", AppServer::Waitress),
+        ],
+        Framework::Flask | Framework::Falcon | Framework::Bottle => &[
+            ("gunicorn", AppServer::Gunicorn),
+            ("uwsgi", AppServer::Uwsgi),
+            ("granian", AppServer::Granian),
+            ("waitress", AppServer::Waitress),
+        ],
+        Framework::Fastapi | Framework::Starlette | Framework::Litestar | Framework::Quart => &[
+            ("uvicorn", AppServer::Uvicorn),
+            ("hypercorn", AppServer::Hypercorn),
+            ("granian", AppServer::Granian),
+            ("daphne", AppServer::Daphne),
+        ],
+        _ => &[],
+    };
+    for (n, sv) in order {
+        if project.has(n) {
+            return Some((*sv, dep_source(report, project, n)));
+        }
+        // `fastapi[standard]` brings uvicorn; Quart depends on hypercorn
+        if let Some(row) = servers::by_name(n)
+            && let Some(p) = row.provided_by.iter().find(|p| match p.split_once('[') {
+                Some((name, extra)) => project.has_extra(name, extra.trim_end_matches(']')),
+                None => project.has(p),
+            })
+        {
+            let name = p.split('[').next().unwrap_or(p);
+            return Some((*sv, format!("{} brings {n}", dep_source(report, project, name))));
+        }
+    }
+    None
+}
+
+fn choose_server(
+    ctx: &mut Ctx,
+    f: Framework,
+    project: &Project,
+    report: &ScanReport,
+    target: Option<&Target>,
+) -> (AppServer, String) {
     match f {
-        Framework::Streamlit => (AppServer::Streamlit, "streamlit runs its own server".into()),
-        Framework::Gradio => (AppServer::Python, "gradio's launch() starts the server".into()),
+        Framework::Streamlit => return (AppServer::Streamlit, "streamlit runs its own server".into()),
+        Framework::Gradio => return (AppServer::Python, "gradio's launch() starts the server".into()),
+        Framework::Sanic => return (AppServer::Sanic, dep_source(report, project, "sanic")),
+        _ => {}
+    }
+    if let Some(t) = target.filter(|t| t.app.ends_with(".py")) {
+        return (AppServer::Python, format!("{} starts its own server", t.source));
+    }
+    if let Some(found) = dependency_server(f, project, report) {
+        return found;
+    }
+    match f {
         Framework::Django => {
-            let asgi = report
-                .app
-                .as_ref()
-                .is_some_and(|a| a.value.contains(".asgi:") || a.source.contains("ASGI_APPLICATION"));
-            for (n, sv) in if asgi {
-                vec![
-                    ("uvicorn", AppServer::Uvicorn),
-                    ("daphne", AppServer::Daphne),
-                    ("hypercorn", AppServer::Hypercorn),
-                    ("granian", AppServer::Granian),
-                    ("gunicorn", AppServer::Gunicorn),
-                ]
-            } else {
-                vec![
-                    ("gunicorn", AppServer::Gunicorn),
-                    ("uwsgi", AppServer::Uwsgi),
-                    ("granian", AppServer::Granian),
-                    ("uvicorn", AppServer::Uvicorn),
-                ]
-            } {
-                if has(n) {
-                    return (sv, dep_source(report, project, n));
-                }
-            }
-            ctx.warn("no production server (gunicorn, uvicorn, ...) among the dependencies: using Django's runserver; add gunicorn");
+            ctx.warn(
+                "no production server (gunicorn, uWSGI, uvicorn, ...) among the dependencies: using Django's runserver, \
+                 which is for development only; gunicorn can be added (to the dependencies, or the image's extra requirements)",
+            );
             (AppServer::Python, "manage.py runserver (no server dependency)".into())
         }
-        Framework::Flask => {
-            for (n, sv) in
-                [("gunicorn", AppServer::Gunicorn), ("uwsgi", AppServer::Uwsgi), ("granian", AppServer::Granian)]
-            {
-                if has(n) {
-                    return (sv, dep_source(report, project, n));
-                }
-            }
-            ctx.warn("no WSGI server (gunicorn, uwsgi) among the dependencies: using Flask's development server; add gunicorn");
-            (AppServer::Python, "flask run (no WSGI server dependency)".into())
-        }
-        _ => {
-            if has("uvicorn") {
-                return (AppServer::Uvicorn, dep_source(report, project, "uvicorn"));
-            }
-            if let Some(p) = standard {
-                return (AppServer::Uvicorn, format!("{} brings uvicorn", dep_source(report, project, p)));
-            }
-            for (n, sv) in
-                [("granian", AppServer::Granian), ("hypercorn", AppServer::Hypercorn), ("daphne", AppServer::Daphne)]
-            {
-                if has(n) {
-                    return (sv, dep_source(report, project, n));
-                }
-            }
+        Framework::Flask | Framework::Falcon | Framework::Bottle => {
             ctx.warn(format!(
-                "no ASGI server among the dependencies: assuming uvicorn; add it (e.g. {}[standard] or uvicorn)",
+                "no WSGI server (gunicorn, uWSGI, waitress) among the dependencies: the image adds gunicorn to serve the {} app",
                 f.as_str()
             ));
-            (AppServer::Uvicorn, "assumed: no ASGI server dependency".into())
+            (
+                AppServer::Gunicorn,
+                format!("assumed: no WSGI server dependency, gunicorn added for the {} app", f.as_str()),
+            )
+        }
+        _ => {
+            ctx.warn(format!(
+                "no ASGI server among the dependencies: the image adds uvicorn to serve the {} app (or add {}[standard] or uvicorn)",
+                f.as_str(),
+                f.as_str()
+            ));
+            (
+                AppServer::Uvicorn,
+                format!("assumed: no ASGI server dependency, uvicorn added for the {} app", f.as_str()),
+            )
         }
     }
 }
@@ -691,7 +736,7 @@ fn build_argv(f: Framework, sv: AppServer, t: &Target, port: u16, report: &ScanR
         (AppServer::Streamlit, _) => {
             v(&["streamlit", "run", &t.app, "--server.port", &p, "--server.address", "0.0.0.0"])
         }
-        (AppServer::Python, Framework::Gradio) => v(&["python", &t.app]),
+        (AppServer::Python, _) if t.app.ends_with(".py") => script_argv(&t.app, report),
         (AppServer::Python, Framework::Django) => {
             let manage = match &report.source_dir {
                 Some(sd) if !sd.is_empty() => format!("{sd}/manage.py"),
@@ -699,7 +744,18 @@ fn build_argv(f: Framework, sv: AppServer, t: &Target, port: u16, report: &ScanR
             };
             v(&["python", &manage, "runserver", &bind])
         }
-        (AppServer::Python, _) => v(&["flask", "--app", &t.app, "run", "--host", "0.0.0.0", "--port", &p]),
+        (AppServer::Python, Framework::Flask) => {
+            v(&["flask", "--app", &t.app, "run", "--host", "0.0.0.0", "--port", &p])
+        }
+        (AppServer::Python, _) => v(&["python", &t.app]),
+        (AppServer::Waitress | AppServer::Sanic, _) => {
+            let program = if sv == AppServer::Waitress { "waitress-serve" } else { "sanic" };
+            let base = v(&[program, &t.app]);
+            match servers::by_name(program) {
+                Some(row) => servers::listen_on(&base, row, port, false).argv,
+                None => base,
+            }
+        }
         (AppServer::Uvicorn, _) => match &t.factory {
             Some(fac) => v(&["uvicorn", fac, "--factory", "--host", "0.0.0.0", "--port", &p]),
             None => v(&["uvicorn", &t.app, "--host", "0.0.0.0", "--port", &p]),
@@ -723,100 +779,48 @@ fn build_argv(f: Framework, sv: AppServer, t: &Target, port: u16, report: &ScanR
     }
 }
 
-/// Makes a strong command listen on 0.0.0.0 at `port` (resolving `$PORT`).
-fn bind_all(ctx: &mut Ctx, argv: &[String], server: Option<AppServer>, port: u16) -> Vec<String> {
+/// `python script.py`, or `python -m pkg.script` when the script sits in a package and imports
+/// it by its package name (run from the root, the package is importable without installing).
+fn script_argv(script: &str, report: &ScanReport) -> Vec<String> {
+    if let Some((dir, _)) = script.rsplit_once('/')
+        && report.root.join(dir).join("__init__.py").is_file()
+        && let Some(m) = module_of(script, report.source_dir.as_deref())
+    {
+        return vec!["python".into(), "-m".into(), m];
+    }
+    vec!["python".into(), script.to_string()]
+}
+
+/// Makes a strong command listen on 0.0.0.0 at `port` (resolving `$PORT`), with its own
+/// server's flags (`assets/servers.toml`); a command of an unknown program is kept as it is.
+fn bind_all(ctx: &mut Ctx, argv: &[String], port: u16) -> Vec<String> {
     let p = port.to_string();
     let port_re = &*PORT_VARIABLE;
-    let mut out: Vec<String> = argv.iter().map(|a| port_re.replace_all(a, p.as_str()).into_owned()).collect();
-    let local = |h: &str| matches!(h, "127.0.0.1" | "localhost" | "::1" | "");
-    let mut fixed_host = false;
-    let set_flag = |out: &mut Vec<String>, names: &[&str], value: &str, only_if_local: bool| -> bool {
-        for i in 0..out.len() {
-            for n in names {
-                if out[i] == *n && i + 1 < out.len() {
-                    if !only_if_local || local(out[i + 1].rsplit_once(':').map(|(h, _)| h).unwrap_or(&out[i + 1])) {
-                        out[i + 1] = value.to_string();
-                    }
-                    return true;
-                }
-                if let Some(rest) = out[i].strip_prefix(&format!("{n}=")) {
-                    if !only_if_local || local(rest.rsplit_once(':').map(|(h, _)| h).unwrap_or(rest)) {
-                        out[i] = format!("{n}={value}");
-                    }
-                    return true;
-                }
-            }
-        }
-        false
-    };
-    let before = out.clone();
-    match server {
-        Some(AppServer::Uvicorn) | Some(AppServer::Granian) => {
-            if !set_flag(&mut out, &["--host"], "0.0.0.0", true) {
-                out.extend(["--host".to_string(), "0.0.0.0".to_string()]);
-            }
-            if !set_flag(&mut out, &["--port"], &p, false) {
-                out.extend(["--port".to_string(), p.clone()]);
-            }
-        }
-        Some(AppServer::Gunicorn) | Some(AppServer::Hypercorn) => {
-            let bind = format!("0.0.0.0:{p}");
-            if !set_flag(&mut out, &["-b", "--bind"], &bind, true) {
-                let at = if out.first().is_some_and(|a| a.starts_with("python")) { 3 } else { 1 };
-                out.splice(at.min(out.len())..at.min(out.len()), ["-b".to_string(), bind]);
-            }
-        }
-        Some(AppServer::Daphne) => {
-            if !set_flag(&mut out, &["-b", "--bind"], "0.0.0.0", true) {
-                out.splice(1..1, ["-b".to_string(), "0.0.0.0".to_string()]);
-            }
-            if !set_flag(&mut out, &["-p", "--port"], &p, false) {
-                out.splice(1..1, ["-p".to_string(), p.clone()]);
-            }
-        }
-        Some(AppServer::Streamlit) => {
-            if !set_flag(&mut out, &["--server.address"], "0.0.0.0", true) {
-                out.extend(["--server.address".to_string(), "0.0.0.0".to_string()]);
-            }
-            if !set_flag(&mut out, &["--server.port"], &p, false) {
-                out.extend(["--server.port".to_string(), p.clone()]);
-            }
-        }
-        Some(AppServer::Uwsgi) => {
-            let bind = format!("0.0.0.0:{p}");
-            let has_listener = set_flag(&mut out, &["--http", "--http-socket"], &bind, true);
-            if !has_listener && !out.iter().any(|a| a == "--ini" || a.ends_with(".ini")) {
-                out.extend(["--http".to_string(), bind]);
-            }
-        }
-        Some(AppServer::Python) => {
-            if let Some(i) = out.iter().position(|a| a == "runserver") {
-                let addr = format!("0.0.0.0:{p}");
-                match out.get(i + 1) {
-                    Some(a) if !a.starts_with('-') => out[i + 1] = addr,
-                    _ => out.insert(i + 1, addr),
-                }
-            } else if out.first().is_some_and(|a| a == "flask") {
-                if !set_flag(&mut out, &["--host", "-h"], "0.0.0.0", true) {
-                    out.extend(["--host".to_string(), "0.0.0.0".to_string()]);
-                }
-                if !set_flag(&mut out, &["--port", "-p"], &p, false) {
-                    out.extend(["--port".to_string(), p.clone()]);
-                }
-            }
-        }
-        None => {}
-    }
-    for (a, b) in before.iter().zip(&out) {
-        if a != b && (a.contains("127.0.0.1") || a.contains("localhost")) {
-            fixed_host = true;
-        }
-    }
-    if fixed_host {
+    let out: Vec<String> = argv.iter().map(|a| port_re.replace_all(a, p.as_str()).into_owned()).collect();
+    let Some(row) = servers::identify(&out) else { return out };
+    let port_variable = row.ini_port_variable.as_deref().is_some_and(|var| {
+        config_files(&out).into_iter().any(|f| ctx.is_file(&f) && ctx.read(&f).is_some_and(|t| t.contains(var)))
+    });
+    let listen = servers::listen_on(&out, row, port, port_variable);
+    if listen.was_local {
         ctx.warn(format!(
             "`{}` listens on localhost only, unreachable from outside a container; the entrypoint binds 0.0.0.0 instead",
-            before.join(" ")
+            out.join(" ")
         ));
+    }
+    listen.argv
+}
+
+/// Config files an argv names (`uwsgi etc/uwsgi.ini`, `--ini x.ini`, `-c gunicorn.conf.py`).
+fn config_files(argv: &[String]) -> Vec<String> {
+    let mut out = Vec::new();
+    for (i, a) in argv.iter().enumerate().skip(1) {
+        let prev = argv[i - 1].as_str();
+        if a.ends_with(".ini") || matches!(prev, "-c" | "--config" | "--ini") {
+            out.push(a.trim_start_matches("./").to_string());
+        } else if let Some(v) = a.strip_prefix("--ini=").or_else(|| a.strip_prefix("--config=")) {
+            out.push(v.trim_start_matches("./").to_string());
+        }
     }
     out
 }
@@ -850,35 +854,12 @@ fn check_script_binding(ctx: &mut Ctx, code: &Code, argv: &[String]) {
 
 // ---------------------------------------------------------------- port
 
-/// An explicit port in a command (`--port 8080`, `-b 0.0.0.0:8080`, `${PORT:-5000}`).
+/// An explicit port in a command (`--port 8080`, `-b 0.0.0.0:8080`, `${PORT:-5000}`), read with
+/// its server's own flags.
 fn argv_port(argv: &[String]) -> Option<u16> {
     let default_re = &*PORT_WITH_DEFAULT;
     let argv: Vec<String> = argv.iter().map(|a| default_re.replace_all(a, "$1").into_owned()).collect();
-    let num = |s: &str| s.parse::<u16>().ok().filter(|p| *p > 0);
-    let addr_port = |s: &str| s.rsplit_once(':').and_then(|(_, p)| num(p));
-    for (i, a) in argv.iter().enumerate() {
-        let next = argv.get(i + 1).map(String::as_str).unwrap_or("");
-        let found = match a.as_str() {
-            "--port" | "-p" | "--server.port" => num(next),
-            "-b" | "--bind" | "--http" | "--http-socket" | "--listen" => addr_port(next),
-            "runserver" => addr_port(next).or_else(|| num(next)),
-            _ => {
-                if let Some((k, v)) = a.split_once('=') {
-                    match k {
-                        "--port" | "--server.port" => num(v),
-                        "--bind" | "-b" | "--http" | "--listen" => addr_port(v),
-                        _ => None,
-                    }
-                } else {
-                    None
-                }
-            }
-        };
-        if found.is_some() {
-            return found;
-        }
-    }
-    None
+    servers::port_of(&argv)
 }
 
 fn code_port(code: &Code, target: Option<&Target>, fw: Option<Framework>) -> Option<Fact<u16>> {
@@ -905,10 +886,12 @@ fn code_port(code: &Code, target: Option<&Target>, fw: Option<Framework>) -> Opt
     Some(Fact::new(port, format!("{}:{} ({what}({kw}={port}))", r.file, r.line)))
 }
 
-fn config_port(ctx: &mut Ctx, server: Option<AppServer>) -> Option<Fact<u16>> {
+fn config_port(ctx: &mut Ctx, server: Option<AppServer>, argv: Option<&[String]>) -> Option<Fact<u16>> {
+    let named = argv.map(config_files).unwrap_or_default();
     match server? {
         AppServer::Gunicorn => {
-            for f in ["gunicorn.conf.py", "gunicorn_config.py", "gunicorn.config.py", "config/gunicorn.conf.py"] {
+            let known = ["gunicorn.conf.py", "gunicorn_config.py", "gunicorn.config.py", "config/gunicorn.conf.py"];
+            for f in named.iter().map(String::as_str).chain(known) {
                 if !ctx.is_file(f) {
                     continue;
                 }
@@ -932,7 +915,7 @@ fn config_port(ctx: &mut Ctx, server: Option<AppServer>) -> Option<Fact<u16>> {
             None
         }
         AppServer::Uwsgi => {
-            for f in ["uwsgi.ini", "app.ini", "wsgi.ini"] {
+            for f in named.iter().map(String::as_str).chain(["uwsgi.ini", "app.ini", "wsgi.ini"]) {
                 if !ctx.is_file(f) {
                     continue;
                 }
@@ -976,8 +959,6 @@ mod tests {
 
     #[test]
     fn commands_and_targets() {
-        assert_eq!(clean_command("newrelic-admin run-program gunicorn app:app").unwrap(), a("gunicorn app:app"));
-        assert_eq!(clean_command("cd src && poetry run uvicorn main:app").unwrap(), a("uvicorn main:app"));
         assert_eq!(server_of(&a("python -m uvicorn x:y")), Some(AppServer::Uvicorn));
         assert_eq!(server_of(&a("python manage.py runserver")), Some(AppServer::Python));
         assert_eq!(server_of(&a("./start.sh")), None);
@@ -1000,15 +981,12 @@ mod tests {
     fn binding_is_made_public() {
         let mut ctx = Ctx::new(std::env::temp_dir());
         assert_eq!(
-            bind_all(&mut ctx, &a("uvicorn app:app --host 127.0.0.1 --port $PORT"), Some(AppServer::Uvicorn), 8000),
+            bind_all(&mut ctx, &a("uvicorn app:app --host 127.0.0.1 --port $PORT"), 8000),
             a("uvicorn app:app --host 0.0.0.0 --port 8000")
         );
+        assert_eq!(bind_all(&mut ctx, &a("gunicorn app:app"), 8000), a("gunicorn -b 0.0.0.0:8000 app:app"));
         assert_eq!(
-            bind_all(&mut ctx, &a("gunicorn app:app"), Some(AppServer::Gunicorn), 8000),
-            a("gunicorn -b 0.0.0.0:8000 app:app")
-        );
-        assert_eq!(
-            bind_all(&mut ctx, &a("python manage.py runserver"), Some(AppServer::Python), 8000),
+            bind_all(&mut ctx, &a("python manage.py runserver"), 8000),
             a("python manage.py runserver 0.0.0.0:8000")
         );
         assert!(ctx.into_warnings()[0].contains("localhost only"));

@@ -21,6 +21,8 @@ mod lock;
 mod pycode;
 mod python_version;
 mod secrets;
+mod shell;
+mod start;
 pub use secrets::is_gitignored;
 pub mod system_libs;
 mod walk;
@@ -85,6 +87,14 @@ pub enum Framework {
     Django,
     Streamlit,
     Gradio,
+    Aiohttp,
+    Quart,
+    Tornado,
+    Sanic,
+    Falcon,
+    Bottle,
+    Nicegui,
+    Dash,
 }
 
 impl Framework {
@@ -97,7 +107,25 @@ impl Framework {
             Self::Django => "django",
             Self::Streamlit => "streamlit",
             Self::Gradio => "gradio",
+            Self::Aiohttp => "aiohttp",
+            Self::Quart => "quart",
+            Self::Tornado => "tornado",
+            Self::Sanic => "sanic",
+            Self::Falcon => "falcon",
+            Self::Bottle => "bottle",
+            Self::Nicegui => "nicegui",
+            Self::Dash => "dash",
         }
+    }
+
+    /// The PyPI distribution (and top-level import) that makes a project this framework.
+    pub fn package(self) -> &'static str {
+        self.as_str()
+    }
+
+    /// Whether the app object is an ASGI application (served by uvicorn, hypercorn, ...).
+    pub fn is_asgi(self) -> bool {
+        matches!(self, Self::Fastapi | Self::Starlette | Self::Litestar | Self::Quart)
     }
 }
 
@@ -112,7 +140,10 @@ pub enum AppServer {
     Granian,
     Daphne,
     Streamlit,
-    /// `python app.py` (the script starts its own server, e.g. Gradio `launch()`).
+    Waitress,
+    Sanic,
+    /// `python app.py` (the script starts its own server, e.g. Gradio `launch()`), or a
+    /// framework's own command (`flask run`, `fastapi run`, `manage.py runserver`).
     Python,
 }
 
@@ -126,7 +157,26 @@ impl AppServer {
             Self::Granian => "granian",
             Self::Daphne => "daphne",
             Self::Streamlit => "streamlit",
+            Self::Waitress => "waitress",
+            Self::Sanic => "sanic",
             Self::Python => "python",
+        }
+    }
+
+    /// The AppServer a server-table row counts as (`app_server = "gunicorn"`); `fastapi run`
+    /// and other framework commands count as `python`.
+    pub fn from_table(name: &str) -> Self {
+        match name {
+            "uvicorn" => Self::Uvicorn,
+            "gunicorn" => Self::Gunicorn,
+            "uwsgi" => Self::Uwsgi,
+            "hypercorn" => Self::Hypercorn,
+            "granian" => Self::Granian,
+            "daphne" => Self::Daphne,
+            "streamlit" => Self::Streamlit,
+            "waitress" => Self::Waitress,
+            "sanic" => Self::Sanic,
+            _ => Self::Python,
         }
     }
 }
