@@ -13,7 +13,7 @@ use super::command_line;
 use super::deps::Project;
 use super::dockerfile::Dockerfile;
 use super::files::Ctx;
-use super::pycode::{AppObject, Code, Ctor, RunKind, is_test_path};
+use super::pycode::{AppObject, Code, Ctor, RunCall, RunKind, is_test_path, is_vendored};
 use super::start::{self, server_of};
 use super::{AppServer, Fact, Framework, ScanReport};
 use crate::servers;
@@ -115,13 +115,18 @@ pub fn detect(ctx: &mut Ctx, report: &mut ScanReport, code: &Code, project: &Pro
         // A bare ASGI callable (`async def app(scope, receive, send)`) served by uvicorn.
         target = raw_asgi(code, report);
     }
+    let generic = framework.is_none() && target.is_none() && strong.is_none();
+    if generic {
+        target = generic_script(code);
+    }
+    let generic = generic && target.is_some();
     report.framework = framework.clone();
     if let Some(t) = &target {
         report.app = Some(Fact::new(t.app.clone(), t.source.clone()));
     }
 
     let fw = framework.as_ref().map(|f| f.value);
-    let raw_asgi_target = fw.is_none() && target.is_some() && strong.is_none();
+    let raw_asgi_target = fw.is_none() && target.is_some() && strong.is_none() && !generic;
     let (server, server_source) = match &strong {
         Some(s) => match server_of(&s.argv) {
             Some(sv) => (Some(sv), s.source.clone()),
@@ -133,6 +138,7 @@ pub fn detect(ctx: &mut Ctx, report: &mut ScanReport, code: &Code, project: &Pro
                 (Some(sv), why)
             }
             None if raw_asgi_target => (Some(AppServer::Uvicorn), dep_source(report, project, "uvicorn")),
+            None if generic => (Some(AppServer::Python), "the script starts its own server (a guess)".into()),
             None => (None, String::new()),
         },
     };
@@ -166,6 +172,9 @@ pub fn detect(ctx: &mut Ctx, report: &mut ScanReport, code: &Code, project: &Pro
                 let argv = build_argv(f, sv, t, port_num, report);
                 Some(Fact::new(argv, format!("{} serving {} from {}", sv.as_str(), t.app, t.source)))
             }
+            (None, Some(AppServer::Python), Some(t)) if generic => {
+                Some(Fact::new(script_argv(&t.app, report), t.source.clone()))
+            }
             (None, Some(sv), Some(t)) if raw_asgi_target => {
                 let argv = build_argv(Framework::Starlette, sv, t, port_num, report);
                 Some(Fact::new(argv, format!("{} serving {} from {}", sv.as_str(), t.app, t.source)))
@@ -182,6 +191,7 @@ pub fn detect(ctx: &mut Ctx, report: &mut ScanReport, code: &Code, project: &Pro
     }
     report.entrypoint_alternatives = alternatives(report, fw, port_num, entry.as_ref().map(|e| &e.value));
     report.entrypoint = entry;
+    super::env::detect(report, code);
 }
 
 /// Requirements the entrypoint needs that the project does not declare: its server (from the
@@ -347,6 +357,13 @@ fn framework_of(c: Ctor) -> Framework {
         Ctor::Litestar => Framework::Litestar,
         Ctor::Flask => Framework::Flask,
         Ctor::Gradio => Framework::Gradio,
+        Ctor::Quart => Framework::Quart,
+        Ctor::Sanic => Framework::Sanic,
+        Ctor::Falcon => Framework::Falcon,
+        Ctor::Bottle => Framework::Bottle,
+        Ctor::Dash => Framework::Dash,
+        Ctor::Aiohttp => Framework::Aiohttp,
+        Ctor::Tornado => Framework::Tornado,
     }
 }
 
@@ -403,8 +420,12 @@ fn find_framework(
 ) -> Option<(Fact<Framework>, Option<Target>)> {
     let sd = report.source_dir.clone();
     // 1. Web app objects (FastAPI(), Flask(), ...), module level first.
-    let mut apps: Vec<&AppObject> =
-        code.apps.iter().filter(|a| a.ctor != Ctor::Gradio && !is_test_path(&a.file) && a.module_level).collect();
+    let mut apps: Vec<&AppObject> = code
+        .apps
+        .iter()
+        .filter(|a| !a.ctor.serves_itself() && !is_test_path(&a.file) && !is_vendored(&a.file) && a.module_level)
+        .filter(|a| declared(project, a.ctor))
+        .collect();
     apps.sort_by_key(|a| -score(a, code));
     if let Some(a) = apps.first()
         && let Some(m) = module_of(&a.file, sd.as_deref())
@@ -416,8 +437,12 @@ fn find_framework(
         ));
     }
     // 2. Factories: `def create_app(): ... Flask(__name__)`.
-    let mut facts: Vec<_> =
-        code.factories.iter().filter(|f| f.ctor != Ctor::Gradio && !is_test_path(&f.file)).collect();
+    let mut facts: Vec<_> = code
+        .factories
+        .iter()
+        .filter(|f| !f.ctor.serves_itself() && !is_test_path(&f.file) && !is_vendored(&f.file))
+        .filter(|f| declared(project, f.ctor))
+        .collect();
     facts.sort_by_key(|f| {
         let pref = if ["create_app", "make_app", "get_app", "app_factory"].contains(&f.name.as_str()) { 0 } else { 1 };
         (pref, f.file.matches('/').count(), f.file.clone())
@@ -447,6 +472,11 @@ fn find_framework(
             Fact::new(fw, source.clone()),
             Some(Target { app: t.clone(), factory: None, file: Some(r.file.clone()), source }),
         ));
+    }
+    // 3b. A script that starts its own server (aiohttp `web.run_app`, tornado `listen`, NiceGUI
+    //     `ui.run`, Dash `app.run`): the framework of what it imports.
+    if let Some(found) = script_framework(code, project) {
+        return Some(found);
     }
     // 4. Django.
     if let Some(found) = django(ctx, report, code, project) {
@@ -498,9 +528,13 @@ fn find_framework(
         ("streamlit", Framework::Streamlit),
         ("gradio", Framework::Gradio),
     ];
+    // Only first-party code counts, and only for a framework the project declares (any, when
+    // it declares nothing): a vendored copy of bottle that mentions django is not Django.
     for (pkg, fw) in order {
         if let Some((file, line)) = code.first_import(pkg)
             && !is_test_path(file)
+            && !is_vendored(file)
+            && (project.has(pkg) || report.dependencies.is_empty())
         {
             return Some((Fact::new(fw, format!("{file}:{line} (import {pkg}; no app object found)")), None));
         }
@@ -511,6 +545,72 @@ fn find_framework(
         }
     }
     None
+}
+
+/// Whether the framework of an app constructor is a declared dependency (always, when the
+/// project declares none). Checked for the frameworks pyslim learned from the wild, whose
+/// constructors (`Application()`, `App()`, `Bottle()`) also appear in vendored copies.
+fn declared(project: &Project, c: Ctor) -> bool {
+    let fw = framework_of(c);
+    let older = matches!(
+        fw,
+        Framework::Fastapi | Framework::Starlette | Framework::Litestar | Framework::Flask | Framework::Gradio
+    );
+    older || project.runtime_is_empty() || project.has(fw.package())
+}
+
+/// Frameworks whose app a script starts itself, by the package the script imports.
+const SCRIPT_FRAMEWORKS: &[(&str, Framework)] = &[
+    ("aiohttp", Framework::Aiohttp),
+    ("tornado", Framework::Tornado),
+    ("nicegui", Framework::Nicegui),
+    ("dash", Framework::Dash),
+    ("bottle", Framework::Bottle),
+    ("sanic", Framework::Sanic),
+];
+
+/// A first-party script that starts a server of a framework it imports (`python main.py`).
+fn script_framework(code: &Code, project: &Project) -> Option<(Fact<Framework>, Option<Target>)> {
+    let mut hits: Vec<(&RunCall, Framework)> = Vec::new();
+    for r in code.runs.iter().filter(|r| !is_test_path(&r.file) && !is_vendored(&r.file)) {
+        let Some(f) = code.file(&r.file) else { continue };
+        let fw = SCRIPT_FRAMEWORKS.iter().find(|(pkg, _)| f.imports_top(pkg).is_some()).map(|(_, fw)| *fw);
+        let Some(fw) = fw else { continue };
+        let own =
+            r.kind == RunKind::Own || (r.kind == RunKind::AppRun && matches!(fw, Framework::Dash | Framework::Bottle));
+        if own && (project.has(fw.package()) || project.runtime_is_empty()) {
+            hits.push((r, fw));
+        }
+    }
+    hits.sort_by_key(|(r, _)| {
+        let guarded = code.file(&r.file).is_some_and(|f| f.main_guard);
+        (!guarded, r.file.matches('/').count(), r.file.clone())
+    });
+    let (r, fw) = hits.first()?;
+    let source = format!("{}:{} ({}() starts the server)", r.file, r.line, r.callee);
+    Some((
+        Fact::new(*fw, source.clone()),
+        Some(Target { app: r.file.clone(), factory: None, file: Some(r.file.clone()), source }),
+    ))
+}
+
+/// Any first-party script that starts a server itself, when nothing else names one: a guess.
+fn generic_script(code: &Code) -> Option<Target> {
+    let mut runs: Vec<&RunCall> = code
+        .runs
+        .iter()
+        .filter(|r| !is_test_path(&r.file) && !is_vendored(&r.file))
+        .filter(|r| matches!(r.kind, RunKind::Own | RunKind::Uvicorn))
+        .filter(|r| code.file(&r.file).is_some_and(|f| f.main_guard))
+        .collect();
+    runs.sort_by_key(|r| (r.file.matches('/').count(), r.file.clone()));
+    let r = runs.first()?;
+    Some(Target {
+        app: r.file.clone(),
+        factory: None,
+        file: Some(r.file.clone()),
+        source: format!("{}:{} ({}(): a guess, the script seems to start its own server)", r.file, r.line, r.callee),
+    })
 }
 
 /// A module-level `async def app(scope, receive, send)` when uvicorn is a dependency.
@@ -565,6 +665,7 @@ fn django(
             },
         )?;
     let prefix = if mdir.is_empty() { String::new() } else { format!("{mdir}/") };
+    super::django::detect(ctx, report, code, manage, &settings, &prefix);
     let base = format!("{prefix}{}", settings.replace('.', "/"));
     let files = [
         format!("{base}.py"),
@@ -786,6 +887,7 @@ fn script_argv(script: &str, report: &ScanReport) -> Vec<String> {
         && report.root.join(dir).join("__init__.py").is_file()
         && let Some(m) = module_of(script, report.source_dir.as_deref())
     {
+        let m = m.strip_suffix(".__main__").map(str::to_string).unwrap_or(m);
         return vec!["python".into(), "-m".into(), m];
     }
     vec!["python".into(), script.to_string()]
@@ -842,7 +944,9 @@ fn check_script_binding(ctx: &mut Ctx, code: &Code, argv: &[String]) {
                 "{}:{}: launch() listens on 127.0.0.1 unless told otherwise: pass server_name=\"0.0.0.0\" or set GRADIO_SERVER_NAME=0.0.0.0 in the image",
                 r.file, r.line
             )),
-            RunKind::AppRun | RunKind::Uvicorn => ctx.warn(format!(
+            // aiohttp, NiceGUI, tornado and waitress listen on every interface by default
+            RunKind::Own if host.is_none() && !r.callee.ends_with("bottle.run") && r.callee != "run" => {}
+            RunKind::AppRun | RunKind::Uvicorn | RunKind::Own => ctx.warn(format!(
                 "{}:{}: the server listens on {} only: pass host=\"0.0.0.0\" so the container can be reached",
                 r.file,
                 r.line,
@@ -864,7 +968,22 @@ fn argv_port(argv: &[String]) -> Option<u16> {
 
 fn code_port(code: &Code, target: Option<&Target>, fw: Option<Framework>) -> Option<Fact<u16>> {
     let file = target.and_then(|t| t.file.clone());
-    let mut runs: Vec<_> = code.runs.iter().filter(|r| r.port.is_some() && !is_test_path(&r.file)).collect();
+    // `app.listen(options.port)` with `define("port", default=8888)` (tornado.options)
+    let option = |r: &RunCall| code.file(&r.file).and_then(|f| f.port_option);
+    let owned: Vec<RunCall> = code
+        .runs
+        .iter()
+        .map(|r| {
+            let mut r = r.clone();
+            if r.port.is_none() && r.kind == RunKind::Own {
+                r.port = option(&r).map(|(p, _)| p);
+            }
+            r
+        })
+        .collect();
+    let code_runs = &owned;
+    let mut runs: Vec<_> =
+        code_runs.iter().filter(|r| r.port.is_some() && !is_test_path(&r.file) && !is_vendored(&r.file)).collect();
     // A Flask app.run() is only about Flask; launch() only about Gradio.
     runs.retain(|r| match r.kind {
         RunKind::Uvicorn => true,
@@ -873,6 +992,7 @@ fn code_port(code: &Code, target: Option<&Target>, fw: Option<Framework>) -> Opt
                 || code.apps.iter().any(|a| a.file == r.file && Some(a.var.as_str()) == r.target.as_deref())
         }
         RunKind::Launch => matches!(fw, Some(Framework::Gradio) | None),
+        RunKind::Own => true,
     });
     runs.sort_by_key(|r| (file.as_deref() != Some(r.file.as_str()), r.file.matches('/').count()));
     let r = runs.first()?;
@@ -880,6 +1000,7 @@ fn code_port(code: &Code, target: Option<&Target>, fw: Option<Framework>) -> Opt
         RunKind::Uvicorn => "uvicorn.run",
         RunKind::AppRun => "app.run",
         RunKind::Launch => "launch",
+        RunKind::Own => r.callee.as_str(),
     };
     let port = r.port?;
     let kw = if r.kind == RunKind::Launch { "server_port" } else { "port" };
@@ -941,6 +1062,10 @@ fn default_port(fw: Option<Framework>, server: Option<AppServer>) -> Option<Fact
     let (p, who) = match (fw, server) {
         (Framework::Streamlit, _) => (8501, "streamlit"),
         (Framework::Gradio, _) => (7860, "gradio"),
+        (Framework::Aiohttp, _) => (8080, "aiohttp web.run_app"),
+        (Framework::Nicegui, _) => (8080, "nicegui ui.run"),
+        (Framework::Bottle, Some(AppServer::Python)) => (8080, "bottle run"),
+        (Framework::Dash, _) => (8050, "dash"),
         (Framework::Flask, Some(AppServer::Python) | None) => (5000, "flask"),
         (Framework::Django, Some(AppServer::Python) | None) => (8000, "django"),
         (_, Some(sv)) => (8000, sv.as_str()),

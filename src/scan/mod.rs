@@ -15,7 +15,9 @@
 
 mod app;
 mod deps;
+mod django;
 mod dockerfile;
+mod env;
 mod files;
 mod lock;
 mod pycode;
