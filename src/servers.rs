@@ -275,12 +275,11 @@ pub fn listen_on(argv: &[String], server: &Server, port: u16, config_port_variab
     }
     if !server.host.is_empty() {
         match find_flag(&out, &server.host, 1) {
-            Some(at) => {
-                if is_local(flag_value(&out, at)) {
-                    was_local |= !flag_value(&out, at).is_empty();
-                    set_flag_value(&mut out, at, "0.0.0.0");
-                }
+            Some(at) if is_local(flag_value(&out, at)) => {
+                was_local |= !flag_value(&out, at).is_empty();
+                set_flag_value(&mut out, at, "0.0.0.0");
             }
+            Some(_) => {}
             None if !port_set => additions.extend([server.host[0].clone(), "0.0.0.0".to_string()]),
             None => {}
         }

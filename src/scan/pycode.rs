@@ -483,7 +483,15 @@ impl Visitor<'_> {
             let obj = f.child_by_field_name("object").map(|o| self.text(o).to_string());
             match attr {
                 "listen" if self.imports("tornado") => (RunKind::Own, obj),
-                "run" | "run_server" => (RunKind::AppRun, obj),
+                // `asyncio.run(main())` runs a coroutine, not a server
+                "run" | "run_server"
+                    if !matches!(
+                        obj.as_deref(),
+                        Some("asyncio" | "anyio" | "trio" | "loop" | "subprocess" | "cli")
+                    ) =>
+                {
+                    (RunKind::AppRun, obj)
+                }
                 "launch" => (RunKind::Launch, obj),
                 _ => return,
             }

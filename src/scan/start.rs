@@ -136,7 +136,7 @@ fn from_dockerfile(ctx: &mut Ctx, d: &Dockerfile) -> Result<Strong, Option<Strin
                 let mut s = shell::parse(&text, env, &args);
                 s.notes.iter_mut().for_each(|n| *n = format!("{file} {n}"));
                 let origin = format!("{file} (the {} ENTRYPOINT)", d.path);
-                return from_script(ctx, s, &format!("{file}"), &origin, env, 1).ok_or_else(|| {
+                return from_script(ctx, s, &file, &origin, env, 1).ok_or_else(|| {
                     Some(format!(
                         "{source} runs `{path}`, which starts nothing pyslim recognises as a server; not used"
                     ))
