@@ -206,3 +206,72 @@ fn environment_read_at_import_is_required() {
     assert!(src[0].starts_with("config.py:12 (os.environ[\"SERVER_NAME\"]"), "{src:?}");
     assert!(src[1].contains("Redis.from_url"), "{src:?}");
 }
+
+/// A throwaway project with the given files.
+fn project(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let d = tempfile::tempdir().unwrap();
+    for (p, body) in files {
+        let path = d.path().join(p);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, body).unwrap();
+    }
+    d
+}
+
+fn scan_dir(dir: &Path) -> Value {
+    let out = Command::cargo_bin("pyslim").unwrap().args(["scan", "--json"]).arg(dir).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn a_database_setup_script_runs_before_the_server() {
+    let j = scan_json("quart-app");
+    assert_eq!(values(&j, "pre_start"), ["init-db"]);
+    assert!(sources(&j, "pre_start")[0].contains("a guess"), "{:?}", sources(&j, "pre_start"));
+}
+
+#[test]
+fn the_projects_own_command_in_an_entrypoint_script_with_arrays() {
+    let d = project(&[
+        (
+            "pyproject.toml",
+            "[project]\nname = \"pkgsrv\"\nversion = \"1\"\ndependencies = [\"packaging\"]\n\n[project.scripts]\npkg-server = \"pkgsrv.cli:main\"\n\n[build-system]\nrequires = [\"hatchling\"]\nbuild-backend = \"hatchling.build\"\n",
+        ),
+        ("pkgsrv/__init__.py", ""),
+        ("pkgsrv/cli.py", "def main():\n    pass\n"),
+        (
+            "Dockerfile",
+            "FROM python:3.13-alpine\nCOPY docker/entrypoint.sh /entrypoint.sh\nENV APP_PORT=8080\nENTRYPOINT [\"/entrypoint.sh\"]\n",
+        ),
+        (
+            "docker/entrypoint.sh",
+            "#!/usr/bin/env bash\nset -euo pipefail\nUSER_ID=$(id -u app)\nif [[ \"$*\" == \"\" ]]; then\n    CMD=(\"run\" \"-p\" \"${APP_PORT:-$PORT}\" \"--server\" \"gunicorn\")\nelse\n    CMD=( \"${@}\" )\nfi\nif [[ \"$EUID\" -ne 0 ]]; then\n    exec pkg-server \"${CMD[@]}\"\nelse\n    exec gosu app pkg-server \"${CMD[@]}\"\nfi\n",
+        ),
+    ]);
+    let j = scan_dir(d.path());
+    assert_eq!(entrypoint(&j), "pkg-server run -p 8080 --server gunicorn");
+    assert_eq!(j["entrypoint"]["source"], "docker/entrypoint.sh:12");
+    assert_eq!(value(&j, "port"), 8080);
+    assert_eq!(values(&j, "extra_requirements"), ["gunicorn"]);
+    assert!(warnings(&j).is_empty(), "{:?}", warnings(&j));
+}
+
+#[test]
+fn dockerfile_env_the_code_reads_is_kept_for_the_image() {
+    let d = project(&[
+        ("requirements.txt", "flask==3.0.3\n"),
+        (
+            "app.py",
+            "import os\n\nfrom flask import Flask\n\napp = Flask(__name__)\n\n\ndef setting(name, default):\n    return os.getenv(\"DOCS_\" + name.upper()) or default\n\n\nif __name__ == \"__main__\":\n    app.run(host=setting(\"host\", \"127.0.0.1\"), port=int(setting(\"port\", 5000)))\n",
+        ),
+        (
+            "Dockerfile",
+            "FROM python:3.12-slim\nCOPY . .\nENV DOCS_HOST \"0.0.0.0\"\nENV UNUSED=1\nCMD [\"python\", \"app.py\"]\n",
+        ),
+    ]);
+    let j = scan_dir(d.path());
+    assert_eq!(entrypoint(&j), "python app.py");
+    assert_eq!(values(&j, "runtime_env"), ["DOCS_HOST=0.0.0.0"]);
+    assert!(sources(&j, "runtime_env")[0].contains("app.py:9"), "{:?}", sources(&j, "runtime_env"));
+}

@@ -49,7 +49,7 @@ struct Target {
 
 pub fn detect(ctx: &mut Ctx, report: &mut ScanReport, code: &Code, project: &Project, docker: Option<&Dockerfile>) {
     start::build_step_candidates(ctx, report, docker);
-    let mut candidates = start::candidates(ctx, docker);
+    let mut candidates = start::candidates(ctx, docker, &start::console_scripts(project));
     // A production server the project names beats a development server it also names; the
     // order (Dockerfile, Procfile, other Dockerfiles) decides otherwise.
     candidates.sort_by_key(|s| s.is_development());
@@ -130,7 +130,8 @@ pub fn detect(ctx: &mut Ctx, report: &mut ScanReport, code: &Code, project: &Pro
     let (server, server_source) = match &strong {
         Some(s) => match server_of(&s.argv) {
             Some(sv) => (Some(sv), s.source.clone()),
-            None => (None, String::new()),
+            // the project's own console script (`pypi-server run`) starts it
+            None => (Some(AppServer::Python), format!("{} (the project's own command)", s.source)),
         },
         None => match fw {
             Some(f) => {
@@ -189,9 +190,59 @@ pub fn detect(ctx: &mut Ctx, report: &mut ScanReport, code: &Code, project: &Pro
         check_script_binding(ctx, code, &e.value);
         report.extra_requirements = missing_requirements(project, &e.value, &e.source);
     }
+    if report.pre_start.is_empty()
+        && report.installable
+        && let Some(script) = start::console_scripts(project).into_iter().find(|n| is_database_setup(n))
+    {
+        report.pre_start.push(Fact::new(
+            script.clone(),
+            format!(
+                "pyproject.toml console script `{script}` (sets up the database before serving; a guess from its name)"
+            ),
+        ));
+    }
+    report.runtime_env = runtime_env(code, docker, strong.as_ref());
     report.entrypoint_alternatives = alternatives(report, fw, port_num, entry.as_ref().map(|e| &e.value));
     report.entrypoint = entry;
     super::env::detect(report, code);
+}
+
+/// The project's Dockerfile `ENV` settings that first-party code reads (the port excepted: the
+/// entrypoint carries it).
+fn runtime_env(code: &Code, docker: Option<&Dockerfile>, strong: Option<&start::Strong>) -> Vec<Fact<String>> {
+    let mut env: Vec<(String, String, String)> = Vec::new();
+    if let Some(d) = docker {
+        env.extend(d.env.iter().map(|(k, v)| (k.clone(), v.clone(), d.path.clone())));
+    }
+    if let Some(s) = strong {
+        for (k, v) in &s.env {
+            if !env.iter().any(|(k2, _, _)| k2 == k) {
+                env.push((k.clone(), v.clone(), s.origin.clone()));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for (k, v, origin) in env {
+        if k == "PORT" || v.is_empty() || v.contains('$') {
+            continue;
+        }
+        let read = code.files.iter().filter(|f| !is_test_path(&f.path) && !is_vendored(&f.path)).find_map(|f| {
+            f.env_reads
+                .iter()
+                .find(|(n, _)| *n == k || n.strip_suffix('*').is_some_and(|p| k.starts_with(p)))
+                .map(|(_, l)| format!("{}:{l}", f.path))
+        });
+        if let Some(at) = read {
+            out.push(Fact::new(format!("{k}={v}"), format!("{origin} (ENV {k}), read at {at}")));
+        }
+    }
+    out
+}
+
+/// A console script whose name says it creates the database (`init_db`, `create-db`).
+fn is_database_setup(name: &str) -> bool {
+    let n = name.replace(['-', '_'], "").to_ascii_lowercase();
+    matches!(n.as_str(), "initdb" | "createdb" | "setupdb" | "initdatabase" | "createtables")
 }
 
 /// Requirements the entrypoint needs that the project does not declare: its server (from the
@@ -206,7 +257,21 @@ fn missing_requirements(project: &Project, argv: &[String], source: &str) -> Vec
             })
     };
     let mut out = Vec::new();
-    let Some(row) = servers::identify(argv) else { return out };
+    let Some(row) = servers::identify(argv) else {
+        // a command of the project's own that is told which server to use (`--server gunicorn`)
+        for w in argv.windows(2).filter(|w| w[0] == "--server") {
+            if let Some(row) = servers::by_name(&w[1]).filter(|r| !provided(&r.package, &r.provided_by)) {
+                out.push(Fact::new(
+                    row.package.clone(),
+                    format!(
+                        "the entrypoint ({source}) asks for {} (`--server {}`), which the project does not depend on",
+                        row.name, w[1]
+                    ),
+                ));
+            }
+        }
+        return out;
+    };
     if row.interface != servers::Interface::Own && !provided(&row.package, &row.provided_by) {
         out.push(Fact::new(
             row.package.clone(),
@@ -963,7 +1028,11 @@ fn check_script_binding(ctx: &mut Ctx, code: &Code, argv: &[String]) {
 fn argv_port(argv: &[String]) -> Option<u16> {
     let default_re = &*PORT_WITH_DEFAULT;
     let argv: Vec<String> = argv.iter().map(|a| default_re.replace_all(a, "$1").into_owned()).collect();
-    servers::port_of(&argv)
+    if servers::identify(&argv).is_some() {
+        return servers::port_of(&argv);
+    }
+    // a program the table does not know (the project's own console script): the usual flags
+    argv.windows(2).find(|w| matches!(w[0].as_str(), "--port" | "-p")).and_then(|w| w[1].parse::<u16>().ok())
 }
 
 fn code_port(code: &Code, target: Option<&Target>, fw: Option<Framework>) -> Option<Fact<u16>> {

@@ -256,6 +256,11 @@ pub struct ScanReport {
     /// (`os.environ["SERVER_NAME"]` at import), so verify needs them (`--env KEY=VALUE`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub required_env: Vec<Fact<String>>,
+    /// `KEY=VALUE` settings the project's own Dockerfile gives the container (`ENV`) that its
+    /// code reads (`ENV HTD_HOST=0.0.0.0` for `os.environ.get("HTD_HOST", "127.0.0.1")`): the
+    /// image needs them too, or the service behaves differently (listens on localhost).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub runtime_env: Vec<Fact<String>>,
     pub system_libs: Option<Fact<Vec<SystemLib>>>,
     /// Runtime dependencies (not dev), as declared.
     pub dependencies: Vec<Dependency>,

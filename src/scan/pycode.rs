@@ -132,6 +132,8 @@ pub struct PyFile {
     pub relative_imports: Vec<String>,
     /// `define("port", default=8888)` (tornado.options): the default port.
     pub port_option: Option<(u16, usize)>,
+    /// Every variable the file reads by name (`os.environ.get("HTD_HOST", ...)`), with its line.
+    pub env_reads: Vec<(String, usize)>,
 }
 
 impl PyFile {
@@ -545,11 +547,14 @@ impl Visitor<'_> {
 
     /// `os.environ["X"]` read at import time.
     fn subscript(&mut self, node: Node, scope: &Scope) {
-        if scope.in_function || scope.guarded {
-            return;
-        }
         let Some(value) = node.child_by_field_name("value") else { return };
         if !matches!(self.text(value), "os.environ" | "environ") {
+            return;
+        }
+        if let Some(key) = node.child_by_field_name("subscript").and_then(|k| self.string(k)) {
+            self.file.env_reads.push((key, line(node)));
+        }
+        if scope.in_function || scope.guarded {
             return;
         }
         // an assignment target (`os.environ["X"] = ...`) sets it
@@ -566,6 +571,20 @@ impl Visitor<'_> {
     /// `os.getenv("X")` / `os.environ.get("X")` with no default handed straight to a call that
     /// needs a value (`Redis.from_url`, `create_engine`, `int`, `MongoClient`), at import time.
     fn env_call(&mut self, node: Node, callee: &str, args: Node, scope: &Scope) {
+        if matches!(callee, "os.getenv" | "os.environ.get" | "getenv" | "environ.get") {
+            let mut c = args.walk();
+            if let Some(first) = args.named_children(&mut c).next() {
+                if let Some(key) = self.string(first) {
+                    self.file.env_reads.push((key, line(node)));
+                } else if first.kind() == "binary_operator"
+                    && let Some(prefix) = first.child_by_field_name("left").and_then(|l| self.string(l))
+                    && !prefix.is_empty()
+                {
+                    // `os.getenv("HTD_" + name.upper())`: every variable with that prefix
+                    self.file.env_reads.push((format!("{prefix}*"), line(node)));
+                }
+            }
+        }
         if scope.in_function || scope.guarded {
             return;
         }

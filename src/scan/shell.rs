@@ -108,6 +108,7 @@ fn statements(line: &str) -> Vec<(String, &'static str)> {
     let mut out = Vec::new();
     let mut cur = String::new();
     let mut quote: Option<char> = None;
+    let mut depth = 0usize;
     let chars: Vec<char> = line.chars().collect();
     let mut i = 0;
     while i < chars.len() {
@@ -125,6 +126,32 @@ fn statements(line: &str) -> Vec<(String, &'static str)> {
             None => {
                 let next = chars.get(i + 1).copied();
                 let prev = if i > 0 { Some(chars[i - 1]) } else { None };
+                // `[[ a && b ]]` and `$(a; b)` keep their operators
+                if (c == '[' && next == Some('[')) || (c == '$' && next == Some('(')) {
+                    depth += 1;
+                    cur.push(c);
+                    cur.push(chars[i + 1]);
+                    i += 2;
+                    continue;
+                }
+                if depth > 0 && ((c == ']' && next == Some(']')) || c == ')') {
+                    depth -= 1;
+                    cur.push(c);
+                    if c == ']' {
+                        cur.push(']');
+                        i += 1;
+                    }
+                    i += 1;
+                    continue;
+                }
+                if depth > 0 {
+                    cur.push(c);
+                    if c == '\'' || c == '"' {
+                        quote = Some(c);
+                    }
+                    i += 1;
+                    continue;
+                }
                 let op: Option<(&'static str, usize)> = match (c, next) {
                     ('&', Some('&')) => Some(("&&", 2)),
                     ('|', Some('|')) => Some(("||", 2)),
@@ -202,6 +229,7 @@ pub fn parse(text: &str, env: &BTreeMap<String, String>, args: &[String]) -> Scr
     let mut script = Script::default();
     let mut blocks: Vec<Block> = Vec::new();
     let mut functions: Vec<String> = Vec::new();
+    let mut arrays: BTreeMap<String, Vec<String>> = BTreeMap::new();
     // logical lines: continuations joined
     let mut lines: Vec<(usize, String)> = Vec::new();
     let mut buf = String::new();
@@ -212,6 +240,13 @@ pub fn parse(text: &str, env: &BTreeMap<String, String>, args: &[String]) -> Scr
         }
         if let Some(body) = raw.strip_suffix('\\') {
             buf.push_str(body);
+            buf.push(' ');
+            continue;
+        }
+        // an array literal spread over lines: `WARN=(` ... `)`
+        let open = format!("{buf}{raw}");
+        if open.contains("=(") && open.matches('(').count() > open.matches(')').count() {
+            buf.push_str(raw);
             buf.push(' ');
             continue;
         }
@@ -327,6 +362,12 @@ pub fn parse(text: &str, env: &BTreeMap<String, String>, args: &[String]) -> Scr
             if skipped {
                 continue;
             }
+            // `VAR=$(command)`: a value only the running shell knows
+            static COMMAND_OUTPUT: LazyLock<Regex> =
+                LazyLock::new(|| Regex::new(r"^(export\s+)?[A-Za-z_][A-Za-z0-9_]*=[\$`]\(?").expect("static regex"));
+            if COMMAND_OUTPUT.is_match(stmt) && (stmt.contains("$(") || stmt.contains('`')) {
+                continue;
+            }
             // `VAR=value` alone (or `export VAR=value`) sets a variable for later lines.
             let words = match shlex::split(stmt) {
                 Some(w) => w,
@@ -340,6 +381,22 @@ pub fn parse(text: &str, env: &BTreeMap<String, String>, args: &[String]) -> Scr
                 w.split_once('=')
                     .is_some_and(|(k, _)| !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
             };
+            // bash arrays: `CMD=("run" "-p" "$PORT")`, expanded later by `"${CMD[@]}"`
+            if let Some(first) = words.first()
+                && let Some((name, head)) = first.split_once("=(")
+                && !name.is_empty()
+                && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            {
+                let mut items: Vec<String> =
+                    std::iter::once(head.to_string()).chain(words[1..].iter().cloned()).collect();
+                if let Some(last) = items.last_mut() {
+                    *last = last.trim_end_matches(')').to_string();
+                }
+                let items: Vec<String> =
+                    items.into_iter().filter(|w| !w.is_empty()).map(|w| substitute(&w, &env)).collect();
+                arrays.insert(name.to_string(), items);
+                continue;
+            }
             let is_export = words.first().is_some_and(|w| w == "export");
             if (is_export && words.len() > 1) || (!words.is_empty() && words.iter().all(|w| assigns(w))) {
                 for w in words.iter().skip(usize::from(is_export)) {
@@ -354,6 +411,11 @@ pub fn parse(text: &str, env: &BTreeMap<String, String>, args: &[String]) -> Scr
             for w in &words {
                 if w == "$@" || w == "${@}" || w == "$*" {
                     argv.extend(args.iter().cloned());
+                } else if let Some(name) =
+                    w.strip_prefix("${").and_then(|r| r.strip_suffix("[@]}").or_else(|| r.strip_suffix("[*]}")))
+                    && let Some(items) = arrays.get(name)
+                {
+                    argv.extend(items.iter().cloned());
                 } else {
                     argv.push(substitute(w, &env));
                 }
@@ -480,5 +542,53 @@ mod tests {
         assert_eq!(script_of(&v("sh scripts/start.sh")), Some("scripts/start.sh"));
         assert_eq!(script_of(&v("gunicorn a:b")), None);
         assert_eq!(sh_c(&v("sh -c x")), Some("x"));
+    }
+
+    #[test]
+    fn bash_arrays_and_decided_tests() {
+        let text = "if [[ \"$*\" == \"\" ]]; then\n    CMD=(\"run\" \"-p\" \"${APP_PORT:-$PORT}\" \"--server\" \"gunicorn\")\nelse\n    CMD=( \"${@}\" )\nfi\nexec app-server \"${CMD[@]}\"\n";
+        let env = BTreeMap::from([("APP_PORT".to_string(), "8080".to_string())]);
+        let s = parse(text, &env, &[]);
+        assert_eq!(argvs(&s), vec!["app-server run -p 8080 --server gunicorn"]);
+    }
+
+    #[test]
+    fn junk_never_panics() {
+        let junk = [
+            "",
+            "fi",
+            "done\ndone\nfi",
+            "'unbalanced",
+            "if [",
+            "while",
+            "exec",
+            "exec \"$@\"",
+            "a=(",
+            "é; ü && ß",
+            "function",
+            "f() {",
+            "}",
+            "case $x in a) b;; esac",
+            ">",
+            "2>&1",
+            "&& ; || |",
+            "$(",
+            "`x`",
+            "else",
+            "elif",
+            "do do do",
+            "then",
+            "\\",
+            "x\\\ny",
+            "if [ \"$1\" = ]; then x; fi",
+            "[ -z ]",
+            "until",
+            "for x in 1 2; do y; done",
+        ];
+        for j in junk {
+            let _ = parse(j, &BTreeMap::new(), &["a".to_string()]);
+            let _ = statements(j);
+            let _ = decide(j, &BTreeMap::new(), &[]);
+        }
     }
 }

@@ -8,6 +8,7 @@
 
 use std::collections::BTreeMap;
 
+use super::deps::Project;
 use super::dockerfile::{self, Dockerfile};
 use super::files::Ctx;
 use super::shell::{self, Script};
@@ -68,17 +69,28 @@ pub fn server_of(argv: &[String]) -> Option<AppServer> {
 
 /// Every start command the project states, best first (the main Dockerfile, the Procfile, other
 /// Dockerfiles), plus warnings for commands that start nothing pyslim recognises.
-pub fn candidates(ctx: &mut Ctx, docker: Option<&Dockerfile>) -> Vec<Strong> {
+/// The project's console scripts (`[project.scripts]`, `[tool.poetry.scripts]`): a start script
+/// that execs one of them starts the service.
+pub fn console_scripts(project: &Project) -> Vec<String> {
+    let Some(py) = &project.pyproject else { return Vec::new() };
+    let tables = [
+        py.get("project").and_then(|p| p.get("scripts")),
+        py.get("tool").and_then(|t| t.get("poetry")).and_then(|p| p.get("scripts")),
+    ];
+    tables.into_iter().flatten().filter_map(|t| t.as_table()).flat_map(|t| t.keys().cloned()).collect()
+}
+
+pub fn candidates(ctx: &mut Ctx, docker: Option<&Dockerfile>, scripts: &[String]) -> Vec<Strong> {
     let mut out = Vec::new();
     let mut unrecognised = Vec::new();
     if let Some(d) = docker {
-        match from_dockerfile(ctx, d) {
+        match from_dockerfile(ctx, d, scripts) {
             Ok(s) => out.push(s),
             Err(Some(msg)) => unrecognised.push(msg),
             Err(None) => {}
         }
     }
-    match procfile(ctx) {
+    match procfile(ctx, scripts) {
         Ok(s) => out.push(s),
         Err(Some(msg)) => unrecognised.push(msg),
         Err(None) => {}
@@ -89,7 +101,7 @@ pub fn candidates(ctx: &mut Ctx, docker: Option<&Dockerfile>) -> Vec<Strong> {
         }
         let Some(text) = ctx.read(name) else { continue };
         let d = dockerfile::parse(&text, name);
-        if let Ok(s) = from_dockerfile(ctx, &d) {
+        if let Ok(s) = from_dockerfile(ctx, &d, scripts) {
             out.push(s);
         }
     }
@@ -101,7 +113,7 @@ pub fn candidates(ctx: &mut Ctx, docker: Option<&Dockerfile>) -> Vec<Strong> {
     out
 }
 
-fn procfile(ctx: &mut Ctx) -> Result<Strong, Option<String>> {
+fn procfile(ctx: &mut Ctx, scripts: &[String]) -> Result<Strong, Option<String>> {
     if !ctx.exists("Procfile") {
         return Err(None);
     }
@@ -110,14 +122,14 @@ fn procfile(ctx: &mut Ctx) -> Result<Strong, Option<String>> {
         let Some(cmd) = line.trim().strip_prefix("web:") else { continue };
         let source = format!("Procfile:{} web:", i + 1);
         let script = shell::parse(cmd.trim(), &BTreeMap::new(), &[]);
-        return from_script(ctx, script, &source, "Procfile", &BTreeMap::new(), 0).ok_or_else(|| {
+        return from_script(ctx, script, &source, "Procfile", &BTreeMap::new(), 0, scripts).ok_or_else(|| {
             Some(format!("{source} runs `{}`, which pyslim does not recognise as a server; not used", cmd.trim()))
         });
     }
     Err(None)
 }
 
-fn from_dockerfile(ctx: &mut Ctx, d: &Dockerfile) -> Result<Strong, Option<String>> {
+fn from_dockerfile(ctx: &mut Ctx, d: &Dockerfile, scripts: &[String]) -> Result<Strong, Option<String>> {
     let (argv, source) = d.argv().ok_or(None)?;
     let env = &d.env;
     // The text a shell would run, and what `"$@"` is inside a script the ENTRYPOINT names.
@@ -136,7 +148,7 @@ fn from_dockerfile(ctx: &mut Ctx, d: &Dockerfile) -> Result<Strong, Option<Strin
                 let mut s = shell::parse(&text, env, &args);
                 s.notes.iter_mut().for_each(|n| *n = format!("{file} {n}"));
                 let origin = format!("{file} (the {} ENTRYPOINT)", d.path);
-                return from_script(ctx, s, &file, &origin, env, 1).ok_or_else(|| {
+                return from_script(ctx, s, &file, &origin, env, 1, scripts).ok_or_else(|| {
                     Some(format!(
                         "{source} runs `{path}`, which starts nothing pyslim recognises as a server; not used"
                     ))
@@ -154,7 +166,7 @@ fn from_dockerfile(ctx: &mut Ctx, d: &Dockerfile) -> Result<Strong, Option<Strin
         // exec form: no shell, but wrappers and variables are read the same way
         shell::parse(&command_line(&argv), env, &[])
     };
-    from_script(ctx, script, &source, &d.path, env, 0).ok_or_else(|| {
+    from_script(ctx, script, &source, &d.path, env, 0, scripts).ok_or_else(|| {
         Some(format!("{source} runs `{}`, which pyslim does not recognise as a server; not used", argv.join(" ")))
     })
 }
@@ -191,11 +203,16 @@ fn from_script(
     origin: &str,
     env: &BTreeMap<String, String>,
     depth: usize,
+    scripts: &[String],
 ) -> Option<Strong> {
     let at = |line: usize| {
         if file.starts_with("Procfile") || file.contains(':') { file.to_string() } else { format!("{file}:{line}") }
     };
-    let server_at = script.steps.iter().rposition(|s| server_of(&s.argv).is_some());
+    let is_server = |argv: &[String]| {
+        server_of(argv).is_some()
+            || argv.first().is_some_and(|p| scripts.iter().any(|s| s == p.rsplit('/').next().unwrap_or(p)))
+    };
+    let server_at = script.steps.iter().rposition(|s| is_server(&s.argv));
     let (idx, mut strong) = match server_at {
         Some(i) => {
             let step = &script.steps[i];
@@ -224,7 +241,7 @@ fn from_script(
             let args: Vec<String> = step.argv.iter().skip_while(|a| **a != path).skip(1).cloned().collect();
             let mut inner = shell::parse(&text, env, &args);
             inner.notes.iter_mut().for_each(|n| *n = format!("{file2} {n}"));
-            let mut s = from_script(ctx, inner, &file2, origin, env, depth + 1)?;
+            let mut s = from_script(ctx, inner, &file2, origin, env, depth + 1, scripts)?;
             let mut before = pre_start(ctx, &script, i, &at);
             before.append(&mut s.pre_start);
             s.pre_start = before;
@@ -233,7 +250,11 @@ fn from_script(
         }
     };
     strong.pre_start = pre_start(ctx, &script, idx, &at);
+    let server_program = script.steps[idx].argv.first().cloned();
     for s in &script.steps[..idx] {
+        if s.argv.first() == server_program.as_ref() {
+            continue; // the same server in another branch
+        }
         if let Some(n) = s.note.as_deref().filter(|n| n.starts_with("only when")) {
             strong.notes.push(format!("{} `{}` left out ({n})", at(s.line), command_line(&s.argv)));
         }
