@@ -275,3 +275,13 @@ fn dockerfile_env_the_code_reads_is_kept_for_the_image() {
     assert_eq!(values(&j, "runtime_env"), ["DOCS_HOST=0.0.0.0"]);
     assert!(sources(&j, "runtime_env")[0].contains("app.py:9"), "{:?}", sources(&j, "runtime_env"));
 }
+
+#[test]
+fn text_summary_lists_the_start_command_facts() {
+    let out = Command::cargo_bin("pyslim").unwrap().arg("scan").arg(fixture("django-gunicorn")).output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("  pre-start       python manage.py migrate --noinput"), "{text}");
+    assert!(text.contains("  build step      python manage.py collectstatic --noinput"), "{text}");
+    assert!(text.contains("  build env       DJANGO_SECRET_KEY=pyslim-build-placeholder"), "{text}");
+    assert!(text.contains("  required env    DJANGO_SECRET_KEY"), "{text}");
+}

@@ -147,7 +147,7 @@ fn from_dockerfile(ctx: &mut Ctx, d: &Dockerfile, scripts: &[String]) -> Result<
                 let text = ctx.read(&file).unwrap_or_default();
                 let mut s = shell::parse(&text, env, &args);
                 s.notes.iter_mut().for_each(|n| *n = format!("{file} {n}"));
-                let origin = format!("{file} (the {} ENTRYPOINT)", d.path);
+                let origin = d.path.clone();
                 return from_script(ctx, s, &file, &origin, env, 1, scripts).ok_or_else(|| {
                     Some(format!(
                         "{source} runs `{path}`, which starts nothing pyslim recognises as a server; not used"
