@@ -233,7 +233,7 @@ pub struct Listen {
 
 /// Makes `argv` (started by `server`) listen on 0.0.0.0 at `port`: existing host/port/bind flags
 /// are rewritten (a public host is kept), missing ones added with this server's own flags.
-/// A uWSGI config file that takes its port from `$(PORT)` gets `--env PORT=N` in front.
+/// A uWSGI config file that takes its port from `$(PORT)` is left to it (the caller sets PORT).
 pub fn listen_on(argv: &[String], server: &Server, port: u16, config_port_variable: bool) -> Listen {
     let mut out = argv.to_vec();
     let p = port.to_string();
@@ -300,16 +300,9 @@ pub fn listen_on(argv: &[String], server: &Server, port: u16, config_port_variab
     }
     let has_config_file = out.iter().skip(1).any(|a| a.ends_with(".ini") || a == "--ini" || a.starts_with("--ini="));
     if !port_set && !server.bind.is_empty() {
-        if config_port_variable && server.ini_port_variable.is_some() {
-            // The config file binds `:$(PORT)`: give it the variable rather than a second socket.
-            match out.iter().position(|a| a.starts_with("PORT=")) {
-                Some(i) => out[i] = format!("PORT={p}"),
-                None => {
-                    let at = start.min(out.len());
-                    out.splice(at..at, ["--env".to_string(), format!("PORT={p}")]);
-                }
-            }
-        } else if !(has_config_file && server.ini_port_variable.is_some()) {
+        // A config file that binds `:$(PORT)` reads the port from the environment when it is
+        // parsed (uWSGI's `--env` comes too late): the image sets PORT, the argv stays.
+        if !(config_port_variable || has_config_file && server.ini_port_variable.is_some()) {
             additions.extend([server.bind[0].clone(), format!("{bind_host}:{p}")]);
         }
     }
@@ -326,7 +319,7 @@ pub fn listen_on(argv: &[String], server: &Server, port: u16, config_port_variab
 }
 
 /// Rewrites the port an argv already names (its server's own port/bind flags, a runserver
-/// address, uWSGI's `--env PORT=N`); adds nothing when it names none, and leaves an argv of an
+/// address); adds nothing when it names none, and leaves an argv of an
 /// unknown program as it is.
 pub fn with_port(argv: &[String], port: u16) -> Vec<String> {
     let mut out = argv.to_vec();
@@ -353,13 +346,6 @@ pub fn with_port(argv: &[String], port: u16) -> Vec<String> {
     }
     if let Some(at) = find_flag(&out, &server.port, 1) {
         set_flag_value(&mut out, at, &p);
-    }
-    if server.ini_port_variable.is_some()
-        && let Some(i) = out.iter().position(|a| a.starts_with("PORT="))
-        && i > 0
-        && out[i - 1] == "--env"
-    {
-        out[i] = format!("PORT={p}");
     }
     out
 }
@@ -523,10 +509,10 @@ mod tests {
         assert_eq!(listen("python manage.py runserver", 8000), a("python manage.py runserver 0.0.0.0:8000"));
         assert_eq!(listen("python manage.py runserver 8001", 8001), a("python manage.py runserver 0.0.0.0:8001"));
         assert_eq!(listen("sanic server:app", 8000), a("sanic server:app --host 0.0.0.0 --port 8000"));
-        // a uWSGI ini that binds `:$(PORT)` gets the variable, not a second socket
+        // a uWSGI ini that binds `:$(PORT)` keeps it (the image sets PORT), no second socket
         let argv = a("uwsgi ./etc/uwsgi.ini");
         let s = identify(&argv).unwrap();
-        assert_eq!(listen_on(&argv, s, 8000, true).argv, a("uwsgi --env PORT=8000 ./etc/uwsgi.ini"));
+        assert_eq!(listen_on(&argv, s, 8000, true).argv, argv);
         assert_eq!(listen_on(&argv, s, 8000, false).argv, argv);
         assert!(listen_on(&a("uvicorn x:y --host localhost"), by_name("uvicorn").unwrap(), 1, false).was_local);
     }
@@ -545,7 +531,6 @@ mod tests {
         );
         assert_eq!(with_port(&a("gunicorn --bind=0.0.0.0:8000 a:b"), 1), a("gunicorn --bind=0.0.0.0:1 a:b"));
         assert_eq!(with_port(&a("daphne -b 0.0.0.0 -p 8000 a:b"), 9), a("daphne -b 0.0.0.0 -p 9 a:b"));
-        assert_eq!(with_port(&a("uwsgi --env PORT=8000 etc/uwsgi.ini"), 9), a("uwsgi --env PORT=9 etc/uwsgi.ini"));
         // a flag another server uses is not touched: gunicorn has no --port
         assert_eq!(with_port(&a("gunicorn -b 0.0.0.0:8000 a:b --port 3"), 9), a("gunicorn -b 0.0.0.0:9 a:b --port 3"));
         assert_eq!(with_port(&a("python app.py --port 8000"), 9), a("python app.py --port 8000"));

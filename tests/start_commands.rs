@@ -285,3 +285,19 @@ fn text_summary_lists_the_start_command_facts() {
     assert!(text.contains("  build env       DJANGO_SECRET_KEY=pyslim-build-placeholder"), "{text}");
     assert!(text.contains("  required env    DJANGO_SECRET_KEY"), "{text}");
 }
+
+#[test]
+fn a_uwsgi_ini_that_binds_the_port_variable_keeps_it_and_the_image_sets_port() {
+    let d = project(&[
+        ("requirements.txt", "flask==3.0.3\nuwsgi==2.0.28\n"),
+        ("app.py", "from flask import Flask\n\napp = Flask(__name__)\n"),
+        ("etc/uwsgi.ini", "[uwsgi]\nhttp-socket=:$(PORT)\nmaster=true\nwsgi-file=app.py\ncallable=app\n"),
+        ("Procfile", "web: uwsgi ./etc/uwsgi.ini\n"),
+    ]);
+    let j = scan_dir(d.path());
+    assert_eq!(value(&j, "app_server"), "uwsgi");
+    // no second socket, no other server's flags
+    assert_eq!(entrypoint(&j), "uwsgi ./etc/uwsgi.ini");
+    assert_eq!(values(&j, "runtime_env"), ["PORT=8000"]);
+    assert!(sources(&j, "runtime_env")[0].starts_with("etc/uwsgi.ini:2"), "{:?}", sources(&j, "runtime_env"));
+}

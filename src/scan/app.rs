@@ -166,8 +166,13 @@ pub fn detect(ctx: &mut Ctx, report: &mut ScanReport, code: &Code, project: &Pro
     report.port = port.clone();
     let port_num = port.as_ref().map(|p| p.value).unwrap_or(8000);
 
+    let mut port_env: Option<Fact<String>> = None;
     let entry = match &strong {
-        Some(s) => Some(Fact::new(bind_all(ctx, &s.argv, port_num), s.source.clone())),
+        Some(s) => {
+            let (argv, env) = bind_all(ctx, &s.argv, port_num);
+            port_env = env;
+            Some(Fact::new(argv, s.source.clone()))
+        }
         None => match (fw, server, &target) {
             (Some(f), Some(sv), Some(t)) => {
                 let argv = build_argv(f, sv, t, port_num, report);
@@ -202,13 +207,14 @@ pub fn detect(ctx: &mut Ctx, report: &mut ScanReport, code: &Code, project: &Pro
         ));
     }
     report.runtime_env = runtime_env(code, docker, strong.as_ref());
+    report.runtime_env.extend(port_env);
     report.entrypoint_alternatives = alternatives(report, fw, port_num, entry.as_ref().map(|e| &e.value));
     report.entrypoint = entry;
     super::env::detect(report, code);
 }
 
 /// The project's Dockerfile `ENV` settings that first-party code reads (the port excepted: the
-/// entrypoint carries it).
+/// entrypoint carries it, or a config file binding `$(PORT)` gets its own fact).
 fn runtime_env(code: &Code, docker: Option<&Dockerfile>, strong: Option<&start::Strong>) -> Vec<Fact<String>> {
     let mut env: Vec<(String, String, String)> = Vec::new();
     if let Some(d) = docker {
@@ -960,22 +966,30 @@ fn script_argv(script: &str, report: &ScanReport) -> Vec<String> {
 
 /// Makes a strong command listen on 0.0.0.0 at `port` (resolving `$PORT`), with its own
 /// server's flags (`assets/servers.toml`); a command of an unknown program is kept as it is.
-fn bind_all(ctx: &mut Ctx, argv: &[String], port: u16) -> Vec<String> {
+fn bind_all(ctx: &mut Ctx, argv: &[String], port: u16) -> (Vec<String>, Option<Fact<String>>) {
     let p = port.to_string();
     let port_re = &*PORT_VARIABLE;
     let out: Vec<String> = argv.iter().map(|a| port_re.replace_all(a, p.as_str()).into_owned()).collect();
-    let Some(row) = servers::identify(&out) else { return out };
-    let port_variable = row.ini_port_variable.as_deref().is_some_and(|var| {
-        config_files(&out).into_iter().any(|f| ctx.is_file(&f) && ctx.read(&f).is_some_and(|t| t.contains(var)))
+    let Some(row) = servers::identify(&out) else { return (out, None) };
+    // a config file that binds `:$(PORT)`: the image must set PORT
+    let port_file = row.ini_port_variable.as_deref().and_then(|var| {
+        config_files(&out).into_iter().find_map(|f| {
+            let text = if ctx.is_file(&f) { ctx.read(&f)? } else { return None };
+            let at = text.find(var)?;
+            Some(Fact::new(
+                format!("PORT={port}"),
+                format!("{f}:{} (binds {var}, read from the environment)", super::files::line_of(&text, at)),
+            ))
+        })
     });
-    let listen = servers::listen_on(&out, row, port, port_variable);
+    let listen = servers::listen_on(&out, row, port, port_file.is_some());
     if listen.was_local {
         ctx.warn(format!(
             "`{}` listens on localhost only, unreachable from outside a container; the entrypoint binds 0.0.0.0 instead",
             out.join(" ")
         ));
     }
-    listen.argv
+    (listen.argv, port_file)
 }
 
 /// Config files an argv names (`uwsgi etc/uwsgi.ini`, `--ini x.ini`, `-c gunicorn.conf.py`).
@@ -1175,12 +1189,12 @@ mod tests {
     fn binding_is_made_public() {
         let mut ctx = Ctx::new(std::env::temp_dir());
         assert_eq!(
-            bind_all(&mut ctx, &a("uvicorn app:app --host 127.0.0.1 --port $PORT"), 8000),
+            bind_all(&mut ctx, &a("uvicorn app:app --host 127.0.0.1 --port $PORT"), 8000).0,
             a("uvicorn app:app --host 0.0.0.0 --port 8000")
         );
-        assert_eq!(bind_all(&mut ctx, &a("gunicorn app:app"), 8000), a("gunicorn -b 0.0.0.0:8000 app:app"));
+        assert_eq!(bind_all(&mut ctx, &a("gunicorn app:app"), 8000).0, a("gunicorn -b 0.0.0.0:8000 app:app"));
         assert_eq!(
-            bind_all(&mut ctx, &a("python manage.py runserver"), 8000),
+            bind_all(&mut ctx, &a("python manage.py runserver"), 8000).0,
             a("python manage.py runserver 0.0.0.0:8000")
         );
         assert!(ctx.into_warnings()[0].contains("localhost only"));

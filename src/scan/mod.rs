@@ -258,7 +258,8 @@ pub struct ScanReport {
     pub required_env: Vec<Fact<String>>,
     /// `KEY=VALUE` settings the project's own Dockerfile gives the container (`ENV`) that its
     /// code reads (`ENV HTD_HOST=0.0.0.0` for `os.environ.get("HTD_HOST", "127.0.0.1")`): the
-    /// image needs them too, or the service behaves differently (listens on localhost).
+    /// image needs them too, or the service behaves differently (listens on localhost); and
+    /// `PORT=N` when the server's config file binds `:$(PORT)` (uWSGI reads it when it parses).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub runtime_env: Vec<Fact<String>>,
     pub system_libs: Option<Fact<Vec<SystemLib>>>,
