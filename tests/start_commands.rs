@@ -84,6 +84,8 @@ fn boot_script_named_by_the_dockerfile_drops_the_wait_loop_and_keeps_the_retried
     // the project's own RUN line that runs project code is offered; the pip install is not
     assert_eq!(values(&j, "build_step_candidates"), ["flask --app svc translate compile"]);
     assert_eq!(sources(&j, "build_step_candidates"), ["Dockerfile:7 (RUN)"]);
+    // `flask deploy` finds the app through the Dockerfile's FLASK_APP: the image needs it too
+    assert_eq!(values(&j, "runtime_env"), ["FLASK_APP=svc.py"]);
 }
 
 #[test]

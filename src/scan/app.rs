@@ -206,7 +206,10 @@ pub fn detect(ctx: &mut Ctx, report: &mut ScanReport, code: &Code, project: &Pro
             ),
         ));
     }
-    report.runtime_env = runtime_env(code, docker, strong.as_ref());
+    report.runtime_env = runtime_env(code, docker, strong.as_ref(), &report.pre_start);
+    // a candidate the scan already applies (Django's collectstatic) is not offered twice
+    let applied: Vec<String> = report.build_steps.iter().map(|b| b.value.clone()).collect();
+    report.build_step_candidates.retain(|c| !applied.iter().any(|a| c.value.ends_with(a.as_str())));
     report.runtime_env.extend(port_env);
     report.entrypoint_alternatives = alternatives(report, fw, port_num, entry.as_ref().map(|e| &e.value));
     report.entrypoint = entry;
@@ -215,7 +218,18 @@ pub fn detect(ctx: &mut Ctx, report: &mut ScanReport, code: &Code, project: &Pro
 
 /// The project's Dockerfile `ENV` settings that first-party code reads (the port excepted: the
 /// entrypoint carries it, or a config file binding `$(PORT)` gets its own fact).
-fn runtime_env(code: &Code, docker: Option<&Dockerfile>, strong: Option<&start::Strong>) -> Vec<Fact<String>> {
+fn runtime_env(
+    code: &Code,
+    docker: Option<&Dockerfile>,
+    strong: Option<&start::Strong>,
+    pre_start: &[Fact<String>],
+) -> Vec<Fact<String>> {
+    // Variables a tool the commands run reads itself (`flask deploy` needs FLASK_APP).
+    const TOOL_ENV: &[(&str, &str)] = &[("flask", "FLASK_APP")];
+    let runs = |tool: &str| {
+        strong.is_some_and(|s| s.argv.first().is_some_and(|a| a == tool))
+            || pre_start.iter().any(|p| p.value.split_whitespace().next() == Some(tool))
+    };
     let mut env: Vec<(String, String, String)> = Vec::new();
     if let Some(d) = docker {
         env.extend(d.env.iter().map(|(k, v)| (k.clone(), v.clone(), d.path.clone())));
@@ -230,6 +244,10 @@ fn runtime_env(code: &Code, docker: Option<&Dockerfile>, strong: Option<&start::
     let mut out = Vec::new();
     for (k, v, origin) in env {
         if k == "PORT" || v.is_empty() || v.contains('$') {
+            continue;
+        }
+        if let Some((tool, _)) = TOOL_ENV.iter().find(|(t, key)| *key == k && runs(t)) {
+            out.push(Fact::new(format!("{k}={v}"), format!("{origin} (ENV {k}), read by `{tool}`")));
             continue;
         }
         let read = code.files.iter().filter(|f| !is_test_path(&f.path) && !is_vendored(&f.path)).find_map(|f| {
