@@ -303,3 +303,54 @@ fn a_uwsgi_ini_that_binds_the_port_variable_keeps_it_and_the_image_sets_port() {
     assert_eq!(values(&j, "runtime_env"), ["PORT=8000"]);
     assert!(sources(&j, "runtime_env")[0].starts_with("etc/uwsgi.ini:2"), "{:?}", sources(&j, "runtime_env"));
 }
+
+#[test]
+fn sanic_falcon_and_bottle_apps_get_their_servers() {
+    let d = project(&[
+        ("requirements.txt", "sanic==24.6.0\n"),
+        (
+            "server.py",
+            "from sanic import Sanic\nfrom sanic.response import text\n\napp = Sanic(\"svc\")\n\n\n@app.get(\"/\")\nasync def index(request):\n    return text(\"ok\")\n",
+        ),
+    ]);
+    let j = scan_dir(d.path());
+    assert_eq!(value(&j, "framework"), "sanic");
+    assert_eq!(entrypoint(&j), "sanic server:app --host 0.0.0.0 --port 8000");
+
+    let d = project(&[
+        ("requirements.txt", "falcon==3.1.3\ngunicorn==22.0.0\n"),
+        ("api.py", "import falcon\n\napp = falcon.App()\n"),
+    ]);
+    let j = scan_dir(d.path());
+    assert_eq!(value(&j, "framework"), "falcon");
+    assert_eq!(entrypoint(&j), "gunicorn -b 0.0.0.0:8000 api:app");
+    assert!(values(&j, "extra_requirements").is_empty());
+
+    let d = project(&[
+        ("requirements.txt", "bottle==0.13.2\n"),
+        ("app.py", "import bottle\n\napp = bottle.Bottle()\n\n\n@app.get(\"/\")\ndef index():\n    return \"ok\"\n"),
+    ]);
+    let j = scan_dir(d.path());
+    assert_eq!(value(&j, "framework"), "bottle");
+    assert_eq!(entrypoint(&j), "gunicorn -b 0.0.0.0:8000 app:app");
+    assert_eq!(values(&j, "extra_requirements"), ["gunicorn"]);
+}
+
+#[test]
+fn a_procfile_that_runs_a_start_script() {
+    let d = project(&[
+        ("requirements.txt", "flask==3.0.3\ngunicorn==22.0.0\n"),
+        ("app.py", "from flask import Flask\n\napp = Flask(__name__)\n"),
+        ("Procfile", "web: sh bin/start.sh\n"),
+        (
+            "bin/start.sh",
+            "#!/bin/sh\nset -e\nexport APP_ENV=production\nflask db upgrade && flask seed --if-empty\nexec gunicorn --workers ${WEB_CONCURRENCY:-2} --bind 0.0.0.0:${PORT:-5000} app:app\n",
+        ),
+    ]);
+    let j = scan_dir(d.path());
+    assert_eq!(entrypoint(&j), "gunicorn --workers 2 --bind 0.0.0.0:5000 app:app");
+    assert_eq!(j["entrypoint"]["source"], "bin/start.sh:5");
+    assert_eq!(value(&j, "port"), 5000);
+    assert_eq!(values(&j, "pre_start"), ["flask db upgrade", "flask seed --if-empty"]);
+    assert_eq!(sources(&j, "pre_start"), ["bin/start.sh:4", "bin/start.sh:4"]);
+}
