@@ -63,6 +63,9 @@ pub struct Server {
     pub positional_bind: bool,
     #[serde(default)]
     pub add_at: AddAt,
+    /// Name the port before the address when both are added (`--server.port N --server.address A`).
+    #[serde(default)]
+    pub port_first: bool,
     #[serde(default)]
     pub workers: Option<String>,
     #[serde(default)]
@@ -318,6 +321,22 @@ pub fn listen_on(argv: &[String], server: &Server, port: u16, config_port_variab
     Listen { argv: out, was_local }
 }
 
+/// The listen flags a new command for this server takes, in its own syntax: `-b 0.0.0.0:N`
+/// (gunicorn), `--host 0.0.0.0 --port N` (uvicorn), `0.0.0.0:N` (runserver).
+pub fn listen_args(server: &Server, port: u16) -> Vec<String> {
+    let bind_host = server.bind_host.as_deref().unwrap_or("0.0.0.0");
+    if server.positional_bind {
+        return vec![format!("{bind_host}:{port}")];
+    }
+    if let Some(flag) = server.bind.first() {
+        return vec![flag.clone(), format!("{bind_host}:{port}")];
+    }
+    let host = server.host.first().map(|h| [h.clone(), "0.0.0.0".to_string()]);
+    let port_arg = server.port.first().map(|f| [f.clone(), port.to_string()]);
+    let (a, b) = if server.port_first { (port_arg, host) } else { (host, port_arg) };
+    a.into_iter().chain(b).flatten().collect()
+}
+
 /// Rewrites the port an argv already names (its server's own port/bind flags, a runserver
 /// address); adds nothing when it names none, and leaves an argv of an
 /// unknown program as it is.
@@ -548,5 +567,11 @@ mod tests {
         assert_eq!(production(&a("gunicorn a:b")).1, Vec::<String>::new());
         assert_eq!(python_module("uvicorn"), Some("uvicorn"));
         assert_eq!(python_module("uwsgi"), None);
+        let args = |name: &str| listen_args(by_name(name).unwrap(), 8000).join(" ");
+        assert_eq!(args("gunicorn"), "-b 0.0.0.0:8000");
+        assert_eq!(args("uvicorn"), "--host 0.0.0.0 --port 8000");
+        assert_eq!(args("streamlit"), "--server.port 8000 --server.address 0.0.0.0");
+        assert_eq!(args("daphne"), "-b 0.0.0.0 -p 8000");
+        assert_eq!(args("Django runserver"), "0.0.0.0:8000");
     }
 }

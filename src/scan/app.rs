@@ -339,29 +339,31 @@ fn alternatives(
 ) -> Vec<Fact<Vec<String>>> {
     let (Some(app), Some(fw)) = (&report.app, fw) else { return Vec::new() };
     let has = |name: &str| report.dependencies.iter().any(|d| d.name == name);
-    let words = |s: String| s.split_whitespace().map(String::from).collect::<Vec<_>>();
-    let a = &app.value;
+    let listen = |name: &str| servers::by_name(name).map(|row| servers::listen_args(row, port)).unwrap_or_default();
+    let cmd = |head: &[&str], server: &str, tail: &[&str]| -> Vec<String> {
+        let head = head.iter().map(|s| s.to_string());
+        let tail = tail.iter().map(|s| s.to_string());
+        head.chain(listen(server)).chain(tail).collect()
+    };
+    let a = app.value.as_str();
     let mut out: Vec<(Vec<String>, &str)> = Vec::new();
     match fw {
-        Framework::Fastapi | Framework::Starlette | Framework::Litestar => {
+        Framework::Fastapi | Framework::Starlette | Framework::Litestar | Framework::Quart => {
             if has("uvicorn") {
-                out.push((words(format!("uvicorn {a} --host 0.0.0.0 --port {port}")), "ASGI"));
+                out.push((cmd(&["uvicorn", a], "uvicorn", &[]), "ASGI"));
                 if has("gunicorn") {
-                    out.push((
-                        words(format!("gunicorn -k uvicorn.workers.UvicornWorker -b 0.0.0.0:{port} {a}")),
-                        "ASGI",
-                    ));
+                    out.push((cmd(&["gunicorn", "-k", "uvicorn.workers.UvicornWorker"], "gunicorn", &[a]), "ASGI"));
                 }
             }
-            if has("hypercorn") {
-                out.push((words(format!("hypercorn {a} --bind 0.0.0.0:{port}")), "ASGI"));
+            if has("hypercorn") || fw == Framework::Quart {
+                out.push((cmd(&["hypercorn"], "hypercorn", &[a]), "ASGI"));
             }
             if has("granian") {
-                out.push((words(format!("granian --interface asgi --host 0.0.0.0 --port {port} {a}")), "ASGI"));
+                out.push((cmd(&["granian", "--interface", "asgi"], "granian", &[a]), "ASGI"));
             }
         }
-        Framework::Flask | Framework::Django if has("gunicorn") => {
-            out.push((words(format!("gunicorn -b 0.0.0.0:{port} {a}")), "WSGI"));
+        Framework::Flask | Framework::Django | Framework::Falcon | Framework::Bottle if has("gunicorn") => {
+            out.push((cmd(&["gunicorn"], "gunicorn", &[a]), "WSGI"));
         }
         _ => {}
     }
@@ -918,54 +920,47 @@ fn choose_server(
     }
 }
 
+/// The argv that serves a target: the server's own arguments, with the listen flags its row in
+/// `assets/servers.toml` gives (`servers::listen_args`), placed where that server reads them.
 fn build_argv(f: Framework, sv: AppServer, t: &Target, port: u16, report: &ScanReport) -> Vec<String> {
-    let p = port.to_string();
-    let bind = format!("0.0.0.0:{p}");
     let v = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<String>>();
+    let listen = |name: &str| servers::by_name(name).map(|row| servers::listen_args(row, port)).unwrap_or_default();
+    let join = |a: Vec<String>, b: Vec<String>, c: Vec<String>| a.into_iter().chain(b).chain(c).collect::<Vec<_>>();
     match (sv, f) {
-        (AppServer::Streamlit, _) => {
-            v(&["streamlit", "run", &t.app, "--server.port", &p, "--server.address", "0.0.0.0"])
-        }
+        (AppServer::Streamlit, _) => join(v(&["streamlit", "run", &t.app]), listen("streamlit"), vec![]),
         (AppServer::Python, _) if t.app.ends_with(".py") => script_argv(&t.app, report),
         (AppServer::Python, Framework::Django) => {
             let manage = match &report.source_dir {
                 Some(sd) if !sd.is_empty() => format!("{sd}/manage.py"),
                 _ => "manage.py".into(),
             };
-            v(&["python", &manage, "runserver", &bind])
+            join(v(&["python", &manage, "runserver"]), listen("Django runserver"), vec![])
         }
         (AppServer::Python, Framework::Flask) => {
-            v(&["flask", "--app", &t.app, "run", "--host", "0.0.0.0", "--port", &p])
+            join(v(&["flask", "--app", &t.app, "run"]), listen("flask run"), vec![])
         }
         (AppServer::Python, _) => v(&["python", &t.app]),
-        (AppServer::Waitress | AppServer::Sanic, _) => {
-            let program = if sv == AppServer::Waitress { "waitress-serve" } else { "sanic" };
-            let base = v(&[program, &t.app]);
-            match servers::by_name(program) {
-                Some(row) => servers::listen_on(&base, row, port, false).argv,
-                None => base,
-            }
-        }
+        (AppServer::Waitress, _) => join(v(&["waitress-serve"]), listen("waitress"), vec![t.app.clone()]),
+        (AppServer::Sanic, _) => join(v(&["sanic", &t.app]), listen("sanic"), vec![]),
         (AppServer::Uvicorn, _) => match &t.factory {
-            Some(fac) => v(&["uvicorn", fac, "--factory", "--host", "0.0.0.0", "--port", &p]),
-            None => v(&["uvicorn", &t.app, "--host", "0.0.0.0", "--port", &p]),
+            Some(fac) => join(v(&["uvicorn", fac, "--factory"]), listen("uvicorn"), vec![]),
+            None => join(v(&["uvicorn", &t.app]), listen("uvicorn"), vec![]),
         },
         (AppServer::Gunicorn, f) if is_asgi(f) => {
-            v(&["gunicorn", "-k", "uvicorn.workers.UvicornWorker", "-b", &bind, &t.app])
+            join(v(&["gunicorn", "-k", "uvicorn.workers.UvicornWorker"]), listen("gunicorn"), vec![t.app.clone()])
         }
-        (AppServer::Gunicorn, _) => v(&["gunicorn", "-b", &bind, &t.app]),
-        (AppServer::Hypercorn, _) => v(&["hypercorn", "-b", &bind, &t.app]),
+        (AppServer::Gunicorn, _) => join(v(&["gunicorn"]), listen("gunicorn"), vec![t.app.clone()]),
+        (AppServer::Hypercorn, _) => join(v(&["hypercorn"]), listen("hypercorn"), vec![t.app.clone()]),
         (AppServer::Granian, f) => {
             let iface = if is_asgi(f) || t.app.contains(".asgi:") { "asgi" } else { "wsgi" };
-            let mut a = v(&["granian", "--interface", iface, "--host", "0.0.0.0", "--port", &p]);
-            match &t.factory {
-                Some(fac) => a.extend(v(&["--factory", fac])),
-                None => a.push(t.app.clone()),
-            }
-            a
+            let app = match &t.factory {
+                Some(fac) => v(&["--factory", fac]),
+                None => vec![t.app.clone()],
+            };
+            join(v(&["granian", "--interface", iface]), listen("granian"), app)
         }
-        (AppServer::Daphne, _) => v(&["daphne", "-b", "0.0.0.0", "-p", &p, &t.app]),
-        (AppServer::Uwsgi, _) => v(&["uwsgi", "--http", &bind, "--master", "--module", &t.app]),
+        (AppServer::Daphne, _) => join(v(&["daphne"]), listen("daphne"), vec![t.app.clone()]),
+        (AppServer::Uwsgi, _) => join(v(&["uwsgi"]), listen("uwsgi"), v(&["--master", "--module", &t.app])),
     }
 }
 
