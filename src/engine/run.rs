@@ -72,6 +72,8 @@ pub struct VariantJob {
     pub secrets: Vec<super::context::SecretSource>,
     /// The builder image, to probe from when the daemon is remote.
     pub probe: Option<ProbeImage>,
+    /// `KEY=VALUE` settings for the verify container only (the plan's verify env).
+    pub verify_env: Vec<String>,
 }
 
 impl VariantJob {
@@ -96,6 +98,7 @@ impl VariantJob {
                 .images(rendered_variant)
                 .ok()
                 .map(|i| ProbeImage { image: plan.image_ref(&i.builder), python: i.builder.interpreter.clone() }),
+            verify_env: plan.verify_env.iter().map(|(k, v)| format!("{k}={v}")).collect(),
         }
     }
 }
@@ -154,6 +157,7 @@ impl Engine {
                 v.timeout = timeout;
                 v.labels = job.labels.clone();
                 v.probe = job.probe.clone();
+                v.env = job.verify_env.clone();
                 Some(self.verify(&v, events, cancel).await?)
             }
         };

@@ -38,6 +38,9 @@ pub struct VerifyRequest {
     pub labels: HashMap<String, String>,
     /// The image and interpreter that probe from the daemon's side (see [`Engine::probe_from_daemon`]).
     pub probe: Option<ProbeImage>,
+    /// `KEY=VALUE` settings of the service's container (`--env`, `[verify] env`): given to this
+    /// run only, never part of the image.
+    pub env: Vec<String>,
 }
 
 /// A Python image present on the daemon, used to make the HTTP request from inside the
@@ -59,6 +62,7 @@ impl VerifyRequest {
             path: "/".into(),
             labels: HashMap::new(),
             probe: None,
+            env: Vec::new(),
         }
     }
 }
@@ -194,6 +198,7 @@ impl Engine {
         }
         let body = ContainerCreateBody {
             image: Some(req.image.clone()),
+            env: (!req.env.is_empty()).then(|| req.env.clone()),
             exposed_ports: Some(vec![container_port]),
             labels: Some(labels),
             host_config: Some(HostConfig { port_bindings: Some(bindings), ..Default::default() }),
