@@ -1073,52 +1073,11 @@ pub fn resolve_image(reference: &str, custom: &[CustomImage]) -> Result<BaseImag
     catalogue::find(reference).cloned().ok_or_else(|| PlanError::UnknownImage(reference.to_string()))
 }
 
-/// Makes an entrypoint listen on `port`: rewrites `--port N`, `--port=N`, `-p N`, `--bind/-b host:N`,
-/// `--http :N` (uwsgi), `--server.port N` (streamlit), `runserver host:N`; appends nothing when
-/// the argv names no port (the app is then expected to read it itself).
+/// Makes an entrypoint listen on `port`: rewrites the port its server names with that server's
+/// own flags (`servers::with_port`); appends nothing when the argv names no port (the app is
+/// then expected to read it itself).
 pub fn with_port(argv: &[String], port: u16) -> Vec<String> {
-    let mut out: Vec<String> = argv.to_vec();
-    let p = port.to_string();
-    let mut i = 0;
-    while i < out.len() {
-        let a = out[i].clone();
-        let next_is_value = i + 1 < out.len();
-        match a.as_str() {
-            "--port" | "--server.port" if next_is_value => {
-                out[i + 1] = p.clone();
-                i += 1;
-            }
-            "--bind" | "-b" | "--http" | "--http-socket" | "--socket" if next_is_value => {
-                out[i + 1] = replace_port(&out[i + 1], &p);
-                i += 1;
-            }
-            _ => {
-                for flag in ["--port=", "--server.port="] {
-                    if let Some(_rest) = a.strip_prefix(flag) {
-                        out[i] = format!("{flag}{p}");
-                    }
-                }
-                for flag in ["--bind=", "-b=", "--http="] {
-                    if let Some(rest) = a.strip_prefix(flag) {
-                        out[i] = format!("{flag}{}", replace_port(rest, &p));
-                    }
-                }
-                if a == "runserver" && i + 1 < out.len() && out[i + 1].contains(':') {
-                    out[i + 1] = replace_port(&out[i + 1], &p);
-                    i += 1;
-                }
-            }
-        }
-        i += 1;
-    }
-    out
-}
-
-fn replace_port(addr: &str, port: &str) -> String {
-    match addr.rsplit_once(':') {
-        Some((host, old)) if old.chars().all(|c| c.is_ascii_digit()) => format!("{host}:{port}"),
-        _ => addr.to_string(),
-    }
+    crate::servers::with_port(argv, port)
 }
 
 /// `path` relative to `base` when it lies inside it, judged on the path text (`.` and `..`

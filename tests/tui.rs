@@ -310,12 +310,13 @@ fn the_entrypoint_is_edited_in_a_real_text_input() {
     for _ in 0.."uvicorn".len() {
         key(&mut app, KeyCode::Delete);
     }
-    typed(&mut app, "hypercorn");
+    // granian: a server that takes --host/--port (the plan rewrites only a server's own flags)
+    typed(&mut app, "granian");
     key(&mut app, KeyCode::End);
     key(&mut app, KeyCode::Left);
     key(&mut app, KeyCode::Left);
     typed(&mut app, "q?");
-    assert_eq!(app.entry.command.value(), "hypercorn app:app --host 0.0.0.0 --port 8000 --workersq? 2");
+    assert_eq!(app.entry.command.value(), "granian app:app --host 0.0.0.0 --port 8000 --workersq? 2");
     assert!(!app.quit && !app.help, "q and ? are text while typing");
     for _ in 0..2 {
         key(&mut app, KeyCode::Left);
@@ -332,7 +333,7 @@ fn the_entrypoint_is_edited_in_a_real_text_input() {
     assert_eq!(app.step, Step::Options, "{:?}", app.entry.error);
     let plan = app.plan.clone().expect("plan").expect("plan resolves");
     assert_eq!(plan.port, 8081);
-    assert_eq!(plan.entrypoint.join(" "), "hypercorn app:app --host 0.0.0.0 --port 8081 --workers 2");
+    assert_eq!(plan.entrypoint.join(" "), "granian app:app --host 0.0.0.0 --port 8081 --workers 2");
 }
 
 #[test]
