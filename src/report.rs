@@ -66,6 +66,16 @@ pub struct VariantResult {
     /// The `minimal` variant: what was kept and dropped, and how the trace was made.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub minimal: Option<MinimalReport>,
+    /// Where the verified image was pushed (`--push`), absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pushed: Option<PushedImage>,
+}
+
+/// An image a registry stored: the reference pushed and the manifest digest it answered.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PushedImage {
+    pub reference: String,
+    pub digest: String,
 }
 
 /// A count of files and their bytes.
@@ -373,6 +383,7 @@ mod tests {
             verify_detail: None,
             dockerfile: "FROM x\n".into(),
             minimal: None,
+            pushed: None,
         }
     }
 

@@ -345,7 +345,8 @@ fn the_chosen_python_builds_and_starts() {
     assert_eq!(j["verified"], true, "{j}");
     let df = j["dockerfile"].as_str().unwrap();
     assert!(df.contains("FROM pyslim-mirror/python:3.11"), "{df}");
-    assert!(!df.contains("apt-get"), "greenlet installs from a wheel on 3.11: {df}");
+    // (the builder may still apt-get binutils, to strip extension modules)
+    assert!(!df.contains("build-essential") && !df.contains("gcc"), "greenlet installs from a wheel on 3.11: {df}");
 }
 
 #[test]

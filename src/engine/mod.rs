@@ -5,7 +5,8 @@
 //! Layout: [`connect`] finds the daemon, [`context`] streams the filtered project as a tar,
 //! [`progress`] turns both builders' output into events, [`build`] drives a build and cleans up
 //! after failures, [`layers`] classifies the built image's history, [`verify`] runs the image
-//! and checks that it answers HTTP; [`run`] chains check, render, build and verify for one
+//! and checks that it answers HTTP; [`registry`] pulls missing base images and pushes verified
+//! ones with the docker CLI's credentials; [`run`] chains check, render, build and verify for one
 //! variant (the CLI and the TUI both call it); [`trace`] runs the full image under an audit hook
 //! for the `minimal` variant; [`ssh`] fronts `ssh://` daemons with a local socket.
 //! Nothing here prints; front ends render the events.
@@ -20,6 +21,7 @@ pub mod context;
 pub mod events;
 pub mod layers;
 pub mod progress;
+pub mod registry;
 pub mod run;
 pub mod ssh;
 pub mod trace;
@@ -54,10 +56,19 @@ pub enum EngineError {
     #[error("cannot reach the Docker daemon at {endpoint}: {reason}\nhint: {}", unavailable_hint(endpoint))]
     Unavailable { endpoint: String, reason: String },
     #[error(
-        "base image {image} is not present locally and pyslim never pulls; run `docker pull {image}` \
+        "base image {image} is not present locally and the pull policy is `never`; pass --pull missing \
+         (or `pull = \"missing\"` in pyslim.toml) to pull it, or run `docker pull {image}` \
          (or scripts/fixture-images.sh for the offline stand-ins, with PYSLIM_IMAGE_MIRROR=pyslim-mirror)"
     )]
     MissingBaseImage { image: String },
+    #[error("cannot pull {image} from {registry}: {answer}\nhint: {hint}")]
+    PullFailed { image: String, registry: String, answer: String, hint: String },
+    #[error("cannot push {tag} to {registry}: {answer}\nhint: {hint}")]
+    PushFailed { tag: String, registry: String, answer: String, hint: String },
+    #[error("will not push {tag}: {reason}")]
+    PushRefused { tag: String, reason: String },
+    #[error(transparent)]
+    Credentials(#[from] registry::CredentialError),
     /// `log_tail` ends with a `hint:` line when [`hint_for`] knows a remedy.
     #[error("{variant} build failed{}: {message}", step.as_ref().map(|s| format!(" at {s}")).unwrap_or_default())]
     BuildFailed { variant: Variant, step: Option<String>, message: String, log_tail: Vec<String> },

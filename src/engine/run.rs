@@ -11,9 +11,9 @@ use super::{BuildRequest, Builder, BuiltImage, CancellationToken, Engine, Engine
 use super::{ProbeImage, VerifyOutcome, VerifyRequest};
 use crate::engine::events::BuildEvent;
 use crate::layout::TRACE_FILE;
-use crate::plan::{BuildPlan, Flavour, Severity, Variant};
+use crate::plan::{BuildPlan, Flavour, PullPolicy, Severity, Variant};
 use crate::render::{self, Rendered};
-use crate::report::{MinimalReport, PathCheck, VariantResult};
+use crate::report::{MinimalReport, PathCheck, PushedImage, VariantResult};
 use crate::scan::{Fact, ScanReport};
 
 /// Why a variant is not built; shown as "skipped: <reason>".
@@ -74,6 +74,10 @@ pub struct VariantJob {
     pub secrets: Vec<super::context::SecretSource>,
     /// The builder image, to probe from when the daemon is remote.
     pub probe: Option<ProbeImage>,
+    /// When the base images are pulled (the plan's `pull`).
+    pub pull: PullPolicy,
+    /// Push `tag` to its registry once verify passed (needs `verify`).
+    pub push: bool,
     /// `KEY=VALUE` settings for the verify container only (the plan's verify env).
     pub verify_env: Vec<String>,
     /// The `minimal` variant's tracing run and trace file.
@@ -144,6 +148,8 @@ impl VariantJob {
                 .images(rendered_variant)
                 .ok()
                 .map(|i| ProbeImage { image: plan.image_ref(&i.builder), python: i.builder.interpreter.clone() }),
+            pull: plan.pull,
+            push: false,
             verify_env: plan.verify_env.iter().map(|(k, v)| format!("{k}={v}")).collect(),
         }
     }
@@ -157,6 +163,8 @@ pub struct VariantOutcome {
     pub dockerfile: String,
     /// What a `minimal` build kept and dropped.
     pub minimal: Option<MinimalReport>,
+    /// Where the image was pushed, when it was.
+    pub pushed: Option<PushedImage>,
 }
 
 impl VariantOutcome {
@@ -171,12 +179,14 @@ impl VariantOutcome {
             verify_detail: self.verify.as_ref().map(|v| v.detail.clone()),
             dockerfile: self.dockerfile.clone(),
             minimal: self.minimal.clone(),
+            pushed: self.pushed.clone(),
         }
     }
 }
 
 impl Engine {
-    /// Builds `job` and, when asked, verifies it.
+    /// Builds `job` and, when asked, verifies it and pushes it (only when verify passed: an image
+    /// that did not start is never pushed).
     pub async fn run_variant(
         &self,
         job: &VariantJob,
@@ -184,6 +194,25 @@ impl Engine {
         cancel: &CancellationToken,
     ) -> Result<VariantOutcome, EngineError> {
         let variant = job.rendered.variant;
+        // Base images first, outside the tag lock: a pull does not touch the tag, so a registry
+        // failure is reported at once instead of after another run's build. (A minimal build's
+        // tracing image has the same bases as the minimal Dockerfile.)
+        let mut images = super::build::base_images(&job.rendered.dockerfile);
+        // A daemon-side verify runs a probe container of the builder image, which a single-stage
+        // Dockerfile does not name: it has to be there too.
+        if let Some(p) = job.probe.as_ref().filter(|_| job.verify.is_some())
+            && self.probe_from_daemon() == super::verify::ProbeFrom::Daemon
+            && !images.contains(&p.image)
+        {
+            images.push(p.image.clone());
+        }
+        if let Err(e) = self.ensure_images(&images, job.pull, variant, events, cancel).await {
+            let message = if matches!(e, EngineError::Cancelled) { "cancelled".to_string() } else { e.to_string() };
+            let _ = events.send(BuildEvent::Failed { variant, step: None, message, log_tail: Vec::new() });
+            return Err(e);
+        }
+        // `always` has just pulled; the builds only check what is there now.
+        let pull = if job.pull == PullPolicy::Always { PullPolicy::Missing } else { job.pull };
         // Two pyslim runs on the same tag take turns: otherwise one run's rebuild could move the
         // tag (and remove the image it replaced) while the other is still verifying it.
         let _turn = TagLock::acquire(&job.tag, variant, events, cancel).await?;
@@ -191,7 +220,7 @@ impl Engine {
         let mut traced = Vec::new();
         let mut trace_written = false;
         if let Some(m) = job.minimal.as_ref().filter(|m| m.trace) {
-            traced = self.trace_minimal(job, m, events, cancel).await?;
+            traced = self.trace_minimal(job, m, pull, events, cancel).await?;
             rendered = &m.from_trace;
             trace_written = true;
         }
@@ -205,6 +234,7 @@ impl Engine {
             labels: job.labels.clone(),
             no_cache: job.no_cache,
             secrets: job.secrets.clone(),
+            pull,
         };
         let built = self.build(&req, events, cancel).await?;
         let mut verify = match job.verify {
@@ -255,7 +285,14 @@ impl Engine {
             }
             minimal = Some(report);
         }
-        Ok(VariantOutcome { built, verify, dockerfile: rendered.dockerfile.clone(), minimal })
+        let pushed = match &verify {
+            Some(v) if job.push && v.ok => {
+                let digest = self.push(&built.tag, variant, events, cancel).await?;
+                Some(PushedImage { reference: built.tag.clone(), digest })
+            }
+            _ => None,
+        };
+        Ok(VariantOutcome { built, verify, dockerfile: rendered.dockerfile.clone(), minimal, pushed })
     }
 
     /// Builds the full image (whole stdlib and venv), runs it under the trace hook on `/` and the
@@ -265,6 +302,7 @@ impl Engine {
         &self,
         job: &VariantJob,
         m: &MinimalJob,
+        pull: PullPolicy,
         events: &EventSender,
         cancel: &CancellationToken,
     ) -> Result<Vec<(String, Option<u16>)>, EngineError> {
@@ -280,6 +318,7 @@ impl Engine {
             labels: job.labels.clone(),
             no_cache: job.no_cache,
             secrets: job.secrets.clone(),
+            pull,
         };
         let _ = events.send(BuildEvent::Log {
             variant,
