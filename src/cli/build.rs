@@ -100,6 +100,14 @@ pub fn build(args: BuildArgs) -> Result<ExitCode> {
                 eprintln!("cancelled; containers started by pyslim were removed");
                 return Ok(ExitCode::from(EXIT_CANCELLED));
             }
+            Err(e @ (EngineError::BuildFailed { .. } | EngineError::MissingBaseImage { .. })) if args.json => {
+                // The JSON reader gets the cause and the remedy too, not only stderr.
+                let failed = run::skipped(variant, &e);
+                let mut out = std::io::stdout().lock();
+                serde_json::to_writer_pretty(&mut out, &failed)?;
+                writeln!(out)?;
+                return Err(e.into());
+            }
             Err(e) => return Err(e.into()),
         };
         let result = outcome.to_result();
@@ -138,7 +146,7 @@ pub fn compare(args: CompareArgs) -> Result<ExitCode> {
                 Ok(r) => r,
                 Err(reason) => {
                     eprintln!("skipping {variant}: {reason}");
-                    comparison.skipped.push(SkippedVariant { name: variant, reason });
+                    comparison.skipped.push(SkippedVariant::by_plan(variant, reason));
                     continue;
                 }
             };
@@ -159,7 +167,7 @@ pub fn compare(args: CompareArgs) -> Result<ExitCode> {
                 Err(e @ (EngineError::Unavailable { .. } | EngineError::Api { .. })) => return Err(e.into()),
                 Err(e) => {
                     failed = true;
-                    comparison.skipped.push(SkippedVariant { name: variant, reason: e.to_string() });
+                    comparison.skipped.push(run::skipped(variant, &e));
                 }
             }
         }
@@ -231,6 +239,12 @@ fn summary(r: &VariantResult) -> String {
         (Some(true), Some(d)) => s.push_str(&format!("verified: {d}\n")),
         (Some(false), Some(d)) => s.push_str(&format!("NOT verified: {d}\n")),
         _ => {}
+    }
+    if let Some(e) = &r.error {
+        s.push_str(&format!("cause: {e}\n"));
+    }
+    if let Some(h) = &r.hint {
+        s.push_str(&format!("hint: {h}\n"));
     }
     s
 }

@@ -143,7 +143,7 @@ impl Engine {
                 message: message.clone(),
                 log_tail: log_tail.clone(),
             });
-            EngineError::BuildFailed { variant, step, message, log_tail }
+            EngineError::BuildFailed { variant, step, message, log_tail, diagnosis: None }
         };
         // The image this tag names now; if the build moves the tag, that image is left dangling.
         let previous = self.docker.inspect_image(&req.tag).await.ok();

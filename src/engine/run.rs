@@ -11,7 +11,7 @@ use super::{ProbeImage, VerifyOutcome, VerifyRequest};
 use crate::engine::events::BuildEvent;
 use crate::plan::{BuildPlan, Flavour, Severity, Variant};
 use crate::render::{self, Rendered};
-use crate::report::VariantResult;
+use crate::report::{SkippedVariant, VariantResult};
 use crate::scan::ScanReport;
 
 /// Why a variant is not built; shown as "skipped: <reason>".
@@ -72,6 +72,8 @@ pub struct VariantJob {
     pub secrets: Vec<super::context::SecretSource>,
     /// The builder image, to probe from when the daemon is remote.
     pub probe: Option<ProbeImage>,
+    /// The plan's Python (`3.13`), named in failure diagnoses.
+    pub python: String,
 }
 
 impl VariantJob {
@@ -80,6 +82,7 @@ impl VariantJob {
         let rendered_variant = rendered.variant;
         VariantJob {
             tag: tag.unwrap_or_else(|| super::default_tag(&project, rendered.variant)),
+            python: plan.python.to_string(),
             rendered,
             context: context_root(scan),
             project,
@@ -110,7 +113,13 @@ pub struct VariantOutcome {
 
 impl VariantOutcome {
     pub fn to_result(&self) -> VariantResult {
+        let diagnosis = self.verify.as_ref().and_then(|v| v.diagnosis.clone());
         VariantResult {
+            http_status: self.verify.as_ref().and_then(|v| v.http_status),
+            log_tail: self.verify.as_ref().filter(|v| !v.ok).map(|v| v.log_tail.clone()).unwrap_or_default(),
+            error_kind: diagnosis.as_ref().map(|d| d.kind.clone()),
+            error: diagnosis.as_ref().map(|d| d.cause.clone()),
+            hint: diagnosis.map(|d| d.hint),
             name: self.built.variant,
             image: self.built.tag.clone(),
             size_bytes: self.built.size_bytes,
@@ -120,6 +129,24 @@ impl VariantOutcome {
             verify_detail: self.verify.as_ref().map(|v| v.detail.clone()),
             dockerfile: self.dockerfile.clone(),
         }
+    }
+}
+
+/// A variant that failed to build (or whose build could not run), with its one-line cause and
+/// remedy, for the comparison's `skipped` list.
+pub fn skipped(variant: Variant, error: &EngineError) -> SkippedVariant {
+    let d = error.explain();
+    let log_tail = match error {
+        EngineError::BuildFailed { log_tail, .. } => log_tail.clone(),
+        _ => Vec::new(),
+    };
+    SkippedVariant {
+        name: variant,
+        reason: error.to_string(),
+        error_kind: Some(d.kind),
+        error: Some(d.cause),
+        hint: Some(d.hint),
+        log_tail,
     }
 }
 
@@ -146,7 +173,8 @@ impl Engine {
         // Two pyslim runs on the same tag take turns: otherwise one run's rebuild could move the
         // tag (and remove the image it replaced) while the other is still verifying it.
         let _turn = TagLock::acquire(&job.tag, variant, events, cancel).await?;
-        let built = self.build(&req, events, cancel).await?;
+        let facts = super::diagnose::Facts { python: Some(job.python.clone()), port: job.port };
+        let built = self.build(&req, events, cancel).await.map_err(|e| e.diagnosed(&facts))?;
         let verify = match job.verify {
             None => None,
             Some(timeout) => {
@@ -154,6 +182,7 @@ impl Engine {
                 v.timeout = timeout;
                 v.labels = job.labels.clone();
                 v.probe = job.probe.clone();
+                v.python = Some(job.python.clone());
                 Some(self.verify(&v, events, cancel).await?)
             }
         };

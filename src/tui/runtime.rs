@@ -287,7 +287,7 @@ async fn build_and_compare(
             Err(reason) => {
                 let _ =
                     etx.send(BuildEvent::Failed { variant, step: None, message: reason.clone(), log_tail: Vec::new() });
-                comparison.skipped.push(SkippedVariant { name: variant, reason });
+                comparison.skipped.push(SkippedVariant::by_plan(variant, reason));
                 continue;
             }
         };
@@ -298,7 +298,7 @@ async fn build_and_compare(
             Err(EngineError::Cancelled) => return Err(EngineError::Cancelled),
             Err(e @ (EngineError::Unavailable { .. } | EngineError::Api { .. })) => return Err(e),
             // The engine reported the failure as an event; go on with the next variant.
-            Err(e) => comparison.skipped.push(SkippedVariant { name: variant, reason: e.to_string() }),
+            Err(e) => comparison.skipped.push(run::skipped(variant, &e)),
         }
     }
     drop(etx);

@@ -1,0 +1,266 @@
+//! Diagnosis: turns the words of a failure (the failed build step's last log lines, the
+//! container's last log lines when verify failed) into one line of cause and one line of remedy.
+//! The patterns are data (`assets/diagnoses.toml`); this module owns only the matching and the
+//! fallbacks by outcome (exit code, no answer, HTTP 5xx). The engine collects the text, the
+//! front ends show the result.
+
+use std::sync::OnceLock;
+
+use regex::Regex;
+use serde::{Deserialize, Serialize};
+
+const TABLE: &str = include_str!("../../assets/diagnoses.toml");
+
+/// Why something failed, and what to do about it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Diagnosis {
+    /// Stable id of the cause (`missing-tool`, `no-wheel`, `stale-lock`, `env-missing`, ...).
+    pub kind: String,
+    /// One line: what went wrong.
+    pub cause: String,
+    /// One line: the way forward.
+    pub hint: String,
+}
+
+/// Where the text comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Phase {
+    /// The build log (the failed step's last lines and the daemon's error).
+    Build,
+    /// The service container's logs.
+    Start,
+}
+
+/// Facts of the build that the templates may name.
+#[derive(Clone, Debug, Default)]
+pub struct Facts {
+    /// The build's Python (`3.13`).
+    pub python: Option<String>,
+    /// The port verify waited on.
+    pub port: u16,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Table {
+    diagnosis: Vec<Entry>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Entry {
+    kind: String,
+    phase: Phase,
+    pattern: String,
+    cause: String,
+    hint: String,
+    #[allow(dead_code)] // read by the unit test
+    sample: String,
+}
+
+struct Compiled {
+    entry: Entry,
+    re: Regex,
+}
+
+fn table() -> &'static [Compiled] {
+    static CELL: OnceLock<Vec<Compiled>> = OnceLock::new();
+    CELL.get_or_init(|| {
+        let t: Table = toml::from_str(TABLE).expect("assets/diagnoses.toml is checked by a unit test");
+        t.diagnosis
+            .into_iter()
+            .map(|entry| {
+                let re = Regex::new(&entry.pattern).expect("every pattern in assets/diagnoses.toml is tested");
+                Compiled { entry, re }
+            })
+            .collect()
+    })
+}
+
+/// Fills `{1}`, `{2}` (the groups that took part in the match, in order), `{python}`, `{port}`.
+fn fill(template: &str, groups: &[String], facts: &Facts) -> String {
+    let mut out = template.to_string();
+    for (i, g) in groups.iter().enumerate() {
+        out = out.replace(&format!("{{{}}}", i + 1), g);
+    }
+    let python = facts.python.clone().unwrap_or_else(|| "X.Y".into());
+    out.replace("{python}", &python).replace("{port}", &facts.port.to_string())
+}
+
+/// The first entry of `phase` (in table order) that matches one of `lines` (the last matching
+/// line wins), with its templates filled.
+pub fn diagnose(phase: Phase, lines: &[String], facts: &Facts) -> Option<Diagnosis> {
+    for c in table().iter().filter(|c| c.entry.phase == phase) {
+        let Some(caps) = lines.iter().rev().find_map(|l| c.re.captures(l.trim_end())) else { continue };
+        let groups: Vec<String> = caps.iter().skip(1).flatten().map(|m| m.as_str().trim().to_string()).collect();
+        return Some(Diagnosis {
+            kind: c.entry.kind.clone(),
+            cause: fill(&c.entry.cause, &groups, facts),
+            hint: fill(&c.entry.hint, &groups, facts),
+        });
+    }
+    None
+}
+
+/// The last log line worth quoting (a traceback's final line rather than a blank or a frame).
+pub fn last_words(lines: &[String]) -> Option<String> {
+    lines
+        .iter()
+        .rev()
+        .map(|l| l.trim())
+        .find(|l| !l.is_empty() && !l.starts_with("File \"") && !l.starts_with('^') && !l.starts_with('~'))
+        .map(|l| {
+            let mut s: String = l.chars().take(160).collect();
+            if l.chars().count() > 160 {
+                s.push('…');
+            }
+            s
+        })
+}
+
+/// How a verify run ended, for the fallback when no pattern names the cause.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StartFailure {
+    /// The container stopped with this exit code.
+    Exited(i64),
+    /// It answered, but only with this status (500 and up).
+    Http(u16),
+    /// Nothing answered on the port in time.
+    NoAnswer,
+    /// Verify itself could not run (no probe, container did not start).
+    Other,
+}
+
+/// Why a service did not start: a pattern in its logs, else the outcome itself with the last
+/// log line quoted.
+pub fn start_failure(failure: StartFailure, log_tail: &[String], facts: &Facts) -> Diagnosis {
+    if let Some(d) = diagnose(Phase::Start, log_tail, facts) {
+        // The status says more than "the app raised" when it answered at all.
+        return match failure {
+            StartFailure::Http(code) => Diagnosis { cause: format!("answered HTTP {code}: {}", d.cause), ..d },
+            _ => d,
+        };
+    }
+    let said = last_words(log_tail).map(|l| format!(" (last log line: {l})")).unwrap_or_default();
+    match failure {
+        StartFailure::Exited(code) => Diagnosis {
+            kind: "app-exited".into(),
+            cause: format!("the app exited with code {code} at start{said}"),
+            hint: "run the image to see its whole output (`docker run --rm IMAGE`); fix the start command with \
+                   --entrypoint or the configuration with --env KEY=VALUE"
+                .into(),
+        },
+        StartFailure::Http(code) => Diagnosis {
+            kind: "http-error".into(),
+            cause: format!("the app started but answered HTTP {code}{said}"),
+            hint: "the container's last log lines show the error; a missing build step (collectstatic), setting \
+                   (--env KEY=VALUE) or database is the usual cause"
+                .into(),
+        },
+        StartFailure::NoAnswer => Diagnosis {
+            kind: "no-port".into(),
+            cause: format!("nothing answered HTTP on port {} in time{said}", facts.port),
+            hint: format!(
+                "make the server listen on 0.0.0.0:{0} (not 127.0.0.1), or tell pyslim its port with --port N; \
+                 a slow start needs a longer --timeout",
+                facts.port
+            ),
+        },
+        StartFailure::Other => Diagnosis {
+            kind: "verify-error".into(),
+            cause: format!("verify could not run the image{said}"),
+            hint: "see the detail above; check the daemon with `docker run --rm IMAGE`".into(),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn facts() -> Facts {
+        Facts { python: Some("3.13".into()), port: 8000 }
+    }
+
+    fn lines(s: &[&str]) -> Vec<String> {
+        s.iter().map(|l| l.to_string()).collect()
+    }
+
+    #[test]
+    fn every_entry_parses_and_matches_its_sample() {
+        for c in table() {
+            let got = diagnose(c.entry.phase, &[c.entry.sample.clone()], &facts());
+            let got = got.unwrap_or_else(|| panic!("{}: sample does not match: {}", c.entry.kind, c.entry.sample));
+            assert!(!got.cause.contains('{') && !got.hint.contains("{1}"), "{got:?}");
+            assert!(!got.cause.is_empty() && !got.hint.is_empty());
+        }
+    }
+
+    #[test]
+    fn every_entry_is_reachable() {
+        // An entry shadowed by an earlier one of the same phase for its own sample is dead data.
+        for c in table() {
+            let got = diagnose(c.entry.phase, &[c.entry.sample.clone()], &facts()).unwrap();
+            assert_eq!(got.kind, c.entry.kind, "sample of {} is claimed by {}", c.entry.pattern, got.kind);
+        }
+    }
+
+    #[test]
+    fn specific_causes_win_over_generic_ones() {
+        let log = lines(&[
+            "Building wheel for psycopg2 (setup.py): started",
+            "Error: pg_config executable not found.",
+            "ERROR: Failed building wheel for psycopg2",
+        ]);
+        let d = diagnose(Phase::Build, &log, &facts()).unwrap();
+        assert_eq!(d.kind, "missing-tool");
+        assert!(d.cause.contains("pg_config") && d.cause.contains("3.13"), "{d:?}");
+        let d = diagnose(Phase::Build, &lines(&["  ERROR: Failed building wheel for greenlet"]), &facts()).unwrap();
+        assert_eq!(d.cause, "greenlet has no wheel for Python 3.13, and building it from source failed");
+        assert!(d.hint.contains("--python"), "{d:?}");
+        let uv = lines(&["  × Failed to build `greenlet==3.0.1`"]);
+        assert_eq!(diagnose(Phase::Build, &uv, &facts()).unwrap().cause.split(' ').next(), Some("greenlet"));
+    }
+
+    #[test]
+    fn start_failures_name_the_variable_or_module() {
+        let tb = lines(&[
+            "Traceback (most recent call last):",
+            "  File \"/app/config.py\", line 4, in <module>",
+            "    SERVER_NAME = os.environ['SERVER_NAME']",
+            "KeyError: 'SERVER_NAME'",
+        ]);
+        let d = start_failure(StartFailure::Exited(1), &tb, &facts());
+        assert_eq!(d.kind, "env-missing");
+        assert_eq!(d.hint, "set it with --env SERVER_NAME=... (or give it a default in the code)");
+        let d = start_failure(
+            StartFailure::Exited(1),
+            &lines(&["ModuleNotFoundError: No module named 'altair'"]),
+            &facts(),
+        );
+        assert!(d.cause.contains("altair"), "{d:?}");
+    }
+
+    #[test]
+    fn fallbacks_say_what_happened() {
+        let d = start_failure(StartFailure::Exited(3), &lines(&["bye"]), &facts());
+        assert_eq!(d.cause, "the app exited with code 3 at start (last log line: bye)");
+        let d = start_failure(StartFailure::NoAnswer, &[], &facts());
+        assert!(d.cause.contains("port 8000") && d.hint.contains("0.0.0.0:8000"), "{d:?}");
+        let d = start_failure(StartFailure::Http(500), &lines(&["GET / 500", "Internal Server Error"]), &facts());
+        assert_eq!(d.kind, "http-error");
+        assert!(d.cause.contains("HTTP 500") && d.cause.contains("Internal Server Error"), "{d:?}");
+        let d = start_failure(
+            StartFailure::Http(500),
+            &lines(&["ValueError: Missing staticfiles manifest entry"]),
+            &facts(),
+        );
+        assert!(d.cause.starts_with("answered HTTP 500: the app raised ValueError"), "{d:?}");
+    }
+
+    #[test]
+    fn nothing_known_is_none() {
+        assert_eq!(diagnose(Phase::Build, &lines(&["all good", ""]), &facts()), None);
+    }
+}
