@@ -21,6 +21,13 @@ use super::text::{Run, sh_quote};
 const POETRY: &[&str] = &["poetry>=2,<3", "poetry-plugin-export>=1.9,<2"];
 const UV: &[&str] = &["uv>=0.13,<1"];
 const PDM: &[&str] = &["pdm>=2,<3"];
+/// A stale lock written by Poetry 1.x: Poetry 1.8 reads every 1.x lock and, like the Poetry that
+/// wrote it, only warns that it is stale (Poetry 2's export refuses it). Its own dependency
+/// brings the matching export plugin (1.x), so `poetry export` works.
+const POETRY1: &[&str] = &["poetry>=1.8,<2"];
+/// A pdm.lock without environment markers (no `inherit_metadata`): PDM 2.17 and newer refuse
+/// to export it, 2.11 to 2.16 export it with the markers the lock records.
+const PDM_OLD_LOCK: &[&str] = &["pdm>=2.11,<2.17"];
 const PIPENV: &[&str] = &["pipenv>=2024.1"];
 
 pub(crate) const PIP_CACHE: &str = "--mount=type=cache,target=/root/.cache/pip";
@@ -172,10 +179,36 @@ impl Recipe<'_> {
             .unwrap_or_else(|| "requirements.txt".into())
     }
 
+    /// A stale poetry.lock written by Poetry 1.x (see [`POETRY1`]).
+    fn stale_poetry1_lock(&self) -> bool {
+        self.scan.lock_state.as_ref().is_some_and(|s| s.value.stale && s.value.poetry1())
+    }
+
+    /// A pdm.lock without environment markers (see [`PDM_OLD_LOCK`]).
+    fn old_pdm_lock(&self) -> bool {
+        self.scan.lock_state.as_ref().is_some_and(|s| s.value.without_markers)
+    }
+
+    /// A stale uv.lock: `--locked` refuses it, `--frozen` installs it as locked.
+    fn stale_uv_lock(&self) -> bool {
+        self.scan.lock_state.as_ref().is_some_and(|s| s.value.stale)
+    }
+
     /// Recipe for the package manager.
     pub fn install(&self) -> Result<Install, RenderError> {
         let mut out = match self.pm {
             PackageManager::Pip => self.pip_recipe(),
+            PackageManager::Poetry if self.stale_poetry1_lock() => self.export_recipe(
+                "poetry",
+                POETRY1,
+                &["pyproject.toml", "poetry.lock"],
+                match self.mode {
+                    // Poetry 1.x has no --all-groups; by default it exports the non-optional groups.
+                    Mode::Naive => "export -f requirements.txt -o /tmp/requirements.txt",
+                    _ => "export --only main -f requirements.txt -o /tmp/requirements.txt",
+                },
+                "poetry.lock is stale and was written by Poetry 1.x: Poetry 1.8 exports it (with a warning, as the Poetry that wrote it would) where Poetry 2 refuses; pip installs the export",
+            ),
             PackageManager::Poetry => self.export_recipe(
                 "poetry",
                 POETRY,
@@ -185,6 +218,16 @@ impl Recipe<'_> {
                     _ => "export --only main -f requirements.txt -o /tmp/requirements.txt",
                 },
                 "Poetry exports its lockfile and pip installs it: `poetry install` needs the PyPI JSON API, and Poetry stays out of the image",
+            ),
+            PackageManager::Pdm if self.old_pdm_lock() => self.export_recipe(
+                "pdm",
+                PDM_OLD_LOCK,
+                &["pyproject.toml", "pdm.lock"],
+                match self.mode {
+                    Mode::Naive => "export -f requirements -o /tmp/requirements.txt",
+                    _ => "export --prod -f requirements -o /tmp/requirements.txt",
+                },
+                "pdm.lock has no environment markers (written before PDM 2.11's inherit_metadata): PDM 2.16, the last that exports such a lock, exports it and pip installs it",
             ),
             PackageManager::Pdm => self.export_recipe(
                 "pdm",
@@ -251,8 +294,17 @@ impl Recipe<'_> {
             .cmd(format!("{pip} -r /tmp/requirements.txt"));
         deps.commands.extend(tool.cleanup);
         deps = deps.cmd("rm /tmp/requirements.txt");
+        if reqs == PDM_OLD_LOCK {
+            // The interpreter it picked, saved beside pyproject.toml.
+            deps = deps.cmd("rm -f .pdm-python");
+        }
         let mut env = vec![];
         match name {
+            // PDM before 2.17 makes a project venv to export unless told not to.
+            "pdm" if reqs == PDM_OLD_LOCK => {
+                env.push(("PDM_CHECK_UPDATE".into(), "false".into()));
+                env.push(("PDM_USE_VENV".into(), "false".into()));
+            }
             "pdm" => env.push(("PDM_CHECK_UPDATE".into(), "false".into())),
             "pipenv" => env.push(("PIPENV_VERBOSITY".into(), "-1".into())),
             _ => {}
@@ -293,7 +345,7 @@ impl Recipe<'_> {
         if self.trim.bytecode && !naive {
             env.push(("UV_COMPILE_BYTECODE".into(), "1".into()));
         }
-        let mut sync = format!("{uv} sync --locked");
+        let mut sync = if self.stale_uv_lock() { format!("{uv} sync --frozen") } else { format!("{uv} sync --locked") };
         if !naive {
             sync.push_str(" --no-dev");
         }
@@ -306,15 +358,19 @@ impl Recipe<'_> {
             let r = self.pip_run();
             if self.buildkit() { r.mount(UV_CACHE) } else { r }
         };
+        let mut why = vec![
+            "uv syncs the locked runtime dependencies into the venv (no dev group), the project after the source"
+                .into(),
+        ];
+        if self.stale_uv_lock() {
+            why.push("uv.lock is stale: `--frozen` installs it as locked, where `--locked` would refuse it".into());
+        }
         let mut out = Install {
             env,
             setup: tool.setup.clone(),
             dep_files: self.dep_files(&["pyproject.toml", "uv.lock"]),
             uses_venv: !naive,
-            why: vec![
-                "uv syncs the locked runtime dependencies into the venv (no dev group), the project after the source"
-                    .into(),
-            ],
+            why,
             ..Default::default()
         };
         if naive {
