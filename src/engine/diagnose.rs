@@ -78,14 +78,31 @@ fn table() -> &'static [Compiled] {
     })
 }
 
-/// Fills `{1}`, `{2}` (the groups that took part in the match, in order), `{python}`, `{port}`.
-fn fill(template: &str, groups: &[String], facts: &Facts) -> String {
+/// The distribution being built from source when the log ends (`Building wheel for greenlet`,
+/// uv's `Failed to build `greenlet==3.0.1``).
+fn package_in_build(lines: &[String]) -> Option<String> {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    let re = RE.get_or_init(|| {
+        Regex::new(r"(?:Building wheel for|Failed building wheel for|Failed to build|Running setup\.py install for) `?([A-Za-z0-9_.-]+)")
+            .expect("a fixed, tested pattern")
+    });
+    lines.iter().rev().filter_map(|l| re.captures(l)).map(|c| c[1].to_string()).find(|p| p != "installable")
+}
+
+/// Fills `{1}`, `{2}` (the groups that took part in the match, in order), `{python}`, `{port}`
+/// and `{package}`.
+fn fill(template: &str, groups: &[String], facts: &Facts, package: Option<&str>) -> String {
     let mut out = template.to_string();
     for (i, g) in groups.iter().enumerate() {
         out = out.replace(&format!("{{{}}}", i + 1), g);
     }
     let python = facts.python.clone().unwrap_or_else(|| "X.Y".into());
-    out.replace("{python}", &python).replace("{port}", &facts.port.to_string())
+    let out = out.replace("{python}", &python).replace("{port}", &facts.port.to_string());
+    match package {
+        Some(p) => out.replace("{package}", p),
+        // At the start of the line the sentence needs its capital.
+        None => out.replacen("{package} is", "A dependency is", 1).replace("{package}", "the dependency"),
+    }
 }
 
 /// The first entry of `phase` (in table order) that matches one of `lines` (the last matching
@@ -94,10 +111,11 @@ pub fn diagnose(phase: Phase, lines: &[String], facts: &Facts) -> Option<Diagnos
     for c in table().iter().filter(|c| c.entry.phase == phase) {
         let Some(caps) = lines.iter().rev().find_map(|l| c.re.captures(l.trim_end())) else { continue };
         let groups: Vec<String> = caps.iter().skip(1).flatten().map(|m| m.as_str().trim().to_string()).collect();
+        let package = package_in_build(lines);
         return Some(Diagnosis {
             kind: c.entry.kind.clone(),
-            cause: fill(&c.entry.cause, &groups, facts),
-            hint: fill(&c.entry.hint, &groups, facts),
+            cause: fill(&c.entry.cause, &groups, facts, package.as_deref()),
+            hint: fill(&c.entry.hint, &groups, facts, package.as_deref()),
         });
     }
     None
@@ -216,6 +234,16 @@ mod tests {
         let d = diagnose(Phase::Build, &log, &facts()).unwrap();
         assert_eq!(d.kind, "missing-tool");
         assert!(d.cause.contains("pg_config") && d.cause.contains("3.13"), "{d:?}");
+        let gcc = lines(&[
+            "  Building wheel for greenlet (pyproject.toml): started",
+            "  error: command 'gcc' failed: No such file or directory",
+        ]);
+        let d = diagnose(Phase::Build, &gcc, &facts()).unwrap();
+        assert_eq!(d.kind, "missing-tool");
+        assert!(d.cause.starts_with("greenlet is compiled from source (no wheel for Python 3.13)"), "{d:?}");
+        assert!(d.hint.starts_with("choose a Python greenlet has wheels for with --python"), "{d:?}");
+        let d = diagnose(Phase::Build, &lines(&["/bin/sh: 1: gcc: not found"]), &facts()).unwrap();
+        assert!(d.cause.starts_with("A dependency is compiled"), "{d:?}");
         let d = diagnose(Phase::Build, &lines(&["  ERROR: Failed building wheel for greenlet"]), &facts()).unwrap();
         assert_eq!(d.cause, "greenlet has no wheel for Python 3.13, and building it from source failed");
         assert!(d.hint.contains("--python"), "{d:?}");

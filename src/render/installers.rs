@@ -25,9 +25,7 @@ const PDM: &[&str] = &["pdm>=2,<3"];
 /// wrote it, only warns that it is stale (Poetry 2's export refuses it). Its own dependency
 /// brings the matching export plugin (1.x), so `poetry export` works.
 const POETRY1: &[&str] = &["poetry>=1.8,<2"];
-/// A pdm.lock without environment markers (no `inherit_metadata`): PDM 2.17 and newer refuse
-/// to export it, 2.11 to 2.16 export it with the markers the lock records.
-const PDM_OLD_LOCK: &[&str] = &["pdm>=2.11,<2.17"];
+
 const PIPENV: &[&str] = &["pipenv>=2024.1"];
 
 pub(crate) const PIP_CACHE: &str = "--mount=type=cache,target=/root/.cache/pip";
@@ -184,9 +182,39 @@ impl Recipe<'_> {
         self.scan.lock_state.as_ref().is_some_and(|s| s.value.stale && s.value.poetry1())
     }
 
-    /// A pdm.lock without environment markers (see [`PDM_OLD_LOCK`]).
+    /// A pdm.lock without environment markers whose pins the scan read (see [`Self::pins_recipe`]).
     fn old_pdm_lock(&self) -> bool {
-        self.scan.lock_state.as_ref().is_some_and(|s| s.value.without_markers)
+        self.scan.lock_state.as_ref().is_some_and(|s| s.value.without_markers && !s.value.pins.is_empty())
+    }
+
+    /// A lock no tool here can export (a pdm.lock without `inherit_metadata`: PDM 2.17 and newer
+    /// refuse it, older PDM fails on current Pythons): the pins the scan read from it, with their
+    /// markers, are written in the Dockerfile and pip installs them.
+    fn pins_recipe(&self) -> Install {
+        let pins = self.scan.lock_state.as_ref().map(|s| s.value.pins.clone()).unwrap_or_default();
+        let lines: Vec<String> = pins.iter().map(|p| sh_quote(p)).collect();
+        let pip = self.pip();
+        let deps = self
+            .pip_run()
+            .cmd(format!("printf '%s\\n' {} > /tmp/requirements.txt", lines.join(" ")))
+            .cmd(format!("{pip} -r /tmp/requirements.txt"))
+            .cmd("rm /tmp/requirements.txt");
+        let mut out = Install {
+            dep_files: self.dep_files(&["pyproject.toml", "pdm.lock"]),
+            deps,
+            why: vec![
+                "pdm.lock has no environment markers (written before PDM 2.11's inherit_metadata), which no current \
+                 PDM exports: its runtime pins, read by pyslim with the markers of the paths that reach them, are \
+                 installed by pip"
+                    .into(),
+            ],
+            ..Default::default()
+        };
+        if self.scan.installable {
+            out.project = self.pip_run().cmd(format!("{pip} --no-deps ."));
+            out.installs_project = true;
+        }
+        out
     }
 
     /// A stale uv.lock: `--locked` refuses it, `--frozen` installs it as locked.
@@ -219,16 +247,7 @@ impl Recipe<'_> {
                 },
                 "Poetry exports its lockfile and pip installs it: `poetry install` needs the PyPI JSON API, and Poetry stays out of the image",
             ),
-            PackageManager::Pdm if self.old_pdm_lock() => self.export_recipe(
-                "pdm",
-                PDM_OLD_LOCK,
-                &["pyproject.toml", "pdm.lock"],
-                match self.mode {
-                    Mode::Naive => "export -f requirements -o /tmp/requirements.txt",
-                    _ => "export --prod -f requirements -o /tmp/requirements.txt",
-                },
-                "pdm.lock has no environment markers (written before PDM 2.11's inherit_metadata): PDM 2.16, the last that exports such a lock, exports it and pip installs it",
-            ),
+            PackageManager::Pdm if self.old_pdm_lock() => self.pins_recipe(),
             PackageManager::Pdm => self.export_recipe(
                 "pdm",
                 PDM,
@@ -294,17 +313,8 @@ impl Recipe<'_> {
             .cmd(format!("{pip} -r /tmp/requirements.txt"));
         deps.commands.extend(tool.cleanup);
         deps = deps.cmd("rm /tmp/requirements.txt");
-        if reqs == PDM_OLD_LOCK {
-            // The interpreter it picked, saved beside pyproject.toml.
-            deps = deps.cmd("rm -f .pdm-python");
-        }
         let mut env = vec![];
         match name {
-            // PDM before 2.17 makes a project venv to export unless told not to.
-            "pdm" if reqs == PDM_OLD_LOCK => {
-                env.push(("PDM_CHECK_UPDATE".into(), "false".into()));
-                env.push(("PDM_USE_VENV".into(), "false".into()));
-            }
             "pdm" => env.push(("PDM_CHECK_UPDATE".into(), "false".into())),
             "pipenv" => env.push(("PIPENV_VERBOSITY".into(), "-1".into())),
             _ => {}

@@ -25,6 +25,11 @@ pub struct LockState {
     /// refuse to export.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub without_markers: bool,
+    /// For a lock no tool here can export (`without_markers`): its runtime pins read directly,
+    /// as requirement lines with the markers of the paths that reach them
+    /// (`colorama==0.4.6 ; (platform_system == "Windows")`), for pip to install.
+    #[serde(skip)]
+    pub pins: Vec<String>,
 }
 
 impl LockState {
@@ -48,7 +53,7 @@ pub fn detect(ctx: &mut Ctx, report: &mut ScanReport) {
     let found = match pm {
         PackageManager::Poetry => pyproject.as_ref().map(|p| poetry(&lock, &lock_text, &lock_toml, p)),
         PackageManager::Uv => pyproject.as_ref().and_then(|p| uv(&lock, &lock_toml, p)),
-        PackageManager::Pdm => pdm(&lock, &lock_toml),
+        PackageManager::Pdm => pdm(&lock, &lock_toml, pyproject.as_ref()),
         _ => None,
     };
     let Some((state, source, warning)) = found else { return };
@@ -73,11 +78,11 @@ fn poetry(lock: &str, text: &str, lock_toml: &toml::Table, pyproject: &toml::Tab
     let recorded = lock_toml.get("metadata").and_then(|m| m.get("content-hash")).and_then(|h| h.as_str());
     let by = written_by.as_ref().map(|v| format!(" (written by Poetry {v})")).unwrap_or_default();
     let Some(recorded) = recorded else {
-        let state = LockState { stale: false, written_by, without_markers: false };
+        let state = LockState { stale: false, written_by, ..Default::default() };
         return (state, format!("{lock}{by}: no content-hash"), None);
     };
     let stale = !poetry_hashes(pyproject).iter().any(|h| h == recorded);
-    let state = LockState { stale, written_by, without_markers: false };
+    let state = LockState { stale, written_by, ..Default::default() };
     if !stale {
         return (state, format!("{lock}{by}: content-hash matches pyproject.toml"), None);
     }
@@ -238,7 +243,7 @@ fn uv(lock: &str, lock_toml: &toml::Table, pyproject: &toml::Table) -> Option<Fo
         .and_then(|r| r.as_array())
         .map(|a| a.iter().filter_map(|r| r.get("name")?.as_str()).map(super::lock::normalize).collect())
         .unwrap_or_default();
-    let state = LockState { stale: declared != recorded, written_by: None, without_markers: false };
+    let state = LockState { stale: declared != recorded, ..Default::default() };
     if !state.stale {
         return Some((state, format!("{lock}: records the dependencies of pyproject.toml"), None));
     }
@@ -259,7 +264,7 @@ fn uv(lock: &str, lock_toml: &toml::Table, pyproject: &toml::Table) -> Option<Fo
     Some((state, format!("{lock}: differs from pyproject.toml ({diff})"), Some(warning)))
 }
 
-fn pdm(lock: &str, lock_toml: &toml::Table) -> Option<Found> {
+fn pdm(lock: &str, lock_toml: &toml::Table, pyproject: Option<&toml::Table>) -> Option<Found> {
     let meta = lock_toml.get("metadata")?.as_table()?;
     let version = get_str(meta, &["lock_version"]).unwrap_or("?").to_string();
     let strategy: Vec<&str> = meta
@@ -268,15 +273,127 @@ fn pdm(lock: &str, lock_toml: &toml::Table) -> Option<Found> {
         .map(|a| a.iter().filter_map(|s| s.as_str()).collect())
         .unwrap_or_default();
     let without_markers = !strategy.contains(&"inherit_metadata");
-    let state = LockState { stale: false, written_by: None, without_markers };
     if !without_markers {
+        let state = LockState { without_markers, ..Default::default() };
         return Some((state, format!("{lock}: lock_version {version} with inherit_metadata"), None));
     }
+    let roots: Vec<String> = pyproject
+        .and_then(|p| p.get("project"))
+        .and_then(|p| p.get("dependencies"))
+        .and_then(|d| d.as_array())
+        .map(|a| a.iter().filter_map(|r| r.as_str()).map(str::to_string).collect())
+        .unwrap_or_default();
+    let pins = pdm_pins(lock_toml, &roots);
+    let state = LockState { without_markers, pins, ..Default::default() };
     let warning = format!(
         "{lock} is old (lock_version {version}, without `inherit_metadata`): PDM 2.17 and newer cannot export \
-         it, so the build exports it with PDM 2.16; run `pdm lock --update-reuse` with a current PDM and commit pdm.lock"
+         it (and older PDM fails on current Pythons), so pyslim reads its {} runtime pins itself and pip installs \
+         them; run `pdm lock --update-reuse` with a current PDM and commit pdm.lock",
+        state.pins.len()
     );
     Some((state, format!("{lock}: lock_version {version} without environment markers"), Some(warning)))
+}
+
+/// A requirement string split into PEP 503 name, extras and marker (`uvicorn[standard]>=0.24 ;
+/// python_version < "3.12"` -> `uvicorn`, `["standard"]`, `python_version < "3.12"`).
+fn split_requirement(req: &str) -> (String, Vec<String>, Option<String>) {
+    let (spec, marker) = match req.split_once(';') {
+        Some((s, m)) if !m.trim().is_empty() => (s, Some(m.trim().to_string())),
+        Some((s, _)) => (s, None),
+        None => (req, None),
+    };
+    let name = req_name(spec.trim());
+    let extras = spec
+        .split_once('[')
+        .and_then(|(_, rest)| rest.split_once(']'))
+        .map(|(e, _)| e.split(',').map(|x| super::lock::normalize(x.trim())).filter(|x| !x.is_empty()).collect())
+        .unwrap_or_default();
+    (name, extras, marker)
+}
+
+/// Longest marker kept; beyond it the package is installed unconditionally (more installed
+/// rather than something missing).
+const MAX_MARKER: usize = 300;
+
+/// The runtime pins of a pdm.lock without markers: a walk from the project's dependencies over
+/// the lock's dependency strings, each package's marker the `or` of the paths that reach it (each
+/// path the `and` of its edges' markers), for pip to evaluate in the image.
+fn pdm_pins(lock_toml: &toml::Table, roots: &[String]) -> Vec<String> {
+    use std::collections::{BTreeMap, VecDeque};
+    let entries: Vec<&toml::Table> = lock_toml
+        .get("package")
+        .and_then(|p| p.as_array())
+        .map(|a| a.iter().filter_map(|p| p.as_table()).collect())
+        .unwrap_or_default();
+    // name -> (version, [(extras of the entry, its dependency strings)])
+    let mut packages: BTreeMap<String, (String, Vec<(Vec<String>, Vec<String>)>)> = BTreeMap::new();
+    for e in entries {
+        let Some(name) = get_str(e, &["name"]).map(super::lock::normalize) else { continue };
+        let version = get_str(e, &["version"]).unwrap_or_default().to_string();
+        let extras: Vec<String> = e
+            .get("extras")
+            .and_then(|x| x.as_array())
+            .map(|a| a.iter().filter_map(|x| x.as_str()).map(super::lock::normalize).collect())
+            .unwrap_or_default();
+        let deps: Vec<String> = e
+            .get("dependencies")
+            .and_then(|d| d.as_array())
+            .map(|a| a.iter().filter_map(|d| d.as_str()).map(str::to_string).collect())
+            .unwrap_or_default();
+        let slot = packages.entry(name).or_insert_with(|| (version, Vec::new()));
+        slot.1.push((extras, deps));
+    }
+    // name -> None (always) or Some(marker); extras requested so far per name.
+    let mut markers: BTreeMap<String, Option<String>> = BTreeMap::new();
+    let mut extras_seen: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut queue: VecDeque<(String, Option<String>)> = roots.iter().map(|r| (r.clone(), None)).collect();
+    let and = |a: &Option<String>, b: Option<String>| match (a, b) {
+        (None, b) => b,
+        (Some(a), None) => Some(a.clone()),
+        (Some(a), Some(b)) => Some(format!("({a}) and ({b})")),
+    };
+    while let Some((req, parent)) = queue.pop_front() {
+        let (name, extras, own) = split_requirement(&req);
+        if own.as_deref().is_some_and(|m| m.contains("extra")) {
+            continue; // an optional extra of the parent that the walk did not ask for
+        }
+        let Some((_, variants)) = packages.get(&name) else { continue };
+        let marker = and(&parent, own.map(|m| format!("{m}")));
+        let marker = marker.filter(|m| m.len() <= MAX_MARKER);
+        let before = markers.get(&name).cloned();
+        let after = match (&before, marker) {
+            (Some(None), _) => None,
+            (None, m) => m,
+            (Some(Some(_)), None) => None,
+            (Some(Some(old)), Some(m)) if old.contains(&m) => Some(old.clone()),
+            (Some(Some(old)), Some(m)) => Some(format!("({old}) or ({m})")).filter(|m| m.len() <= MAX_MARKER),
+        };
+        let seen = extras_seen.entry(name.clone()).or_default();
+        let new_extras = extras.iter().any(|x| !seen.contains(x));
+        seen.extend(extras.iter().cloned());
+        if before.as_ref() == Some(&after) && !new_extras {
+            continue;
+        }
+        markers.insert(name.clone(), after.clone());
+        let requested = extras_seen.get(&name).cloned().unwrap_or_default();
+        for (entry_extras, deps) in variants {
+            if entry_extras.iter().all(|x| requested.contains(x)) {
+                for d in deps {
+                    queue.push_back((d.clone(), after.clone()));
+                }
+            }
+        }
+    }
+    markers
+        .into_iter()
+        .filter_map(|(name, marker)| {
+            let version = &packages.get(&name)?.0;
+            Some(match marker {
+                None => format!("{name}=={version}"),
+                Some(m) => format!("{name}=={version} ; {m}"),
+            })
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -286,7 +403,7 @@ mod tests {
     #[test]
     fn python_json_matches_json_dumps() {
         let v: toml::Table =
-            toml::from_str("b = [1, 2.0, true]\na = { z = \"é\\\"\", y = \"x\" }\nc = \"\\u{1F600}\"").unwrap();
+            toml::from_str("b = [1, 2.0, true]\na = { z = \"é\\\"\", y = \"x\" }\nc = \"\\U0001F600\"").unwrap();
         assert_eq!(
             py_json(&toml::Value::Table(v)),
             r#"{"a": {"y": "x", "z": "\u00e9\""}, "b": [1, 2.0, true], "c": "\ud83d\ude00"}"#
@@ -298,6 +415,53 @@ mod tests {
         let h = "# This file is automatically @generated by Poetry 1.8.5 and should not be changed by hand.\n";
         assert_eq!(poetry_writer(h).as_deref(), Some("1.8.5"));
         assert_eq!(poetry_writer("[[package]]\n"), None);
+    }
+
+    #[test]
+    fn old_pdm_lock_pins_carry_the_markers_of_their_paths() {
+        let lock: toml::Table = toml::from_str(
+            r#"
+[[package]]
+name = "click"
+version = "8.1.7"
+dependencies = ["colorama; platform_system == \"Windows\""]
+[[package]]
+name = "colorama"
+version = "0.4.6"
+[[package]]
+name = "uvicorn"
+version = "0.24.0"
+dependencies = ["click>=7.0", "h11>=0.8"]
+[[package]]
+name = "uvicorn"
+version = "0.24.0"
+extras = ["standard"]
+dependencies = ["uvicorn==0.24.0", "uvloop>=0.14; sys_platform != \"win32\""]
+[[package]]
+name = "h11"
+version = "0.14.0"
+[[package]]
+name = "uvloop"
+version = "0.19.0"
+[[package]]
+name = "pytest"
+version = "8.0.0"
+"#,
+        )
+        .unwrap();
+        let pins = pdm_pins(&lock, &["uvicorn[standard]>=0.24".to_string()]);
+        assert_eq!(
+            pins,
+            [
+                "click==8.1.7",
+                "colorama==0.4.6 ; platform_system == \"Windows\"",
+                "h11==0.14.0",
+                "uvicorn==0.24.0",
+                "uvloop==0.19.0 ; sys_platform != \"win32\"",
+            ]
+        );
+        // Without the extra, its dependencies stay out; dev packages never come in.
+        assert_eq!(pdm_pins(&lock, &["uvicorn".to_string()]).len(), 4);
     }
 
     #[test]
