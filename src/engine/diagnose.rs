@@ -208,7 +208,7 @@ mod tests {
     #[test]
     fn every_entry_parses_and_matches_its_sample() {
         for c in table() {
-            let got = diagnose(c.entry.phase, &[c.entry.sample.clone()], &facts());
+            let got = diagnose(c.entry.phase, std::slice::from_ref(&c.entry.sample), &facts());
             let got = got.unwrap_or_else(|| panic!("{}: sample does not match: {}", c.entry.kind, c.entry.sample));
             assert!(!got.cause.contains('{') && !got.hint.contains("{1}"), "{got:?}");
             assert!(!got.cause.is_empty() && !got.hint.is_empty());
@@ -219,7 +219,7 @@ mod tests {
     fn every_entry_is_reachable() {
         // An entry shadowed by an earlier one of the same phase for its own sample is dead data.
         for c in table() {
-            let got = diagnose(c.entry.phase, &[c.entry.sample.clone()], &facts()).unwrap();
+            let got = diagnose(c.entry.phase, std::slice::from_ref(&c.entry.sample), &facts()).unwrap();
             assert_eq!(got.kind, c.entry.kind, "sample of {} is claimed by {}", c.entry.pattern, got.kind);
         }
     }

@@ -69,7 +69,7 @@ pub enum EngineError {
         step: Option<String>,
         message: String,
         log_tail: Vec<String>,
-        diagnosis: Option<diagnose::Diagnosis>,
+        diagnosis: Option<Box<diagnose::Diagnosis>>,
     },
     #[error(transparent)]
     Context(#[from] context::ContextError),
@@ -112,7 +112,7 @@ impl EngineError {
     /// error's own words (its first line) and its `hint:` line when it has one.
     pub fn explain(&self) -> diagnose::Diagnosis {
         if let EngineError::BuildFailed { diagnosis: Some(d), .. } = self {
-            return d.clone();
+            return (**d).clone();
         }
         let text = self.to_string();
         let mut lines = text.lines();
@@ -147,7 +147,7 @@ impl EngineError {
             EngineError::BuildFailed { variant, step, message, log_tail, diagnosis: None } => {
                 let mut text = log_tail.clone();
                 text.push(message.clone());
-                let diagnosis = diagnose::diagnose(diagnose::Phase::Build, &text, facts);
+                let diagnosis = diagnose::diagnose(diagnose::Phase::Build, &text, facts).map(Box::new);
                 EngineError::BuildFailed { variant, step, message, log_tail, diagnosis }
             }
             other => other,

@@ -40,7 +40,8 @@ fn in_line(line: &str) -> Vec<String> {
     let mut out = Vec::new();
     for c in url_with_userinfo().captures_iter(line) {
         let (scheme, info, rest) = (&c[1], &c[2], &c[3]);
-        let literal = |s: &str| !s.is_empty() && !(s.starts_with("${") && s.ends_with('}')) && !s.starts_with('$');
+        // `$VAR` and `${VAR}` are expanded by pip from the environment: not a literal secret.
+        let literal = |s: &str| !(s.is_empty() || s.starts_with('$'));
         let masked = match info.split_once(':') {
             Some((user, pass)) if literal(pass) => format!("{scheme}://{user}:***@{rest}"),
             Some(_) => continue,

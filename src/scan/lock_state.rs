@@ -315,6 +315,9 @@ fn split_requirement(req: &str) -> (String, Vec<String>, Option<String>) {
 /// rather than something missing).
 const MAX_MARKER: usize = 300;
 
+/// One `[[package]]` of a pdm.lock: the extras it stands for and its dependency strings.
+type LockEntry = (Vec<String>, Vec<String>);
+
 /// The runtime pins of a pdm.lock without markers: a walk from the project's dependencies over
 /// the lock's dependency strings, each package's marker the `or` of the paths that reach it (each
 /// path the `and` of its edges' markers), for pip to evaluate in the image.
@@ -326,7 +329,7 @@ fn pdm_pins(lock_toml: &toml::Table, roots: &[String]) -> Vec<String> {
         .map(|a| a.iter().filter_map(|p| p.as_table()).collect())
         .unwrap_or_default();
     // name -> (version, [(extras of the entry, its dependency strings)])
-    let mut packages: BTreeMap<String, (String, Vec<(Vec<String>, Vec<String>)>)> = BTreeMap::new();
+    let mut packages: BTreeMap<String, (String, Vec<LockEntry>)> = BTreeMap::new();
     for e in entries {
         let Some(name) = get_str(e, &["name"]).map(super::lock::normalize) else { continue };
         let version = get_str(e, &["version"]).unwrap_or_default().to_string();
@@ -358,7 +361,7 @@ fn pdm_pins(lock_toml: &toml::Table, roots: &[String]) -> Vec<String> {
             continue; // an optional extra of the parent that the walk did not ask for
         }
         let Some((_, variants)) = packages.get(&name) else { continue };
-        let marker = and(&parent, own.map(|m| format!("{m}")));
+        let marker = and(&parent, own);
         let marker = marker.filter(|m| m.len() <= MAX_MARKER);
         let before = markers.get(&name).cloned();
         let after = match (&before, marker) {
