@@ -83,10 +83,17 @@ fn table() -> &'static [Compiled] {
 fn package_in_build(lines: &[String]) -> Option<String> {
     static RE: OnceLock<Regex> = OnceLock::new();
     let re = RE.get_or_init(|| {
-        Regex::new(r"(?:Building wheel for|Failed building wheel for|Failed to build|Running setup\.py install for) `?([A-Za-z0-9_.-]+)")
+        Regex::new(
+            r"(?:Building wheel for|Failed building wheel for|Failed to build|Running setup\.py install for|Collecting|Processing) `?(?:\./)?([A-Za-z0-9_.-]+)",
+        )
             .expect("a fixed, tested pattern")
     });
-    lines.iter().rev().filter_map(|l| re.captures(l)).map(|c| c[1].to_string()).find(|p| p != "installable")
+    lines
+        .iter()
+        .rev()
+        .filter_map(|l| re.captures(l))
+        .map(|c| c[1].split("==").next().unwrap_or_default().to_string())
+        .find(|p| p != "installable" && !p.is_empty())
 }
 
 /// Fills `{1}`, `{2}` (the groups that took part in the match, in order), `{python}`, `{port}`
@@ -135,6 +142,16 @@ pub fn last_words(lines: &[String]) -> Option<String> {
             }
             s
         })
+}
+
+/// The last line of a failed step that names an error (`ValueError: ...`, `ERROR: ...`), for a
+/// failure no pattern knows.
+pub fn error_line(lines: &[String]) -> Option<String> {
+    let pick = |pred: &dyn Fn(&str) -> bool| {
+        lines.iter().rev().map(|l| l.trim()).find(|l| pred(l)).map(|l| l.chars().take(200).collect::<String>())
+    };
+    pick(&|l| l.contains("Error: ") || l.contains("Exception: "))
+        .or_else(|| pick(&|l| l.starts_with("ERROR") || l.starts_with("error:") || l.starts_with("E:")))
 }
 
 /// How a verify run ended, for the fallback when no pattern names the cause.
@@ -285,6 +302,20 @@ mod tests {
             &facts(),
         );
         assert!(d.cause.starts_with("answered HTTP 500: the app raised ValueError"), "{d:?}");
+    }
+
+    #[test]
+    fn project_and_metadata_failures() {
+        let log = lines(&[
+            "      ValueError: Unable to determine which files to ship inside the wheel using the following heuristics",
+            "error: metadata-generation-failed",
+        ]);
+        assert_eq!(diagnose(Phase::Build, &log, &facts()).unwrap().kind, "project-build");
+        let log = lines(&["Collecting psycopg2==2.7.3", "error: metadata-generation-failed"]);
+        let d = diagnose(Phase::Build, &log, &facts()).unwrap();
+        assert!(d.cause.starts_with("psycopg2's package metadata"), "{d:?}");
+        let tail = lines(&["  File \"x.py\", line 1", "      RuntimeError: boom", "hint: See above for details."]);
+        assert_eq!(error_line(&tail).as_deref(), Some("RuntimeError: boom"));
     }
 
     #[test]

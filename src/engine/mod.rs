@@ -136,6 +136,14 @@ impl EngineError {
         });
         let cause = match self {
             EngineError::MissingBaseImage { image } => format!("base image {image} is not present locally"),
+            // No pattern knows it: the step and the line of its output that names the error.
+            EngineError::BuildFailed { step, log_tail, .. } => match diagnose::error_line(log_tail) {
+                Some(line) => {
+                    let step: String = step.as_deref().unwrap_or("a step").chars().take(70).collect();
+                    format!("{step} failed: {line}")
+                }
+                None => first,
+            },
             _ => first,
         };
         diagnose::Diagnosis { kind: kind.into(), cause, hint }
