@@ -218,6 +218,32 @@ fn pdm_litestar() {
 }
 
 #[test]
+fn a_service_in_the_only_subfolder_with_dependencies_is_scanned_there() {
+    let d = project(&[
+        ("README.md", b"# repo\n"),
+        ("docker-compose.yml", b"services: {}\n"),
+        ("docs/requirements.txt", b"sphinx\n"),
+        ("project/requirements.txt", b"fastapi==0.115.0\nuvicorn==0.30.0\n"),
+        ("project/app/__init__.py", b""),
+        ("project/app/main.py", b"from fastapi import FastAPI\napp = FastAPI()\n"),
+    ]);
+    let out = Command::cargo_bin("pyslim").unwrap().args(["scan", "--json"]).arg(d.path()).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(v["root"].as_str().unwrap().ends_with("/project"), "{}", v["root"]);
+    assert_eq!(v["entrypoint"]["value"][1], "app.main:app");
+    assert_eq!(v["dependency_files"][0], "requirements.txt");
+    let warnings = v["warnings"].to_string();
+    assert!(warnings.contains("scanned project/, the only subfolder that does"), "{warnings}");
+
+    // two candidates: nothing is guessed, the warning names both
+    let two = project(&[("a/requirements.txt", b"flask\n"), ("b/pyproject.toml", b"[project]\nname='b'\n")]);
+    let r = scan::scan(two.path()).unwrap();
+    assert_eq!(r.root, two.path().canonicalize().unwrap());
+    assert!(r.warnings.iter().any(|w| w.contains("several subfolders (a/, b/)")), "{:?}", r.warnings);
+}
+
+#[test]
 fn pipenv_django() {
     let r = scan_fixture("pipenv-django");
     expect(

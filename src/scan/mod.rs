@@ -263,11 +263,83 @@ pub enum ScanError {
     Unreadable { path: PathBuf, source: std::io::Error },
 }
 
+/// Files whose presence makes a folder a Python project with declared dependencies.
+const DECLARATIONS: &[&str] = &["pyproject.toml", "requirements.txt", "Pipfile", "setup.py", "setup.cfg"];
+/// Folders never taken for the service when looking below a repository root.
+const NOT_A_SERVICE: &[&str] = &["docs", "doc", "tests", "test", "examples", "scripts", "node_modules", "venv"];
+
+/// Whether `dir` declares dependencies itself (a requirements file, pyproject.toml, ...).
+fn declares_dependencies(dir: &Path) -> bool {
+    DECLARATIONS.iter().any(|f| dir.join(f).is_file())
+        || std::fs::read_dir(dir).into_iter().flatten().flatten().any(|e| {
+            let name = e.file_name().to_string_lossy().to_string();
+            name.starts_with("requirements") && name.ends_with(".txt")
+        })
+}
+
+/// The one direct subfolder that holds the service, when the repository root declares no
+/// dependencies (a service kept in `project/` or `app/` beside docs and compose files).
+/// `Err` lists the candidates when there are several.
+fn service_subfolder(root: &Path) -> Result<Option<PathBuf>, Vec<String>> {
+    if declares_dependencies(root) {
+        return Ok(None);
+    }
+    let mut found: Vec<PathBuf> = std::fs::read_dir(root)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_dir() && !p.is_symlink())
+        .filter(|p| {
+            let name = p.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+            !name.starts_with('.') && !NOT_A_SERVICE.contains(&name.as_str())
+        })
+        .filter(|p| declares_dependencies(p))
+        .collect();
+    found.sort();
+    match found.len() {
+        0 => Ok(None),
+        1 => Ok(found.pop()),
+        _ => Err(found.iter().filter_map(|p| p.file_name()).map(|n| format!("{}/", n.to_string_lossy())).collect()),
+    }
+}
+
 /// Scans the project at `root`.
+///
+/// When `root` declares no dependencies but exactly one of its subfolders does (a repository
+/// whose service lives in `project/`), that subfolder is scanned instead and a warning says
+/// so; the report's `root` is then the subfolder, which becomes the build context.
 ///
 /// Fails only when `root` cannot be scanned at all (missing, not a folder, unreadable); every
 /// problem inside the project (broken TOML, junk bytes, loops, unreadable files) is a warning.
 pub fn scan(root: &Path) -> Result<ScanReport, ScanError> {
+    let mut report = scan_folder(root)?;
+    match service_subfolder(&report.root) {
+        Ok(Some(sub)) => {
+            let name = sub.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+            let mut inner = scan_folder(&sub)?;
+            inner.warnings.insert(
+                0,
+                format!(
+                    "{} declares no dependencies; scanned {name}/, the only subfolder that does \
+                     (point pyslim at {name}/ to make this explicit)",
+                    report.root.display()
+                ),
+            );
+            report = inner;
+        }
+        Ok(None) => {}
+        Err(candidates) => report.warnings.push(format!(
+            "no dependency declaration at the root, but in several subfolders ({}): point pyslim at the \
+             service's folder",
+            candidates.join(", ")
+        )),
+    }
+    Ok(report)
+}
+
+/// Scans exactly the folder `root`.
+fn scan_folder(root: &Path) -> Result<ScanReport, ScanError> {
     let meta = std::fs::metadata(root).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => ScanError::NotFound { path: root.to_path_buf() },
         _ => ScanError::Unreadable { path: root.to_path_buf(), source: e },

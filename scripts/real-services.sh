@@ -1,0 +1,151 @@
+#!/usr/bin/env bash
+# The real-services scoreboard: what a new user gets from `pyslim build DIR --verify --json`
+# with no flags, on public services pyslim was never tuned to.
+#
+# Usage: scripts/real-services.sh [--markdown] [DIR...]
+#   DIR...      service folders (default: every folder of ../shared/real-services/)
+#   --markdown  print the scoreboard as a Markdown table (for the README) instead of text
+#
+# Each service is copied to a temporary folder (the corpus stays untouched), built and verified
+# with its recommended variant, and the image removed afterwards. A row says: verified, built but
+# did not start, or failed, with pyslim's own one-line cause and the image size.
+#
+# No registry is reachable here, so base images come from the local stand-ins
+# (scripts/fixture-images.sh) through the image mirror. Debian ships no Python 3.12 (and not every
+# version has a stand-in): when the Python pyslim picks has no stand-in, the service is measured
+# with `--python` set to the nearest version that has one, and the row says so.
+#
+# Environment:
+#   PYSLIM_BIN            the pyslim binary (default: target/release/pyslim, built if missing)
+#   PYSLIM_IMAGE_MIRROR   image mirror (default pyslim-mirror)
+#   SCOREBOARD_TIMEOUT    seconds one service may take (default 1200)
+#   SCOREBOARD_LOGS       folder for each service's stderr and JSON (default: a temp folder)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+REPO=$PWD
+
+MARKDOWN=0
+dirs=()
+for arg in "$@"; do
+  case $arg in
+    --markdown) MARKDOWN=1 ;;
+    -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+    -*) echo "real-services: unknown option $arg (try --help)" >&2; exit 2 ;;
+    *) dirs+=("$arg") ;;
+  esac
+done
+if [ ${#dirs[@]} -eq 0 ]; then
+  for d in "$REPO"/../shared/real-services/*/; do dirs+=("${d%/}"); done
+fi
+[ ${#dirs[@]} -gt 0 ] || { echo "real-services: no service folders (is ../shared/real-services there?)" >&2; exit 2; }
+
+export PYSLIM_IMAGE_MIRROR=${PYSLIM_IMAGE_MIRROR:-pyslim-mirror}
+TIMEOUT=${SCOREBOARD_TIMEOUT:-1200}
+BIN=${PYSLIM_BIN:-$REPO/target/release/pyslim}
+if [ -z "${PYSLIM_BIN:-}" ]; then
+  echo "==> cargo build --release" >&2
+  cargo build --release --quiet
+fi
+LOGS=${SCOREBOARD_LOGS:-$(mktemp -d /tmp/pyslim-scoreboard.XXXX)}
+mkdir -p "$LOGS"
+WORK=$(mktemp -d /tmp/pyslim-services.XXXX)
+trap 'rm -rf "$WORK"' EXIT
+
+# Python versions that have a slim stand-in in the local daemon, e.g. "3.11 3.13".
+standins=$(docker images --format '{{.Repository}}:{{.Tag}}' |
+  sed -n "s#^${PYSLIM_IMAGE_MIRROR}/python:\([0-9]*\.[0-9]*\)-slim\$#\1#p" | sort -t. -k2,2n -u | tr '\n' ' ')
+
+# nearest_standin 3.12 -> the stand-in version closest to it (the newer one on a tie).
+nearest_standin() {
+  python3 - "$1" $standins <<'EOF'
+import sys
+want = int(sys.argv[1].split(".")[1])
+have = [v for v in sys.argv[2:]]
+if have:
+    print(min(have, key=lambda v: (abs(int(v.split(".")[1]) - want), -int(v.split(".")[1]))))
+EOF
+}
+
+rows=$WORK/rows.tsv
+: > "$rows"
+for dir in "${dirs[@]}"; do
+  name=$(basename "$dir")
+  copy=$WORK/$name
+  cp -r "$dir" "$copy"
+  log=$LOGS/$name
+  note=""
+  flags=()
+  python=$("$BIN" scan "$copy" --json 2>/dev/null | python3 -c 'import json,sys; f=json.load(sys.stdin).get("python"); print(f["value"] if f else "")' || true)
+  if [ -n "$python" ] && ! grep -qw -- "$python" <<<"$standins"; then
+    near=$(nearest_standin "$python")
+    if [ -n "$near" ]; then
+      flags=(--python "$near")
+      note="pyslim picks $python, which has no stand-in here: measured with --python $near"
+    fi
+  fi
+  tag=pyslim-scoreboard/$name:latest
+  echo "==> $name ${flags[*]:-}" >&2
+  start=$SECONDS
+  set +e
+  timeout --signal=INT "$TIMEOUT" "$BIN" build "$copy" --verify --json --tag "$tag" ${flags[@]+"${flags[@]}"} \
+    > "$log.json" 2> "$log.stderr"
+  code=$?
+  set -e
+  secs=$((SECONDS - start))
+  docker image rm -f "$tag" >/dev/null 2>&1 || true
+  python3 - "$name" "$code" "$secs" "$log.json" "$log.stderr" "$note" >> "$rows" <<'EOF'
+import json, sys
+name, code, secs, jpath, epath, note = sys.argv[1:]
+code = int(code)
+try:
+    result = json.load(open(jpath))
+except Exception:
+    result = None
+stderr = [l.strip() for l in open(epath, errors="replace").read().splitlines() if l.strip()]
+def last_error():
+    for l in reversed(stderr):
+        if l.startswith("error:"):
+            return l[len("error:"):].strip()
+    return stderr[-1] if stderr else "no output"
+variant = size = cause = ""
+if isinstance(result, dict):
+    variant = result.get("name", "")
+    if result.get("size_bytes"):
+        size = f'{result["size_bytes"] / 1e6:.1f} MB'
+    cause = result.get("error") or ""
+    hint = result.get("hint") or ""
+    if result.get("verified") is True and code == 0:
+        status = "verified"
+    elif result.get("size_bytes"):
+        status = "built, did not start"
+        cause = cause or result.get("verify_detail") or ""
+    else:
+        status = "failed"
+    if hint and hint not in cause:
+        cause = f"{cause} ({hint})" if cause else hint
+else:
+    status = "timed out" if code == 124 else "failed"
+    cause = last_error()
+if code == 130 or code == 124:
+    status, cause = "timed out", f"no result within the time limit; {last_error()}"
+cause = " ".join(cause.split())
+if len(cause) > 220:
+    cause = cause[:217] + "..."
+if note:
+    cause = f"{cause}; {note}" if cause else note
+print("\t".join([name, status, variant, size, f"{secs}s", cause]))
+EOF
+done
+
+total=$(wc -l < "$rows")
+verified=$(awk -F'\t' '$2 == "verified"' "$rows" | wc -l)
+if [ "$MARKDOWN" = 1 ]; then
+  echo "| service | result | variant | size | time | cause / note |"
+  echo "|---|---|---|---:|---:|---|"
+  awk -F'\t' '{ printf "| %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5, $6 }' "$rows"
+  echo
+  echo "$verified of $total verified with no flags."
+else
+  awk -F'\t' '{ printf "%-16s %-22s %-16s %10s %6s  %s\n", $1, $2, $3, $4, $5, $6 }' "$rows"
+  echo "$verified of $total verified with no flags (logs: $LOGS)"
+fi
