@@ -69,6 +69,8 @@ pub enum EngineError {
         step: Option<String>,
         message: String,
         log_tail: Vec<String>,
+        /// The failed step's longer tail ([`progress::DIAGNOSIS_TAIL`] lines), read by the diagnosis.
+        log: Vec<String>,
         diagnosis: Option<Box<diagnose::Diagnosis>>,
     },
     #[error(transparent)]
@@ -152,11 +154,11 @@ impl EngineError {
     /// Fills the diagnosis of a failed build from its log tail and message.
     pub fn diagnosed(self, facts: &diagnose::Facts) -> EngineError {
         match self {
-            EngineError::BuildFailed { variant, step, message, log_tail, diagnosis: None } => {
-                let mut text = log_tail.clone();
+            EngineError::BuildFailed { variant, step, message, log_tail, log, diagnosis: None } => {
+                let mut text = if log.is_empty() { log_tail.clone() } else { log.clone() };
                 text.push(message.clone());
                 let diagnosis = diagnose::diagnose(diagnose::Phase::Build, &text, facts).map(Box::new);
-                EngineError::BuildFailed { variant, step, message, log_tail, diagnosis }
+                EngineError::BuildFailed { variant, step, message, log_tail, log, diagnosis }
             }
             other => other,
         }
