@@ -96,10 +96,20 @@ fn package_in_build(lines: &[String]) -> Option<String> {
         .find(|p| p != "installable" && !p.is_empty())
 }
 
-/// Fills `{1}`, `{2}` (the groups that took part in the match, in order), `{python}`, `{port}`
-/// and `{package}`.
-fn fill(template: &str, groups: &[String], facts: &Facts, package: Option<&str>) -> String {
-    let mut out = template.to_string();
+/// The index pip used (`Looking in indexes: https://pypi.python.org/simple`), user-info masked.
+fn index_in_build(lines: &[String]) -> Option<String> {
+    let url = lines.iter().rev().find_map(|l| l.trim().strip_prefix("Looking in indexes: "))?;
+    let url = url.split([',', ' ']).next()?.to_string();
+    Some(match url.split_once("://").and_then(|(s, rest)| rest.split_once('@').map(|(_, host)| (s, host))) {
+        Some((scheme, host)) => format!("{scheme}://***@{host}"),
+        None => url,
+    })
+}
+
+/// Fills `{1}`, `{2}` (the groups that took part in the match, in order), `{python}`, `{port}`,
+/// `{index}` and `{package}`.
+fn fill(template: &str, groups: &[String], facts: &Facts, package: Option<&str>, index: Option<&str>) -> String {
+    let mut out = template.to_string().replace("{index}", &index.map(|i| format!(" at {i}")).unwrap_or_default());
     for (i, g) in groups.iter().enumerate() {
         out = out.replace(&format!("{{{}}}", i + 1), g);
     }
@@ -119,10 +129,11 @@ pub fn diagnose(phase: Phase, lines: &[String], facts: &Facts) -> Option<Diagnos
         let Some(caps) = lines.iter().rev().find_map(|l| c.re.captures(l.trim_end())) else { continue };
         let groups: Vec<String> = caps.iter().skip(1).flatten().map(|m| m.as_str().trim().to_string()).collect();
         let package = package_in_build(lines);
+        let index = index_in_build(lines);
         return Some(Diagnosis {
             kind: c.entry.kind.clone(),
-            cause: fill(&c.entry.cause, &groups, facts, package.as_deref()),
-            hint: fill(&c.entry.hint, &groups, facts, package.as_deref()),
+            cause: fill(&c.entry.cause, &groups, facts, package.as_deref(), index.as_deref()),
+            hint: fill(&c.entry.hint, &groups, facts, package.as_deref(), index.as_deref()),
         });
     }
     None
@@ -316,6 +327,19 @@ mod tests {
         assert!(d.cause.starts_with("psycopg2's package metadata"), "{d:?}");
         let tail = lines(&["  File \"x.py\", line 1", "      RuntimeError: boom", "hint: See above for details."]);
         assert_eq!(error_line(&tail).as_deref(), Some("RuntimeError: boom"));
+    }
+
+    #[test]
+    fn the_unreachable_index_is_named_without_its_token() {
+        let log = lines(&[
+            "Looking in indexes: https://deploy:s3cret@pypi.example.com/simple",
+            "WARNING: Retrying ... Failed to establish a new connection: [Errno -2] Name or service not known",
+        ]);
+        let d = diagnose(Phase::Build, &log, &facts()).unwrap();
+        assert_eq!(
+            d.cause,
+            "the build could not reach the package index at https://***@pypi.example.com/simple (network, DNS or proxy)"
+        );
     }
 
     #[test]
