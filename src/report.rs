@@ -228,7 +228,7 @@ pub fn text(c: &Comparison, bar_width: usize) -> String {
             out.push_str(&format!("{name:<w$}  skipped: {}\n", s.reason, w = widths[0]));
         }
         if let Some(h) = &s.hint {
-            out.push_str(&format!("{:<w$}  hint: {h}\n", "", w = widths[0]));
+            out.push_str(&format!("{:<w$}  hint: {h}\n", "", w = widths[0].max(name.chars().count())));
         }
     }
     if !c.variants.is_empty() {
@@ -408,6 +408,36 @@ mod tests {
         assert!(m.contains("| `distroless` | 100.0 MB | 40.0 MB | 1.0 MB | 3 | 9.6x smaller | 12.3 s | ✅ |"), "{m}");
         assert!(m.contains("| `slim` | 400.0 MB | 60.0 MB | 1.0 MB | 3 | 2.4x smaller | 12.3 s | ❌ |"), "{m}");
         assert!(m.contains("skipped: no distroless"), "{m}");
+    }
+
+    #[test]
+    fn failures_carry_their_cause_and_hint_in_every_form() {
+        let mut c = sample();
+        c.skipped.push(SkippedVariant {
+            name: Variant::Slim,
+            reason: "slim build failed at RUN pip install: exit code: 1".into(),
+            error_kind: Some("resolver-conflict".into()),
+            error: Some("the dependencies cannot be installed together".into()),
+            hint: Some("relax the pins".into()),
+            log_tail: vec!["ERROR: ResolutionImpossible".into()],
+        });
+        c.variants[2].error = Some("the app reads the environment variable SERVER_NAME".into());
+        c.variants[2].hint = Some("set it with --env SERVER_NAME=...".into());
+        let t = text(&c, 20);
+        assert!(t.contains("\nslim        FAILED: the dependencies cannot be installed together\n"), "{t}");
+        assert!(t.contains("\n            hint: relax the pins\n"), "{t}");
+        assert!(t.contains("  cause: the app reads the environment variable SERVER_NAME\n  hint: set it with"), "{t}");
+        let m = markdown(&c);
+        assert!(
+            m.contains("| `slim` | failed: the dependencies cannot be installed together (relax the pins) |"),
+            "{m}"
+        );
+        let j = json(&c);
+        assert_eq!(j["skipped"][1]["error_kind"], "resolver-conflict");
+        assert_eq!(j["skipped"][1]["hint"], "relax the pins");
+        assert_eq!(j["skipped"][0]["error_kind"], "plan");
+        assert_eq!(j["variants"][2]["hint"], "set it with --env SERVER_NAME=...");
+        assert!(j["variants"][0].get("error").is_none(), "no error key when it started");
     }
 
     #[test]
