@@ -84,7 +84,7 @@ fn package_in_build(lines: &[String]) -> Option<String> {
     static RE: OnceLock<Regex> = OnceLock::new();
     let re = RE.get_or_init(|| {
         Regex::new(
-            r"(?:Building wheel for|Failed building wheel for|Failed to build|Running setup\.py install for|Collecting|Processing) `?(?:\./)?([A-Za-z0-9_.-]+)",
+            r"(?:Building wheel for|Failed building wheel for|Failed to build|Running setup\.py install for|Collecting|Processing|No matching distribution found for) `?(?:\./)?([A-Za-z0-9_.-]+)",
         )
             .expect("a fixed, tested pattern")
     });
@@ -340,6 +340,24 @@ mod tests {
             d.cause,
             "the build could not reach the package index at https://***@pypi.example.com/simple (network, DNS or proxy)"
         );
+    }
+
+    #[test]
+    fn a_pin_for_another_python_and_meson_without_pkg_config() {
+        let log = lines(&[
+            "ERROR: Ignored the following versions that require a different python version: 6.0 Requires-Python >=3.12; 6.1 Requires-Python >=3.12",
+            "ERROR: Could not find a version that satisfies the requirement Django<6.1,>=6.0 (from versions: 1.1.3)",
+            "ERROR: No matching distribution found for Django<6.1,>=6.0",
+        ]);
+        let d = diagnose(Phase::Build, &log, &Facts { python: Some("3.11".into()), port: 8000 }).unwrap();
+        assert_eq!(d.cause, "Django needs Python >=3.12, and the build uses Python 3.11");
+        let log = lines(&[
+            "Collecting pycairo",
+            "../cairo/meson.build:31:12: ERROR: Dependency lookup for cairo with method 'pkg-config' failed: Pkg-config for machine host machine not found. Giving up.",
+            "error: metadata-generation-failed",
+        ]);
+        let d = diagnose(Phase::Build, &log, &facts()).unwrap();
+        assert!(d.cause.starts_with("pycairo is compiled from source"), "{d:?}");
     }
 
     #[test]
