@@ -5,6 +5,7 @@
 //! the variants and which images each uses, and compatibility checks with plain-language
 //! reasons. It does not read project files (that is `scan`) or produce Dockerfile text (`render`).
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -13,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::catalogue::{self, BaseImage, Family, Libc};
 use crate::python::PythonVersion;
-use crate::scan::{PackageManager, ScanReport};
+use crate::scan::{AppServer, Framework, PackageManager, ScanReport};
 
 /// File name of the stored choices in a project.
 pub const CONFIG_FILE: &str = "pyslim.toml";
@@ -155,9 +156,53 @@ pub struct Config {
     pub trim: Option<Trim>,
     #[serde(default, rename = "custom_image", skip_serializing_if = "Vec::is_empty")]
     pub custom_images: Vec<CustomImage>,
+    /// Commands run in order before the server starts, each a command line without shell
+    /// operators (`flask db upgrade`); a failure stops the container with the step's exit code.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pre_start: Option<Vec<String>>,
+    /// Shell commands run at build time after the source is copied (`python manage.py
+    /// collectstatic --noinput`); what they write under the project reaches the image.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub build_steps: Option<Vec<String>>,
+    /// Requirements installed into the image that the project does not declare (`gunicorn`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub install: Option<Vec<String>>,
+    /// Environment of the build steps only (a dummy `SECRET_KEY`); never an `ENV` of the image.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub build_env: BTreeMap<String, String>,
+    /// How `build --verify` and `compare` run the image (`[verify]`).
+    #[serde(default, skip_serializing_if = "VerifyConfig::is_empty")]
+    pub verify: VerifyConfig,
     /// Files the install steps need and the final image must not contain (`[[build_secret]]`).
     #[serde(default, rename = "build_secret", skip_serializing_if = "Vec::is_empty")]
     pub build_secrets: Vec<BuildSecret>,
+    /// `--add-server gunicorn`: serve the scanned app with this server, installed when the
+    /// project does not depend on it. A command-line choice only: its result (the entrypoint
+    /// and `install`) is what `pyslim.toml` stores.
+    #[serde(skip)]
+    pub add_server: Option<AppServer>,
+}
+
+/// `[verify]` in `pyslim.toml`: what the verify container gets.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyConfig {
+    /// Environment of the verify container only (`DATABASE_URL = "sqlite:////tmp/db.sqlite3"`);
+    /// never baked into the image.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub env: BTreeMap<String, String>,
+}
+
+impl VerifyConfig {
+    pub fn is_empty(&self) -> bool {
+        self.env.is_empty()
+    }
+}
+
+/// Whether `name` can be an environment variable name (`[A-Za-z_][A-Za-z0-9_]*`).
+pub fn is_env_name(name: &str) -> bool {
+    name.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 /// A build-only file (a CA bundle, a `pip.conf` with an index token): the install steps see it
@@ -294,7 +339,26 @@ impl Config {
         macro_rules! take {
             ($($f:ident),*) => { $( if other.$f.is_some() { self.$f = other.$f.clone(); } )* };
         }
-        take!(python, builder, runtime, entrypoint, port, user, variant, variants, flavour, image_mirror, trim);
+        take!(
+            python,
+            builder,
+            runtime,
+            entrypoint,
+            port,
+            user,
+            variant,
+            variants,
+            flavour,
+            image_mirror,
+            trim,
+            pre_start,
+            build_steps,
+            install,
+            add_server
+        );
+        // maps merge key by key, the overlay's values winning
+        self.build_env.extend(other.build_env.iter().map(|(k, v)| (k.clone(), v.clone())));
+        self.verify.env.extend(other.verify.env.iter().map(|(k, v)| (k.clone(), v.clone())));
         self.custom_images.extend(other.custom_images.iter().cloned());
         for s in &other.build_secrets {
             // a flag with the same id replaces the configured secret
@@ -337,6 +401,16 @@ pub enum PlanError {
     BadSecretFlag { flag: String, reason: String },
     #[error("build secret id `{0}` is declared twice")]
     DuplicateSecret(String),
+    #[error(
+        "{what}: `{name}` is not an environment variable name (letters, digits and `_`, not starting with a digit)"
+    )]
+    BadEnvName { what: &'static str, name: String },
+    #[error("pre-start step `{step}`: {reason}")]
+    BadPreStart { step: String, reason: String },
+    #[error("cannot serve the app with {server}: {reason}")]
+    AddServer { server: &'static str, reason: String },
+    #[error("{what} {value:?} holds a line break or control character, which would end the Dockerfile instruction")]
+    ControlCharacter { what: &'static str, value: String },
 }
 
 /// How serious a compatibility finding is.
@@ -386,8 +460,38 @@ pub struct BuildPlan {
     pub image_mirror: Option<String>,
     /// Build-only files for the install steps (never in the final image).
     pub build_secrets: Vec<BuildSecret>,
+    /// Commands run before the server, in order, as written (each checked by [`split_pre_start`]).
+    pub pre_start: Vec<String>,
+    /// Shell commands run at build time after the source is copied.
+    pub build_steps: Vec<String>,
+    /// `KEY=VALUE` pairs set for the build steps only.
+    pub build_env: Vec<(String, String)>,
+    /// Requirements installed into the image beyond the project's own, each with why.
+    pub extra_requirements: Vec<ExtraRequirement>,
+    /// Environment of the verify container only.
+    pub verify_env: BTreeMap<String, String>,
     #[serde(skip)]
     custom_images: Vec<CustomImage>,
+    /// What `to_config` stores beyond the resolved values: lists the user set explicitly (an
+    /// empty list then overrides the scan's) and the `[verify]` table of `pyslim.toml` (values
+    /// from `--env` are for one run and are not saved).
+    #[serde(skip)]
+    saved: Saved,
+}
+
+/// A requirement the image installs that the project does not declare, and why.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ExtraRequirement {
+    pub requirement: String,
+    pub reason: String,
+}
+
+#[derive(Clone, Debug, Default)]
+struct Saved {
+    pre_start: bool,
+    build_steps: bool,
+    install: bool,
+    verify: VerifyConfig,
 }
 
 /// Flags from the command line (or the TUI) that override `pyslim.toml`.
@@ -447,12 +551,89 @@ impl BuildPlan {
         };
 
         let port = c.port.or_else(|| scan.port.as_ref().map(|f| f.value)).unwrap_or(DEFAULT_PORT);
-        let entrypoint = match c.entrypoint {
+        let from_scan = c.entrypoint.is_none();
+        let mut extra_requirements: Vec<ExtraRequirement> = match &c.install {
+            Some(list) => list
+                .iter()
+                .map(|r| r.trim())
+                .filter(|r| !r.is_empty())
+                .map(|r| ExtraRequirement {
+                    requirement: r.to_string(),
+                    reason: "install in pyslim.toml or --install".into(),
+                })
+                .collect(),
+            // the scan's extras belong to the scan's entrypoint
+            None if from_scan => scan
+                .extra_requirements
+                .iter()
+                .map(|f| ExtraRequirement { requirement: f.value.clone(), reason: f.source.clone() })
+                .collect(),
+            None => Vec::new(),
+        };
+        let entrypoint = match c.entrypoint.clone() {
             Some(e) if e.is_empty() => return Err(PlanError::EmptyEntrypoint),
-            Some(e) => e,
-            None => scan.entrypoint.as_ref().map(|f| f.value.clone()).ok_or(PlanError::NoEntrypoint)?,
+            Some(e) => Some(e),
+            None => scan.entrypoint.as_ref().map(|f| f.value.clone()),
+        };
+        let entrypoint = match c.add_server {
+            Some(server) => {
+                let (argv, extra) = add_server(server, entrypoint.as_deref(), scan, port)?;
+                if let Some(e) = extra
+                    && !extra_requirements
+                        .iter()
+                        .any(|r| requirement_name(&r.requirement) == requirement_name(&e.requirement))
+                {
+                    extra_requirements.push(e);
+                }
+                argv
+            }
+            None => entrypoint.ok_or(PlanError::NoEntrypoint)?,
         };
         let entrypoint = with_port(&entrypoint, port);
+        let pre_start = match &c.pre_start {
+            Some(list) => list.clone(),
+            None => scan.pre_start.iter().map(|f| f.value.clone()).collect(),
+        };
+        let pre_start: Vec<String> = pre_start.iter().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
+        for line in &pre_start {
+            split_pre_start(line)?;
+        }
+        let build_steps: Vec<String> = match &c.build_steps {
+            Some(list) => list.clone(),
+            None => scan.build_steps.iter().map(|f| f.value.clone()).collect(),
+        }
+        .into_iter()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect();
+        // the scan's dummy settings first, pyslim.toml and flags over them
+        let mut build_env: BTreeMap<String, String> = scan
+            .build_env
+            .iter()
+            .filter_map(|f| f.value.split_once('=').map(|(k, v)| (k.trim().to_string(), v.to_string())))
+            .collect();
+        build_env.extend(c.build_env.iter().map(|(k, v)| (k.clone(), v.clone())));
+        for k in build_env.keys() {
+            if !is_env_name(k) {
+                return Err(PlanError::BadEnvName { what: "build_env", name: k.clone() });
+            }
+        }
+        // These reach the Dockerfile as text: a line break would start another instruction.
+        let texts = build_steps
+            .iter()
+            .map(|v| ("build step", v))
+            .chain(build_env.values().map(|v| ("build_env value", v)))
+            .chain(extra_requirements.iter().map(|r| ("install requirement", &r.requirement)));
+        for (what, value) in texts {
+            if value.chars().any(|c| c.is_control() && c != '\t') {
+                return Err(PlanError::ControlCharacter { what, value: value.clone() });
+            }
+        }
+        for k in c.verify.env.keys() {
+            if !is_env_name(k) {
+                return Err(PlanError::BadEnvName { what: "[verify] env", name: k.clone() });
+            }
+        }
         for (i, s) in c.build_secrets.iter().enumerate() {
             s.validate()?;
             if c.build_secrets[..i].iter().any(|b| b.id == s.id) {
@@ -475,7 +656,18 @@ impl BuildPlan {
             flavour: c.flavour.unwrap_or_default(),
             image_mirror: c.image_mirror.filter(|m| !m.trim().is_empty()),
             build_secrets: c.build_secrets.clone(),
+            pre_start,
+            build_steps,
+            build_env: build_env.into_iter().collect(),
+            extra_requirements,
+            verify_env: c.verify.env.clone(),
             custom_images: custom,
+            saved: Saved {
+                pre_start: c.pre_start.is_some(),
+                build_steps: c.build_steps.is_some(),
+                install: c.install.is_some() || c.add_server.is_some(),
+                verify: config.map(|f| f.verify.clone()).unwrap_or_default(),
+            },
         })
     }
 
@@ -544,7 +736,25 @@ impl BuildPlan {
             });
         }
         out.extend(self.secret_checks(scan));
+        out.extend(self.verify_env_checks(scan));
         out
+    }
+
+    /// A variable the service reads at start with no default (the scan's `required_env`) that
+    /// the verify run does not set: the image would stop before answering; say how to supply it.
+    pub fn verify_env_checks(&self, scan: &ScanReport) -> Vec<Check> {
+        scan.required_env
+            .iter()
+            .filter(|f| !self.verify_env.contains_key(f.value.trim()))
+            .map(|f| Check {
+                severity: Severity::Warning,
+                message: format!(
+                    "the service needs {k} at start ({}): verify sets it with --env {k}=VALUE or [verify] env in pyslim.toml (never in the image)",
+                    f.source,
+                    k = f.value.trim()
+                ),
+            })
+            .collect()
     }
 
     /// A build secret read from inside the project and not git-ignored is one `git add .` away
@@ -597,7 +807,109 @@ impl BuildPlan {
             trim: Some(self.trim),
             custom_images: self.custom_images.clone(),
             build_secrets: self.build_secrets.clone(),
+            pre_start: (self.saved.pre_start || !self.pre_start.is_empty()).then(|| self.pre_start.clone()),
+            build_steps: (self.saved.build_steps || !self.build_steps.is_empty()).then(|| self.build_steps.clone()),
+            install: (self.saved.install || !self.extra_requirements.is_empty())
+                .then(|| self.extra_requirements.iter().map(|r| r.requirement.clone()).collect()),
+            build_env: self.build_env.iter().cloned().collect(),
+            verify: self.saved.verify.clone(),
+            add_server: None,
         }
+    }
+
+    /// Whether the entrypoint runs a development server (`manage.py runserver`, `flask run`)
+    /// that [`add_server`] can replace with gunicorn.
+    pub fn runs_dev_server(&self) -> bool {
+        runs_dev_server(&self.entrypoint)
+    }
+}
+
+/// Whether `argv` runs a development server: Django's `manage.py runserver` or `flask run`.
+pub fn runs_dev_server(argv: &[String]) -> bool {
+    let words: Vec<&str> = argv.iter().map(String::as_str).collect();
+    words.contains(&"runserver") && words.iter().any(|w| w.ends_with("manage.py"))
+        || words.first().is_some_and(|w| w.rsplit('/').next() == Some("flask")) && words.contains(&"run")
+        || words.windows(3).any(|w| w[0] == "-m" && w[1] == "flask") && words.contains(&"run")
+}
+
+/// Splits a pre-start command line into its argv; shell operators are refused with the reason
+/// (the image has no shell to run them: one step per command).
+pub fn split_pre_start(line: &str) -> Result<Vec<String>, PlanError> {
+    let bad = |reason: String| PlanError::BadPreStart { step: line.to_string(), reason };
+    let argv = shlex::split(line).ok_or_else(|| bad("unbalanced quotes".into()))?;
+    if argv.is_empty() {
+        return Err(bad("empty command".into()));
+    }
+    for w in &argv {
+        if matches!(w.as_str(), ";" | "&&" | "||" | "|" | "&" | ">" | ">>" | "<") || (w.ends_with(';') && w.len() > 1) {
+            return Err(bad(format!(
+                "`{w}` is a shell operator, and the image runs steps without a shell: make each command a step of its own"
+            )));
+        }
+    }
+    Ok(argv)
+}
+
+/// The PEP 503 name of a requirement (`Gunicorn[gevent]>=22` -> `gunicorn`).
+fn requirement_name(req: &str) -> String {
+    let end = req.find(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')).unwrap_or(req.len());
+    req[..end].to_ascii_lowercase().replace(['_', '.'], "-")
+}
+
+/// The command that serves the scanned app with `server`, and the requirement to add when the
+/// project does not depend on it. An entrypoint that already runs `server` is kept as it is.
+/// The one place that builds a server's argv for `--add-server` (gunicorn and uvicorn today).
+pub fn add_server(
+    server: AppServer,
+    current: Option<&[String]>,
+    scan: &ScanReport,
+    port: u16,
+) -> Result<(Vec<String>, Option<ExtraRequirement>), PlanError> {
+    let name = server.as_str();
+    let fail = |reason: String| PlanError::AddServer { server: name, reason };
+    let declared = scan.dependencies.iter().any(|d| requirement_name(&d.name) == name);
+    let extra = (!declared).then(|| ExtraRequirement {
+        requirement: name.to_string(),
+        reason: format!("added by --add-server {name}: the entrypoint runs it and the project does not depend on it"),
+    });
+    if let Some(argv) = current
+        && runs_program(argv, name)
+    {
+        return Ok((argv.to_vec(), extra));
+    }
+    let app = scan.app.as_ref().map(|f| f.value.clone()).ok_or_else(|| {
+        fail(format!("the scan found no app to serve; pass --entrypoint '{name} module:app' instead"))
+    })?;
+    let asgi = scan
+        .framework
+        .as_ref()
+        .is_some_and(|f| matches!(f.value, Framework::Fastapi | Framework::Starlette | Framework::Litestar))
+        || app.contains(".asgi:");
+    let bind = format!("0.0.0.0:{port}");
+    let v = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<String>>();
+    let argv = match server {
+        AppServer::Gunicorn if asgi => v(&["gunicorn", "-k", "uvicorn.workers.UvicornWorker", "-b", &bind, &app]),
+        AppServer::Gunicorn => v(&["gunicorn", "-b", &bind, &app]),
+        AppServer::Uvicorn if !asgi => {
+            return Err(fail(format!("{app} is a WSGI app; uvicorn serves ASGI apps (use gunicorn)")));
+        }
+        AppServer::Uvicorn => v(&["uvicorn", &app, "--host", "0.0.0.0", "--port", &port.to_string()]),
+        _ => return Err(fail("pyslim can add gunicorn or uvicorn; pass --entrypoint for other servers".into())),
+    };
+    Ok((argv, extra))
+}
+
+/// Whether `argv` runs `program` (`gunicorn …`, `python -m gunicorn …`, `poetry run gunicorn …`).
+pub fn runs_program(argv: &[String], program: &str) -> bool {
+    let words: Vec<&str> = argv.iter().map(String::as_str).collect();
+    let start = match words.as_slice() {
+        [tool, "run", ..] if ["poetry", "uv", "pdm", "pipenv", "hatch", "rye"].contains(tool) => 2,
+        _ => 0,
+    };
+    match &words[start.min(words.len())..] {
+        [first, ..] if first.rsplit('/').next() == Some(program) => true,
+        [first, "-m", m, ..] if first.rsplit('/').next().is_some_and(|p| p.starts_with("python")) => *m == program,
+        _ => false,
     }
 }
 
@@ -952,5 +1264,133 @@ mod tests {
         let bad = Config::parse("[[build_secret]]\nid = \"a\"\nsrc = \"x\"\ntarget = \"rel\"\n").unwrap();
         let e = BuildPlan::resolve(&scan_with(Some("3.13")), Some(&bad), &Config::default()).unwrap_err();
         assert!(e.to_string().contains("build secret `a`"), "{e}");
+    }
+
+    #[test]
+    fn start_keys_parse_overlay_and_round_trip() {
+        let text = "pre_start = [\"flask db upgrade\"]\nbuild_steps = [\"python manage.py collectstatic --noinput\"]\ninstall = [\"gunicorn\"]\n[build_env]\nSECRET_KEY = \"dummy\"\n[verify]\nenv = { DATABASE_URL = \"sqlite:////tmp/db\" }\n";
+        let cfg = Config::parse(text).unwrap();
+        assert_eq!(cfg.pre_start.as_deref(), Some(&["flask db upgrade".to_string()][..]));
+        assert_eq!(cfg.verify.env["DATABASE_URL"], "sqlite:////tmp/db");
+        let e = Config::parse("[verify]\nenvs = {}\n").unwrap_err().to_string();
+        assert!(e.contains("envs"), "{e}");
+
+        // flags replace lists and win per key in maps
+        let flags = Config {
+            pre_start: Some(vec!["python manage.py migrate".into(), "  ".into()]),
+            verify: VerifyConfig { env: [("DEBUG".to_string(), "1".to_string())].into() },
+            build_env: [("SECRET_KEY".to_string(), "flag".to_string())].into(),
+            ..Default::default()
+        };
+        let p = BuildPlan::resolve(&scan_with(Some("3.13")), Some(&cfg), &flags).unwrap();
+        assert_eq!(p.pre_start, ["python manage.py migrate"]);
+        assert_eq!(p.build_steps, ["python manage.py collectstatic --noinput"]);
+        assert_eq!(p.build_env, [("SECRET_KEY".to_string(), "flag".to_string())]);
+        assert_eq!(p.extra_requirements[0].requirement, "gunicorn");
+        assert_eq!(p.verify_env.len(), 2);
+        // --env values are for one run: only pyslim.toml's [verify] is saved
+        let saved = p.to_config();
+        assert_eq!(saved.verify, cfg.verify);
+        assert_eq!(Config::parse(&saved.to_toml()).unwrap(), saved);
+
+        // nothing set: the scan's facts; an explicit empty list removes them and is saved
+        let scan = ScanReport {
+            pre_start: vec![Fact::new("flask db upgrade".to_string(), "Procfile:1")],
+            build_steps: vec![Fact::new("python manage.py collectstatic --noinput".to_string(), "settings.py")],
+            build_env: vec![Fact::new("SECRET_KEY=build".to_string(), "settings.py:3")],
+            extra_requirements: vec![Fact::new("uvicorn".to_string(), "no ASGI server")],
+            ..scan_with(Some("3.13"))
+        };
+        let p = BuildPlan::resolve(&scan, None, &Config::default()).unwrap();
+        assert_eq!(p.pre_start, ["flask db upgrade"]);
+        assert_eq!(p.build_env, [("SECRET_KEY".to_string(), "build".to_string())]);
+        assert_eq!(
+            p.extra_requirements,
+            [ExtraRequirement { requirement: "uvicorn".into(), reason: "no ASGI server".into() }]
+        );
+        let none = Config { pre_start: Some(vec![]), ..Default::default() };
+        let p = BuildPlan::resolve(&scan, None, &none).unwrap();
+        assert!(p.pre_start.is_empty());
+        assert_eq!(p.to_config().pre_start, Some(vec![]));
+        // the scan's extras belong to its entrypoint
+        let own = Config { entrypoint: Some(argv("hypercorn app:app")), ..Default::default() };
+        assert!(BuildPlan::resolve(&scan, None, &own).unwrap().extra_requirements.is_empty());
+        // an empty plan saves none of the new keys
+        let plain = BuildPlan::resolve(&scan_with(Some("3.13")), None, &Config::default()).unwrap().to_config();
+        assert!(!plain.to_toml().contains("pre_start") && !plain.to_toml().contains("verify"), "{}", plain.to_toml());
+    }
+
+    #[test]
+    fn pre_start_steps_have_no_shell_operators_and_env_names_are_checked() {
+        for (line, why) in [
+            ("flask db upgrade; gunicorn app:app", "shell operator"),
+            ("a && b", "shell operator"),
+            ("echo 'x", "unbalanced"),
+        ] {
+            let cfg = Config { pre_start: Some(vec![line.into()]), ..Default::default() };
+            let e = BuildPlan::resolve(&scan_with(None), None, &cfg).unwrap_err().to_string();
+            assert!(e.contains(why) && e.contains(line), "{line}: {e}");
+        }
+        assert_eq!(split_pre_start("python -c 'print(1); print(2)'").unwrap().len(), 3);
+        let cfg = Config { build_steps: Some(vec!["true\nRUN curl evil".into()]), ..Default::default() };
+        let e = BuildPlan::resolve(&scan_with(None), None, &cfg).unwrap_err().to_string();
+        assert!(e.contains("line break"), "{e}");
+        let cfg =
+            Config { verify: VerifyConfig { env: [("1X".to_string(), String::new())].into() }, ..Default::default() };
+        let e = BuildPlan::resolve(&scan_with(None), None, &cfg).unwrap_err().to_string();
+        assert!(e.contains("`1X` is not an environment variable name"), "{e}");
+    }
+
+    #[test]
+    fn add_server_replaces_a_dev_server_and_installs_it() {
+        let django = ScanReport {
+            framework: Some(Fact::new(Framework::Django, "manage.py")),
+            app: Some(Fact::new("mysite.wsgi:application".to_string(), "mysite/settings.py:9")),
+            entrypoint: Some(Fact::new(argv("python manage.py runserver 0.0.0.0:8000"), "test")),
+            ..scan_with(Some("3.13"))
+        };
+        let p = BuildPlan::resolve(&django, None, &Config::default()).unwrap();
+        assert!(p.runs_dev_server());
+        let flags = Config { add_server: Some(AppServer::Gunicorn), port: Some(8001), ..Default::default() };
+        let p = BuildPlan::resolve(&django, None, &flags).unwrap();
+        assert_eq!(p.entrypoint, argv("gunicorn -b 0.0.0.0:8001 mysite.wsgi:application"));
+        assert!(!p.runs_dev_server());
+        assert_eq!(p.extra_requirements[0].requirement, "gunicorn");
+        assert!(p.extra_requirements[0].reason.contains("does not depend on it"));
+        assert_eq!(p.to_config().install, Some(vec!["gunicorn".to_string()]));
+        // an entrypoint that already runs it is kept; a declared server is not added again
+        let own = Config { entrypoint: Some(argv("gunicorn -w 4 mysite.wsgi:application")), ..flags.clone() };
+        assert_eq!(BuildPlan::resolve(&django, None, &own).unwrap().entrypoint[..3], argv("gunicorn -w 4")[..]);
+        let declared = ScanReport {
+            dependencies: vec![crate::scan::Dependency {
+                name: "gunicorn".into(),
+                requirement: "gunicorn>=22".into(),
+                source: "requirements.txt".into(),
+            }],
+            ..django.clone()
+        };
+        assert!(BuildPlan::resolve(&declared, None, &flags).unwrap().extra_requirements.is_empty());
+        // uvicorn for a WSGI app is refused with the reason
+        let e =
+            BuildPlan::resolve(&django, None, &Config { add_server: Some(AppServer::Uvicorn), ..Default::default() })
+                .unwrap_err()
+                .to_string();
+        assert!(e.contains("WSGI"), "{e}");
+        let needs = ScanReport {
+            required_env: vec![Fact::new("DJANGO_SECRET_KEY".to_string(), "mysite/settings.py:8")],
+            ..django.clone()
+        };
+        let p = BuildPlan::resolve(&needs, None, &Config::default()).unwrap();
+        let warned = p.verify_env_checks(&needs);
+        assert!(
+            warned[0].message.contains("--env DJANGO_SECRET_KEY=VALUE") && warned[0].message.contains("settings.py:8")
+        );
+        let set = Config {
+            verify: VerifyConfig { env: [("DJANGO_SECRET_KEY".to_string(), "x".to_string())].into() },
+            ..Default::default()
+        };
+        assert!(BuildPlan::resolve(&needs, None, &set).unwrap().checks(Variant::Distroless, &needs).is_empty());
+        assert!(runs_dev_server(&argv("flask --app app run --port 5000")));
+        assert!(!runs_dev_server(&argv("gunicorn app:app")));
     }
 }

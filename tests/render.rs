@@ -339,6 +339,108 @@ fn build_secrets_reach_the_builder_only() {
     }
 }
 
+/// Pre-start steps, build steps with a placeholder setting, and a server the project lacks.
+fn with_start_steps() -> Config {
+    Config {
+        pre_start: Some(vec!["flask db upgrade".into(), "poetry run python manage.py migrate --noinput".into()]),
+        build_steps: Some(vec!["python manage.py collectstatic --noinput".into()]),
+        build_env: [("SECRET_KEY".to_string(), "build-only placeholder".to_string())].into(),
+        install: Some(vec!["gunicorn>=22".into()]),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn snapshots_with_pre_start_build_steps_and_extras() {
+    let settings = settings();
+    for (name, scan) in [("demo_start", demo()), ("uv_start", uv_project()), ("pip_start", pip_project())] {
+        let p = plan(&scan, with_start_steps());
+        let renders = render_all(&scan, &p);
+        settings.bind(|| {
+            insta::assert_snapshot!(format!("{name}__buildkit"), snapshot_text(&renders, Flavour::Buildkit));
+            insta::assert_snapshot!(format!("{name}__classic"), snapshot_text(&renders, Flavour::Classic));
+        });
+    }
+}
+
+/// The same start in every variant: the launcher with the steps, then the server; build steps
+/// after the source in the builder (or the single stage) with their settings exported for that
+/// RUN only; the multi-stage runtime takes /app from the builder; extras in the dependency step.
+#[test]
+fn pre_start_build_steps_and_extras_in_every_variant() {
+    for (name, scan, cfg) in [
+        ("demo", demo(), with_start_steps()),
+        ("uv", uv_project(), with_start_steps()),
+        ("pdm", pdm_project(), with_start_steps()),
+        ("pyproject_app", pyproject_app(), with_start_steps()),
+        ("setup_py", setup_py(), with_start_steps()),
+        ("ws", uv_workspace_member(), with_start_steps()),
+        ("demo_secrets", demo(), Config { build_secrets: with_secrets().build_secrets, ..with_start_steps() }),
+    ] {
+        let p = plan(&scan, cfg);
+        for (v, f, r) in render_all(&scan, &p) {
+            let what = format!("{name} {v} {}", f.as_str());
+            let df = match r {
+                Ok(r) => r.dockerfile,
+                Err(e) if e.contains("no distroless image ships") || e.contains("classic single-stage") => continue,
+                Err(e) => panic!("{what}: {e}"),
+            };
+            let ins = without_source_stage(instructions(&df));
+            let start = ins.iter().find(|i| matches!(keyword(i), "CMD" | "ENTRYPOINT")).unwrap();
+            let argv: Vec<String> = serde_json::from_str(start.split_once(' ').unwrap().1).unwrap();
+            assert!(argv[0].ends_with("/python") || argv[0].contains("/python3."), "{what}: {argv:?}");
+            assert_eq!(&argv[1..3], ["-I", "-c"], "{what}");
+            let sep = argv.iter().position(|a| a == "--").unwrap();
+            assert_eq!(argv[4..sep], ["flask db upgrade", "python manage.py migrate --noinput"], "{what}");
+            assert!(argv.len() > sep + 1, "{what}: no server after the steps: {argv:?}");
+            // the build steps: after the source, settings exported in the same RUN, never ENV
+            let steps = ins.iter().position(|i| i.contains("collectstatic")).expect("build step");
+            let src = ins.iter().position(|i| i.starts_with("COPY . ") || i.starts_with("COPY --from=source "));
+            assert!(src.is_some_and(|c| c < steps), "{what}: build step before the source\n{df}");
+            assert!(ins[steps].contains("SECRET_KEY='build-only placeholder'"), "{what}: {}", ins[steps]);
+            assert!(!ins.iter().any(|i| keyword(i) == "ENV" && i.contains("SECRET_KEY")), "{what}");
+            assert!(!ins[steps].contains("--mount=type=bind"), "{what}: secrets mounted for a build step");
+            // extras: installed with a comment that says why, before the source when there is a lock
+            let extra = ins.iter().position(|i| i.contains("'gunicorn>=22'")).expect("extra installed");
+            assert!(df.contains("# gunicorn>=22: install in pyslim.toml"), "{what}\n{df}");
+            if v != Variant::Naive && !matches!(name, "pyproject_app" | "setup_py") {
+                assert!(src.is_some_and(|c| extra < c), "{what}: extras after the source\n{df}");
+            }
+            if v.is_multistage() {
+                let froms: Vec<usize> =
+                    ins.iter().enumerate().filter(|(_, i)| keyword(i) == "FROM").map(|(n, _)| n).collect();
+                assert_eq!(froms.len(), 2, "{what}: no source stage when the builder holds /app\n{df}");
+                assert!(steps < froms[1], "{what}: build steps in the builder");
+                assert!(ins[steps].contains("PATH=\"/opt/venv/bin:$PATH\""), "{what}: {}", ins[steps]);
+                let runtime = &ins[froms[1]..];
+                let copy = if name == "ws" {
+                    "COPY --from=builder /app/packages/api/ /app/"
+                } else {
+                    "COPY --from=builder /app/ /app/"
+                };
+                assert!(runtime.iter().any(|i| i == copy), "{what}\n{df}");
+                assert!(!runtime.iter().any(|i| i.starts_with("COPY . ")), "{what}");
+                if name == "demo_secrets" {
+                    assert!(ins[steps].contains("rm -rf /app/.pyslim-secrets"), "{what}: {}", ins[steps]);
+                }
+            }
+            if name == "uv" && v != Variant::Naive {
+                assert!(df.contains("--no-editable --inexact"), "{what}: uv's exact sync removes extras\n{df}");
+            }
+        }
+    }
+}
+
+/// With nothing to run before the server the entrypoint is the server alone (no launcher).
+#[test]
+fn no_pre_start_means_no_launcher() {
+    let scan = demo();
+    let p = plan(&scan, Config { build_steps: Some(vec!["python -V".into()]), ..Default::default() });
+    let df = render::render(&p, &scan, Variant::Distroless, Flavour::Buildkit).unwrap().dockerfile;
+    assert!(df.contains("ENTRYPOINT [\"/opt/venv/bin/python\", \"-m\", \"uvicorn\""), "{df}");
+    assert!(!df.contains("-I"), "{df}");
+}
+
 #[test]
 fn snapshots_of_trim_options_and_mirror() {
     let settings = settings();
@@ -447,6 +549,16 @@ fn corpus() -> Vec<(String, ScanReport, BuildPlan, Rendered)> {
     sets.push(("demo_secrets".into(), demo(), with_secrets()));
     sets.push(("pip_secrets".into(), pip_project(), with_secrets()));
     sets.push(("uv_secrets".into(), uv_project(), with_secrets()));
+    sets.push(("demo_start".into(), demo(), with_start_steps()));
+    sets.push(("uv_start".into(), uv_project(), with_start_steps()));
+    sets.push(("pip_start".into(), pip_project(), with_start_steps()));
+    sets.push(("pdm_start".into(), pdm_project(), with_start_steps()));
+    sets.push(("setup_py_start".into(), setup_py(), with_start_steps()));
+    sets.push((
+        "demo_start_secrets".into(),
+        demo(),
+        Config { build_secrets: with_secrets().build_secrets, ..with_start_steps() },
+    ));
     for (name, scan, cfg) in sets {
         let p = plan(&scan, cfg);
         for (v, f, r) in render_all(&scan, &p) {

@@ -736,3 +736,119 @@ fn sigterm_stops_a_running_build_before_leaving() {
     let mut idle = loaded_app();
     assert!(matches!(update(&mut idle, Msg::Terminate).as_slice(), [Command::Quit]));
 }
+
+/// A Django project served by runserver, with a migration to run before the server, a
+/// collectstatic build step and a Procfile `release:` line offered as a build step.
+fn django_app() -> App {
+    let root = Path::new("/home/dev/shop");
+    let argv = |s: &str| s.split_whitespace().map(String::from).collect::<Vec<_>>();
+    let scan = ScanReport {
+        root: root.to_path_buf(),
+        package_manager: Some(Fact::new(PackageManager::Pip, "requirements.txt")),
+        python: Some(Fact::new(PythonVersion::new(3, 13), ".python-version")),
+        framework: Some(Fact::new(Framework::Django, "manage.py (Django)")),
+        app: Some(Fact::new("shop.wsgi:application".to_string(), "shop/settings.py:12")),
+        entrypoint: Some(Fact::new(argv("python manage.py runserver 0.0.0.0:8000"), "manage.py")),
+        port: Some(Fact::new(8000, "django default")),
+        pre_start: vec![Fact::new("python manage.py migrate --noinput".to_string(), "Procfile:1 (web:)")],
+        build_steps: vec![Fact::new(
+            "python manage.py collectstatic --noinput".to_string(),
+            "shop/settings.py:30 (STATIC_ROOT)",
+        )],
+        build_step_candidates: vec![Fact::new("python manage.py compilemessages".to_string(), "Procfile:2 (release:)")],
+        build_env: vec![Fact::new("SECRET_KEY=build-placeholder".to_string(), "shop/settings.py:5")],
+        dependencies: vec![Dependency {
+            name: "django".into(),
+            requirement: "django>=5".into(),
+            source: "requirements.txt".into(),
+        }],
+        dependency_files: vec!["requirements.txt".into()],
+        ..Default::default()
+    };
+    let mut app = App::new(root.to_path_buf(), Config::default(), Theme::colored());
+    update(&mut app, Msg::Loaded(Ok(Box::new(Loaded { scan, config: None, existing_dockerfile: None }))));
+    update(&mut app, Msg::Docker(Ok("28.2.2 at unix:///var/run/docker.sock".into())));
+    key(&mut app, KeyCode::Enter);
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(app.step, Step::Entrypoint, "{:?}", app.status);
+    app
+}
+
+#[test]
+fn snapshot_entrypoint_with_steps_and_the_gunicorn_offer() {
+    let mut app = django_app();
+    let text = screen_text(&app, 80, 24);
+    assert!(text.contains("s serves with gunicorn"), "{text}");
+    assert!(text.contains("After 1 pre-start step the image runs"), "{text}");
+    key(&mut app, KeyCode::BackTab);
+    assert_eq!(app.entry.focus, EntryFocus::Steps);
+    snap("entrypoint_steps", &app);
+    key(&mut app, KeyCode::Char('a'));
+    typed(&mut app, "python manage.py check --deploy");
+    snap("entrypoint_step_edit", &app);
+}
+
+#[test]
+fn steps_are_added_edited_moved_removed_and_reach_the_plan() {
+    let mut app = django_app();
+    // the scan's steps are shown with their sources; Enter through keeps them
+    assert_eq!(app.entry.pre_start, ["python manage.py migrate --noinput"]);
+    assert_eq!(app.entry.build_steps, ["python manage.py collectstatic --noinput"]);
+
+    // s: serve with gunicorn instead of runserver
+    key(&mut app, KeyCode::Char('s'));
+    assert_eq!(app.entry.command.value(), "gunicorn -b 0.0.0.0:8000 shop.wsgi:application");
+
+    key(&mut app, KeyCode::BackTab);
+    assert_eq!(app.entry.focus, EntryFocus::Steps);
+    // a pre-start step with a shell operator is refused with the reason, then fixed
+    key(&mut app, KeyCode::Char('a'));
+    typed(&mut app, "python manage.py check; echo ok");
+    key(&mut app, KeyCode::Enter);
+    assert!(app.entry.error.as_deref().is_some_and(|e| e.contains("shell operator")), "{:?}", app.entry.error);
+    assert!(app.entry.step_edit.is_some());
+    for _ in 0.."; echo ok".len() {
+        key(&mut app, KeyCode::Backspace);
+    }
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(app.entry.pre_start, ["python manage.py migrate --noinput", "python manage.py check"]);
+    // K moves the new step first
+    key(&mut app, KeyCode::Char('K'));
+    assert_eq!(app.entry.pre_start[0], "python manage.py check");
+    // the offered release step is taken with Space (rows: 2 before, 1 build, 1 offered)
+    for _ in 0..3 {
+        key(&mut app, KeyCode::Down);
+    }
+    key(&mut app, KeyCode::Char(' '));
+    assert_eq!(app.entry.build_steps.len(), 2);
+    // e edits the first build step; d removes the check step
+    key(&mut app, KeyCode::Home);
+    key(&mut app, KeyCode::Down);
+    key(&mut app, KeyCode::Down);
+    key(&mut app, KeyCode::Char('e'));
+    typed(&mut app, " --clear");
+    key(&mut app, KeyCode::Enter);
+    key(&mut app, KeyCode::Home);
+    key(&mut app, KeyCode::Char('d'));
+    assert_eq!(app.entry.pre_start, ["python manage.py migrate --noinput"]);
+
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(app.step, Step::Options, "{:?}", app.entry.error);
+    let plan = app.plan.clone().expect("plan").expect("plan resolves");
+    assert_eq!(plan.entrypoint.join(" "), "gunicorn -b 0.0.0.0:8000 shop.wsgi:application");
+    assert_eq!(plan.pre_start, ["python manage.py migrate --noinput"]);
+    assert_eq!(
+        plan.build_steps,
+        ["python manage.py collectstatic --noinput --clear", "python manage.py compilemessages"]
+    );
+    assert_eq!(plan.extra_requirements[0].requirement, "gunicorn");
+    assert_eq!(plan.build_env, [("SECRET_KEY".to_string(), "build-placeholder".to_string())]);
+
+    // the preview shows the launcher, the build steps and gunicorn's install
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(app.step, Step::Preview);
+    let (_, rendered) = app.preview.current().expect("a variant").clone();
+    let df = rendered.expect("renders").dockerfile;
+    assert!(df.contains("\"-I\", \"-c\"") && df.contains("python manage.py migrate --noinput"), "{df}");
+    assert!(df.contains("collectstatic --noinput --clear") && df.contains("# gunicorn: added by --add-server"), "{df}");
+}

@@ -77,6 +77,9 @@ pub fn build(args: BuildArgs) -> Result<ExitCode> {
     let project = args.project.open()?;
     let (scan, plan) = super::load_plan(&project, &args.plan)?;
     let variant = plan.variant;
+    if args.verify {
+        warn_verify_env(&plan, &scan);
+    }
     let rt = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     rt.block_on(async move {
         let engine = Engine::connect().await?;
@@ -126,6 +129,9 @@ pub fn compare(args: CompareArgs) -> Result<ExitCode> {
     let project = args.project.open()?;
     let (scan, plan) = super::load_plan(&project, &args.plan)?;
     let variants = args.variants.clone().unwrap_or_else(|| plan.variants.clone());
+    if !args.no_verify {
+        warn_verify_env(&plan, &scan);
+    }
     let rt = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     rt.block_on(async move {
         let engine = Engine::connect().await?;
@@ -184,6 +190,13 @@ pub fn compare(args: CompareArgs) -> Result<ExitCode> {
         }
         Ok(if failed { ExitCode::from(EXIT_NOT_VERIFIED) } else { ExitCode::SUCCESS })
     })
+}
+
+/// Before verifying: the variables the service needs at start that the run does not set.
+fn warn_verify_env(plan: &crate::plan::BuildPlan, scan: &crate::scan::ScanReport) {
+    for c in plan.verify_env_checks(scan) {
+        eprintln!("warning: {}", c.message);
+    }
 }
 
 fn builder_name(engine: &Engine) -> &'static str {

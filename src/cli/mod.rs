@@ -129,6 +129,60 @@ pub struct PlanArgs {
     /// id=ca,src=~/corp-ca.pem,target=/run/pyslim-secrets/ca.pem,env=PIP_CERT
     #[arg(long = "build-secret", value_name = "id=ID,src=PATH,target=PATH[,env=VAR]")]
     pub build_secrets: Vec<crate::plan::BuildSecret>,
+    /// Command run before the server, in order, without a shell (repeatable; replaces
+    /// pre_start of pyslim.toml and the scan's; '' for none), e.g. --pre-start 'flask db upgrade'.
+    #[arg(long = "pre-start", value_name = "CMD")]
+    pub pre_start: Vec<String>,
+    /// Shell command run at build time after the source is copied (repeatable; replaces
+    /// build_steps; '' for none), e.g. --build-step 'python manage.py collectstatic --noinput'.
+    #[arg(long = "build-step", value_name = "CMD")]
+    pub build_steps: Vec<String>,
+    /// KEY=VALUE for the build steps only, never an ENV of the image (repeatable).
+    #[arg(long = "build-env", value_name = "KEY=VALUE")]
+    pub build_env: Vec<String>,
+    /// Requirement to install into the image beyond the project's own (repeatable; replaces
+    /// install of pyslim.toml), e.g. --install gunicorn.
+    #[arg(long = "install", value_name = "REQ")]
+    pub install: Vec<String>,
+    /// Serve the detected app with this server instead of a development server (Django's
+    /// runserver, flask run), installing it when the project does not depend on it.
+    #[arg(long = "add-server", value_name = "SERVER", value_parser = ["gunicorn", "uvicorn"])]
+    pub add_server: Option<String>,
+    /// KEY=VALUE (or KEY, taken from this environment) for the verify container only, never
+    /// baked into the image (repeatable), e.g. --env DATABASE_URL=sqlite:////tmp/db.sqlite3.
+    #[arg(long = "env", value_name = "KEY=VALUE")]
+    pub env: Vec<String>,
+}
+
+/// `KEY=VALUE`, or `KEY` alone with the value taken from pyslim's own environment (like
+/// `docker run -e KEY`).
+fn env_pairs(flag: &str, items: &[String]) -> Result<std::collections::BTreeMap<String, String>> {
+    let mut out = std::collections::BTreeMap::new();
+    for item in items {
+        let (k, v) = match item.split_once('=') {
+            Some((k, v)) => (k.trim().to_string(), v.to_string()),
+            None => {
+                let k = item.trim().to_string();
+                let v = std::env::var(&k).with_context(|| {
+                    format!("{flag} {k}: no `=VALUE` and no {k} in this environment to take it from")
+                })?;
+                (k, v)
+            }
+        };
+        if !crate::plan::is_env_name(&k) {
+            bail!("{flag} {item:?}: `{k}` is not an environment variable name (expected KEY=VALUE)");
+        }
+        out.insert(k, v);
+    }
+    Ok(out)
+}
+
+/// A repeatable list flag: `None` when not given, `Some([])` for a lone `''` (none at all).
+fn list_flag(items: &[String]) -> Option<Vec<String>> {
+    if items.is_empty() {
+        return None;
+    }
+    Some(items.iter().filter(|s| !s.trim().is_empty()).cloned().collect())
 }
 
 impl PlanArgs {
@@ -151,6 +205,17 @@ impl PlanArgs {
             flavour: self.classic.then_some(Flavour::Classic),
             image_mirror: self.mirror.clone(),
             build_secrets: self.build_secrets.clone(),
+            pre_start: list_flag(&self.pre_start),
+            build_steps: list_flag(&self.build_steps),
+            install: list_flag(&self.install),
+            build_env: env_pairs("--build-env", &self.build_env)?,
+            verify: crate::plan::VerifyConfig { env: env_pairs("--env", &self.env)? },
+            add_server: match self.add_server.as_deref() {
+                Some("gunicorn") => Some(crate::scan::AppServer::Gunicorn),
+                Some("uvicorn") => Some(crate::scan::AppServer::Uvicorn),
+                Some(other) => bail!("--add-server {other}: pyslim can add gunicorn or uvicorn"),
+                None => None,
+            },
             ..Default::default()
         })
     }

@@ -74,6 +74,8 @@ pub struct VariantJob {
     pub probe: Option<ProbeImage>,
     /// The plan's Python (`3.13`), named in failure diagnoses.
     pub python: String,
+    /// `KEY=VALUE` settings for the verify container only (the plan's verify env).
+    pub verify_env: Vec<String>,
 }
 
 impl VariantJob {
@@ -99,6 +101,7 @@ impl VariantJob {
                 .images(rendered_variant)
                 .ok()
                 .map(|i| ProbeImage { image: plan.image_ref(&i.builder), python: i.builder.interpreter.clone() }),
+            verify_env: plan.verify_env.iter().map(|(k, v)| format!("{k}={v}")).collect(),
         }
     }
 }
@@ -183,6 +186,7 @@ impl Engine {
                 v.labels = job.labels.clone();
                 v.probe = job.probe.clone();
                 v.python = Some(job.python.clone());
+                v.env = job.verify_env.clone();
                 Some(self.verify(&v, events, cancel).await?)
             }
         };

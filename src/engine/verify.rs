@@ -41,6 +41,9 @@ pub struct VerifyRequest {
     pub probe: Option<ProbeImage>,
     /// The image's Python (`3.13`), named by diagnoses.
     pub python: Option<String>,
+    /// `KEY=VALUE` settings of the service's container (`--env`, `[verify] env`): given to this
+    /// run only, never part of the image.
+    pub env: Vec<String>,
 }
 
 /// A Python image present on the daemon, used to make the HTTP request from inside the
@@ -63,6 +66,7 @@ impl VerifyRequest {
             labels: HashMap::new(),
             probe: None,
             python: None,
+            env: Vec::new(),
         }
     }
 }
@@ -230,6 +234,7 @@ impl Engine {
         }
         let body = ContainerCreateBody {
             image: Some(req.image.clone()),
+            env: (!req.env.is_empty()).then(|| req.env.clone()),
             exposed_ports: Some(vec![container_port]),
             labels: Some(labels),
             host_config: Some(HostConfig { port_bindings: Some(bindings), ..Default::default() }),

@@ -4,14 +4,15 @@
 //!
 //! Owns which tool runs (and where it lives: a throwaway venv, never the runtime venv), which
 //! files must be copied before the dependency step, the dependency step itself, and the project
-//! install after the source is copied. It does not own stage layout, users or entrypoints
-//! (`stages`).
+//! install after the source is copied, and the extra requirements (a server the entrypoint
+//! needs) installed into the same environment. It does not own stage layout, users or
+//! entrypoints (`stages`).
 //!
 //! Environment facts behind the recipes: the PyPI JSON API is unreachable here, so `poetry
 //! install` cannot work; Poetry, PDM and Pipenv only *export* their lockfile to a requirements
 //! file, and pip installs it. uv installs from PyPI with pip (no uv image registry).
 
-use crate::plan::{Flavour, Trim, VENV};
+use crate::plan::{APP_DIR, ExtraRequirement, Flavour, Trim, VENV};
 use crate::scan::{PackageManager, ScanReport};
 
 use super::RenderError;
@@ -53,6 +54,8 @@ pub(crate) struct Recipe<'a> {
     pub python: String,
     /// uv workspace member folder, relative to the build context (`packages/api`).
     pub member: Option<String>,
+    /// Requirements to install beyond the project's own (a server the entrypoint needs).
+    pub extras: &'a [ExtraRequirement],
 }
 
 /// The steps of one recipe, in order.
@@ -283,7 +286,60 @@ impl Recipe<'_> {
         if self.mode == Mode::Builder || out.uses_venv {
             out.env.insert(0, ("PIP_DISABLE_PIP_VERSION_CHECK".into(), "1".into()));
         }
+        self.add_extras(&mut out);
         Ok(out)
+    }
+
+    /// Installs the extra requirements into the same environment as the dependencies, in the
+    /// dependency layer (before the source, so a source edit reuses it) unless the project is
+    /// installed in one step after the source; a comment names each one and why. uv's later
+    /// exact sync of the project would remove them, so it becomes `--inexact`.
+    fn add_extras(&self, out: &mut Install) {
+        if self.extras.is_empty() {
+            return;
+        }
+        let reqs: Vec<String> = self.extras.iter().map(|e| sh_quote(&e.requirement)).collect();
+        let venv = match (self.mode, self.pm) {
+            (Mode::Builder, _) => None, // self.pip() targets the venv
+            (Mode::Naive, PackageManager::Uv) => Some(format!("{APP_DIR}/.venv")),
+            (Mode::Slim, _) if out.uses_venv => Some(VENV.to_string()),
+            _ => None,
+        };
+        let pip = match venv {
+            Some(v) => {
+                let mut p = format!("{} -m pip --python {v}/bin/python install", self.python);
+                if !self.buildkit() {
+                    p.push_str(" --no-cache-dir");
+                }
+                if self.mode != Mode::Naive && !self.trim.bytecode {
+                    p.push_str(" --no-compile");
+                }
+                p
+            }
+            None => self.pip(),
+        };
+        let mut run = self.pip_run().cmd(format!("{pip} {}", reqs.join(" "))).ignore(
+            "DL3013",
+            "extra requirements are not in the project's lockfile; pin them in `install` to fix versions",
+        );
+        for e in self.extras {
+            run = run.note(format!("{}: {}", e.requirement, e.reason));
+        }
+        let naive = self.mode == Mode::Naive;
+        if !naive && !out.deps.is_empty() {
+            out.deps = std::mem::take(&mut out.deps).merge(run);
+            if self.pm == PackageManager::Uv && !out.project.is_empty() {
+                for c in out.project.commands.iter_mut() {
+                    if c.contains(" sync --locked") && !c.contains("--inexact") {
+                        c.push_str(" --inexact");
+                    }
+                }
+            }
+        } else if !out.project.is_empty() {
+            out.project = std::mem::take(&mut out.project).merge(run);
+        } else {
+            out.deps = std::mem::take(&mut out.deps).merge(run);
+        }
     }
 
     fn pip_recipe(&self) -> Install {

@@ -4,7 +4,8 @@
 //! Submodules, one concern each:
 //! - `stages`: the stage layout of each variant (builder/runtime, venv path, user, entrypoint);
 //! - `installers`: the package-manager steps (pip, Poetry, uv, PDM, Pipenv, pyproject, setup.py);
-//! - `entrypoint`: the argv rewritten to start from the venv;
+//! - `entrypoint`: the argv rewritten to start from the venv, and the shell-less launcher that
+//!   runs the pre-start steps before it;
 //! - `dockerignore`: the `.dockerignore` patterns;
 //! - `text`: Dockerfile formatting and shell quoting.
 //!
@@ -242,6 +243,7 @@ fn header(ctx: &Ctx, builder: &str, runtime: &str) -> text::Dockerfile {
         pm: ctx.pm,
         python: String::new(),
         member: None,
+        extras: &[],
     };
     if let (false, Ok(i)) = (v == Variant::Naive, recipe.install()) {
         lines.extend(i.why.into_iter().map(|w| format!("- {w}.")));

@@ -3,8 +3,10 @@
 //!
 //! Owns the order of instructions (dependency files before the source, venv before the app),
 //! the venv's interpreter path (the runtime's, linked in the builder when missing), system
-//! libraries, trimming (installers, bytecode, strip), `ENV`, `USER`, `EXPOSE` and the
-//! exec-form entrypoint. The package-manager commands come from `installers`.
+//! libraries, trimming (installers, bytecode, strip), the build steps (after the source, with
+//! their settings for that `RUN` only; the multi-stage runtime then takes `/app` from the
+//! builder), `ENV`, `USER`, `EXPOSE` and the exec-form entrypoint (with the pre-start launcher
+//! when there are steps). The package-manager commands come from `installers`.
 
 use crate::catalogue::BaseImage;
 use crate::plan::{APP_DIR, Flavour, SECRETS_DIR, VENV, Variant};
@@ -42,6 +44,17 @@ impl Stage {
             Some(p) => p.merge(r),
             None => r,
         });
+    }
+    /// A `RUN` of its own, unless the pending one has the same mounts: hadolint (DL3059) asks
+    /// to merge consecutive `RUN`s with equal flags.
+    fn run_apart(&mut self, r: Run) {
+        if r.is_empty() {
+            return;
+        }
+        if self.pending.as_ref().is_some_and(|p| p.mounts != r.mounts) {
+            self.flush();
+        }
+        self.run(r);
     }
     fn df(&mut self) -> &mut Dockerfile {
         self.flush();
@@ -222,6 +235,73 @@ fn copy_source(s: &mut Stage, from_source: bool, rel: Option<&str>, dest: &str) 
     s.df().line(line);
 }
 
+/// `export` words: plain values as they are, `$PATH` expansions in double quotes, anything else
+/// single-quoted (no expansion of a user's value).
+fn export(vars: &[(String, String)]) -> Option<String> {
+    if vars.is_empty() {
+        return None;
+    }
+    let words: Vec<String> = vars
+        .iter()
+        .map(|(k, v)| {
+            if v.ends_with(":$PATH") && !v.contains(['"', '\\', '`']) {
+                format!("{k}=\"{v}\"")
+            } else {
+                format!("{k}={}", sh_quote(v))
+            }
+        })
+        .collect();
+    Some(format!("export {}", words.join(" ")))
+}
+
+/// The build steps as one `RUN` after the source is copied: `build_env` (and, in a builder
+/// stage, the runtime's venv and `PYTHONPATH`) exported for this `RUN` only, so no `ENV` keeps
+/// them; in a builder whose `/app` reaches the image, the build secrets' folder is deleted
+/// first. The steps get no secret mounts.
+fn build_steps(ctx: &Ctx, stage_env: &[(String, String)], drop_secrets: bool) -> Run {
+    let plan = ctx.plan;
+    if plan.build_steps.is_empty() {
+        return Run::new();
+    }
+    let mut vars = stage_env.to_vec();
+    vars.extend(plan.build_env.iter().cloned());
+    let mut note = String::from("Build steps: run on the source after it is copied");
+    if !plan.build_env.is_empty() {
+        let keys: Vec<&str> = plan.build_env.iter().map(|(k, _)| k.as_str()).collect();
+        note.push_str(&format!(
+            ";\n{} exported for this RUN only (placeholders, never an ENV of the image)",
+            keys.join(", ")
+        ));
+    }
+    if ctx.variant.is_multistage() {
+        note.push_str(";\nthe runtime stage copies /app from here, with what they wrote");
+    }
+    note.push('.');
+    let mut run = Run::new().note(note);
+    if let Some(e) = export(&vars) {
+        run = run.cmd(e);
+    }
+    if drop_secrets && !plan.build_secrets.is_empty() {
+        run = run.cmd(format!("rm -rf {APP_DIR}/{SECRETS_DIR}"));
+    }
+    run.cmds(plan.build_steps.iter().cloned())
+}
+
+/// The exec-form argv: the server alone, or the pre-start launcher (run by `python`) then the
+/// server; the comment above it says how it behaves.
+fn start(s: &mut Stage, ctx: &Ctx, keyword: &str, python: &str, server: Vec<String>) {
+    if !ctx.plan.pre_start.is_empty() {
+        s.df().comment(&format!(
+            "Pre-start steps ({}), then the server: Python runs each step in order without a shell; a\n\
+             failing step stops the container with its exit code; the server then replaces the launcher\n\
+             (exec), so it is PID 1 and gets the signals.",
+            ctx.plan.pre_start.len()
+        ));
+    }
+    let argv = entrypoint::with_pre_start(python, &ctx.plan.pre_start, server);
+    s.df().exec(keyword, &argv);
+}
+
 /// `naive` and `slim`: one stage that installs and runs.
 pub(crate) fn single_stage(ctx: &Ctx, image: &BaseImage, header: Dockerfile) -> Result<String, RenderError> {
     let naive = ctx.variant == Variant::Naive;
@@ -233,6 +313,7 @@ pub(crate) fn single_stage(ctx: &Ctx, image: &BaseImage, header: Dockerfile) -> 
         pm: ctx.pm,
         python: image.interpreter.clone(),
         member: ctx.member.clone(),
+        extras: &ctx.plan.extra_requirements,
     };
     let install = recipe.install()?;
     let mut s = Stage::new(header);
@@ -302,12 +383,17 @@ pub(crate) fn single_stage(ctx: &Ctx, image: &BaseImage, header: Dockerfile) -> 
         copy_source(&mut s, from_source, None, &format!("{APP_DIR}/"));
         s.run(project);
     }
+    s.run_apart(build_steps(ctx, &[], false));
     user_and_port(&mut s, ctx);
     let argv = match &venv {
         Some(v) if !naive => entrypoint::from_venv(&ctx.plan.entrypoint, v),
         _ => entrypoint::without_tool_wrapper(&ctx.plan.entrypoint),
     };
-    s.df().exec("CMD", &argv);
+    let python = match &venv {
+        Some(v) => format!("{v}/bin/python"),
+        None => image.interpreter.clone(),
+    };
+    start(&mut s, ctx, "CMD", &python, argv);
     Ok(s.finish())
 }
 
@@ -327,6 +413,7 @@ pub(crate) fn multi_stage(
         pm: ctx.pm,
         python: builder.interpreter.clone(),
         member: ctx.member.clone(),
+        extras: &ctx.plan.extra_requirements,
     };
     let mut install = recipe.install()?;
     if ctx.pm == crate::scan::PackageManager::Uv {
@@ -387,14 +474,18 @@ pub(crate) fn multi_stage(
         s.df().line(format!("WORKDIR {}", work_dir(ctx)));
     }
     s.run(with_secrets(ctx, deps));
-    if !project.is_empty() {
+    // Build steps run on the source in the builder; the runtime then takes the source from here.
+    let steps = build_steps(ctx, &runtime_env(ctx, &install, Some(VENV)), true);
+    if !project.is_empty() || !steps.is_empty() {
         s.df().line(format!("COPY . {APP_DIR}/"));
         s.run(with_secrets(ctx, project));
     }
+    s.run_apart(steps);
+    let source_from_builder = !ctx.plan.build_steps.is_empty();
 
     // ---- runtime
     s.df().blank();
-    let from_source = source_stage(&mut s, ctx, builder);
+    let from_source = !source_from_builder && source_stage(&mut s, ctx, builder);
     s.df().from(&ctx.plan.image_ref(runtime), Some("runtime"));
     if !libs.is_empty() {
         // checked by the caller: this runtime has a shell and apt
@@ -403,8 +494,13 @@ pub(crate) fn multi_stage(
     s.df().env(&runtime_env(ctx, &install, Some(VENV)));
     s.df().line(format!("WORKDIR {APP_DIR}"));
     s.df().line(format!("COPY --from=builder {VENV} {VENV}"));
-    copy_source(&mut s, from_source, ctx.member.as_deref(), &format!("{APP_DIR}/"));
+    if source_from_builder {
+        s.df().line(format!("COPY --from=builder {}/ {APP_DIR}/", work_dir(ctx)));
+    } else {
+        copy_source(&mut s, from_source, ctx.member.as_deref(), &format!("{APP_DIR}/"));
+    }
     user_and_port(&mut s, ctx);
-    s.df().exec("ENTRYPOINT", &entrypoint::from_venv(&ctx.plan.entrypoint, VENV));
+    let server = entrypoint::from_venv(&ctx.plan.entrypoint, VENV);
+    start(&mut s, ctx, "ENTRYPOINT", &format!("{VENV}/bin/python"), server);
     Ok(s.finish())
 }

@@ -14,6 +14,8 @@ pub(crate) struct Run {
     pub commands: Vec<String>,
     /// `(rule, reason)` pairs, rendered as `# hadolint ignore=...` with the reasons.
     pub ignores: Vec<(&'static str, &'static str)>,
+    /// Comment lines written above the `RUN` (why a step is there).
+    pub notes: Vec<String>,
 }
 
 impl Run {
@@ -46,8 +48,14 @@ impl Run {
         self
     }
 
+    pub fn note(mut self, n: impl Into<String>) -> Self {
+        self.notes.push(n.into());
+        self
+    }
+
     /// Appends another step's commands, mounts and ignores to this one (one layer).
     pub fn merge(mut self, other: Run) -> Self {
+        self.notes.extend(other.notes);
         for m in other.mounts {
             self = self.mount(m);
         }
@@ -137,6 +145,9 @@ impl Dockerfile {
     pub fn run(&mut self, run: &Run) {
         if run.is_empty() {
             return;
+        }
+        for n in &run.notes {
+            self.comment(n);
         }
         if !run.ignores.is_empty() {
             for (rule, why) in &run.ignores {

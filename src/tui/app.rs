@@ -170,6 +170,34 @@ pub enum EntryFocus {
     Candidates,
     Command,
     Port,
+    /// The pre-start and build steps.
+    Steps,
+}
+
+/// Which list a step belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StepKind {
+    /// Runs in the container before the server (no shell).
+    PreStart,
+    /// Runs in the build after the source is copied (a shell command).
+    Build,
+}
+
+/// One row of the steps box: a pre-start step, a build step, or a build step the scan offers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StepRow {
+    PreStart(usize),
+    Build(usize),
+    /// Index into `ScanReport::build_step_candidates` (shown while not already a build step).
+    Offered(usize),
+}
+
+/// A step being typed: which list, which row (`None` adds one) and the text.
+#[derive(Clone, Debug)]
+pub struct StepEdit {
+    pub kind: StepKind,
+    pub index: Option<usize>,
+    pub input: TextInput,
 }
 
 /// A way to start the service and where it came from.
@@ -188,6 +216,31 @@ pub struct EntryScreen {
     pub command: TextInput,
     pub port: TextInput,
     pub error: Option<String>,
+    /// Pre-start command lines, in order (from the plan: flags, pyslim.toml or the scan).
+    pub pre_start: Vec<String>,
+    /// Build-step shell commands, in order.
+    pub build_steps: Vec<String>,
+    /// Whether the user changed the steps here (then they override pyslim.toml and the scan).
+    pub steps_changed: bool,
+    /// Highlighted row of the steps box.
+    pub step_cursor: usize,
+    pub step_edit: Option<StepEdit>,
+}
+
+impl EntryScreen {
+    /// The rows of the steps box in order: pre-start steps, build steps, offered build steps.
+    pub fn step_rows(&self, scan: &ScanReport) -> Vec<StepRow> {
+        let mut rows: Vec<StepRow> = (0..self.pre_start.len()).map(StepRow::PreStart).collect();
+        rows.extend((0..self.build_steps.len()).map(StepRow::Build));
+        rows.extend(
+            scan.build_step_candidates
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| !self.build_steps.contains(&c.value))
+                .map(|(i, _)| StepRow::Offered(i)),
+        );
+        rows
+    }
 }
 
 /// One row of the options screen.
@@ -424,6 +477,11 @@ impl App {
                 command: TextInput::default(),
                 port: TextInput::default(),
                 error: None,
+                pre_start: Vec::new(),
+                build_steps: Vec::new(),
+                steps_changed: false,
+                step_cursor: 0,
+                step_edit: None,
             },
             options: OptionsScreen::default(),
             preview: PreviewScreen::default(),
@@ -567,6 +625,45 @@ pub fn image_choices(slot: Slot, python: PythonVersion) -> Vec<BaseImage> {
         (i.python != python, std::cmp::Reverse(i.python), rank, i.is_eol(), i.reference.clone())
     });
     v
+}
+
+/// The steps the plan would use: flags, then pyslim.toml, then the scan's.
+pub fn planned_steps(app: &App) -> (Vec<String>, Vec<String>) {
+    if let Some(Ok(p)) = &app.plan {
+        return (p.pre_start.clone(), p.build_steps.clone());
+    }
+    let cfg = app.effective_config();
+    let pre = cfg.pre_start.unwrap_or_else(|| app.scan.pre_start.iter().map(|f| f.value.clone()).collect());
+    let build = cfg.build_steps.unwrap_or_else(|| app.scan.build_steps.iter().map(|f| f.value.clone()).collect());
+    (pre, build)
+}
+
+/// Where a step came from, for the steps box: the scan fact's source, `pyslim.toml`, the
+/// command line, or "added here".
+pub fn step_source(app: &App, kind: StepKind, line: &str) -> String {
+    let (facts, flags, config) = match kind {
+        StepKind::PreStart => (
+            &app.scan.pre_start,
+            app.overrides.pre_start.as_ref(),
+            app.config.as_ref().and_then(|c| c.pre_start.as_ref()),
+        ),
+        StepKind::Build => (
+            &app.scan.build_steps,
+            app.overrides.build_steps.as_ref(),
+            app.config.as_ref().and_then(|c| c.build_steps.as_ref()),
+        ),
+    };
+    let same = |a: &str| a.trim() == line.trim();
+    if let Some(f) = facts.iter().find(|f| same(&f.value)) {
+        return f.source.clone();
+    }
+    if config.is_some_and(|c| c.iter().any(|c| same(c))) {
+        return plan::CONFIG_FILE.into();
+    }
+    if flags.is_some_and(|c| c.iter().any(|c| same(c))) && !app.entry.steps_changed {
+        return "command line".into();
+    }
+    "added here".into()
 }
 
 /// Ways to start the service: the plan's (flags, pyslim.toml or scan), the scan's, and the

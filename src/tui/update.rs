@@ -10,10 +10,11 @@ use crate::engine::events::BuildEvent;
 use crate::plan::{self, CustomImage, Flavour, Severity, Variant};
 use crate::python::PythonVersion;
 use crate::report;
+use crate::scan::AppServer;
 
 use super::app::{
     App, CustomForm, Dialog, DockerState, EntryFocus, OptionRow, Phase, RunState, ScanState, Slot, StatusKind, Step,
-    VariantRow, entry_candidates, image_choices,
+    StepEdit, StepKind, StepRow, VariantRow, entry_candidates, image_choices, planned_steps,
 };
 use super::input::TextInput;
 use super::message::{BuildJob, Command, FileState, FileToWrite, Loaded, Msg, WritePurpose};
@@ -129,7 +130,11 @@ fn on_loaded(app: &mut App, result: Result<Box<Loaded>, String>) {
         app.images.runtime_index = place(&mut app.images.runtime_choices, &p.runtime);
     }
 
-    // Entrypoint and port.
+    // Entrypoint, port and the steps around them.
+    let (pre_start, build_steps) = planned_steps(app);
+    app.entry.pre_start = pre_start;
+    app.entry.build_steps = build_steps;
+    app.entry.steps_changed = false;
     app.entry.candidates = entry_candidates(app);
     app.entry.selected = 0;
     let first = app.entry.candidates.first().map(|c| c.command.clone()).unwrap_or_default();
@@ -419,13 +424,28 @@ fn submit_custom(app: &mut App) {
 // ---- 3. Entrypoint and port -----------------------------------------------------------------
 
 fn entry_key(app: &mut App, key: KeyEvent) -> Option<Vec<Command>> {
+    if app.entry.step_edit.is_some() {
+        step_edit_key(app, key);
+        return Some(Vec::new());
+    }
+    if app.entry.focus != EntryFocus::Command
+        && app.entry.focus != EntryFocus::Port
+        && key.code == KeyCode::Char('s')
+        && gunicorn_offer(app).is_some()
+    {
+        serve_with_gunicorn(app);
+        return Some(Vec::new());
+    }
+    if app.entry.focus == EntryFocus::Steps {
+        return steps_key(app, key);
+    }
     let e = &mut app.entry;
     match (e.focus, key.code) {
         (_, KeyCode::Enter) => return None,
         (EntryFocus::Candidates, KeyCode::Tab | KeyCode::Char('e') | KeyCode::Char('i')) => {
             e.focus = EntryFocus::Command
         }
-        (EntryFocus::Candidates, KeyCode::BackTab) => e.focus = EntryFocus::Port,
+        (EntryFocus::Candidates, KeyCode::BackTab) => e.focus = EntryFocus::Steps,
         (EntryFocus::Candidates, code) => {
             let i = move_index(e.selected, e.candidates.len(), code)?;
             e.selected = i;
@@ -435,7 +455,7 @@ fn entry_key(app: &mut App, key: KeyEvent) -> Option<Vec<Command>> {
             }
         }
         (EntryFocus::Command, KeyCode::Tab) => e.focus = EntryFocus::Port,
-        (EntryFocus::Port, KeyCode::Tab) => e.focus = EntryFocus::Candidates,
+        (EntryFocus::Port, KeyCode::Tab) => e.focus = EntryFocus::Steps,
         (EntryFocus::Command, KeyCode::BackTab) => e.focus = EntryFocus::Candidates,
         (EntryFocus::Port, KeyCode::BackTab) => e.focus = EntryFocus::Command,
         (EntryFocus::Command | EntryFocus::Port, KeyCode::Esc) => e.focus = EntryFocus::Candidates,
@@ -464,9 +484,151 @@ fn entry_key(app: &mut App, key: KeyEvent) -> Option<Vec<Command>> {
                 return None;
             }
         }
+        (EntryFocus::Steps, _) => return None,
     }
     e.error = None;
     Some(Vec::new())
+}
+
+/// The gunicorn command that can replace a development server (Django's runserver, flask run)
+/// in the typed command, when the scan knows the app; `None` when there is nothing to offer.
+pub fn gunicorn_offer(app: &App) -> Option<Vec<String>> {
+    let argv = typed_entrypoint(app).ok()?;
+    if !plan::runs_dev_server(&argv) {
+        return None;
+    }
+    let port = typed_port(app).unwrap_or(plan::DEFAULT_PORT);
+    plan::add_server(AppServer::Gunicorn, Some(&argv), &app.scan, port).ok().map(|(a, _)| a)
+}
+
+/// `s`: the command becomes gunicorn's for the same app, and the plan installs gunicorn when
+/// the project does not depend on it (`--add-server gunicorn`).
+fn serve_with_gunicorn(app: &mut App) {
+    let Some(argv) = gunicorn_offer(app) else { return };
+    let line = crate::scan::command_line(&argv);
+    app.entry.command.set(&line);
+    app.overrides.add_server = Some(AppServer::Gunicorn);
+    app.entry.error = None;
+    app.status = Some((StatusKind::Info, format!("Serving with gunicorn: {line} (installed into the image)")));
+}
+
+/// Keys of the steps box: move, add (a: before the server, b: at build time), edit, remove,
+/// reorder (J/K), take an offered build step (Space/+).
+fn steps_key(app: &mut App, key: KeyEvent) -> Option<Vec<Command>> {
+    let rows = app.entry.step_rows(&app.scan);
+    let cursor = app.entry.step_cursor.min(rows.len().saturating_sub(1));
+    let row = rows.get(cursor).copied();
+    let e = &mut app.entry;
+    match key.code {
+        KeyCode::Enter => return None,
+        KeyCode::Tab => e.focus = EntryFocus::Candidates,
+        KeyCode::BackTab => e.focus = EntryFocus::Port,
+        KeyCode::Esc => e.focus = EntryFocus::Candidates,
+        KeyCode::Char('a') => {
+            e.step_edit = Some(StepEdit { kind: StepKind::PreStart, index: None, input: TextInput::default() })
+        }
+        KeyCode::Char('b') => {
+            e.step_edit = Some(StepEdit { kind: StepKind::Build, index: None, input: TextInput::default() })
+        }
+        KeyCode::Char('e') | KeyCode::F(2) => match row {
+            Some(StepRow::PreStart(i)) => {
+                let input = TextInput::new(&e.pre_start[i]);
+                e.step_edit = Some(StepEdit { kind: StepKind::PreStart, index: Some(i), input });
+            }
+            Some(StepRow::Build(i)) => {
+                let input = TextInput::new(&e.build_steps[i]);
+                e.step_edit = Some(StepEdit { kind: StepKind::Build, index: Some(i), input });
+            }
+            Some(StepRow::Offered(_)) | None => {}
+        },
+        KeyCode::Char(' ') | KeyCode::Char('+') => {
+            if let Some(StepRow::Offered(i)) = row
+                && let Some(c) = app.scan.build_step_candidates.get(i)
+            {
+                e.build_steps.push(c.value.clone());
+                e.steps_changed = true;
+            }
+        }
+        KeyCode::Char('d') | KeyCode::Delete => {
+            match row {
+                Some(StepRow::PreStart(i)) => {
+                    e.pre_start.remove(i);
+                }
+                Some(StepRow::Build(i)) => {
+                    e.build_steps.remove(i);
+                }
+                _ => return Some(Vec::new()),
+            }
+            e.steps_changed = true;
+            e.step_cursor = cursor.min(e.step_rows(&app.scan).len().saturating_sub(1));
+        }
+        KeyCode::Char('K') | KeyCode::Char('J') => {
+            let up = key.code == KeyCode::Char('K');
+            let (list, i) = match row {
+                Some(StepRow::PreStart(i)) => (&mut e.pre_start, i),
+                Some(StepRow::Build(i)) => (&mut e.build_steps, i),
+                _ => return Some(Vec::new()),
+            };
+            let j = if up { i.checked_sub(1) } else { (i + 1 < list.len()).then_some(i + 1) };
+            if let Some(j) = j {
+                list.swap(i, j);
+                e.steps_changed = true;
+                e.step_cursor = if up { cursor - 1 } else { cursor + 1 };
+            }
+        }
+        code => e.step_cursor = move_index(cursor, rows.len(), code)?,
+    }
+    e.error = None;
+    Some(Vec::new())
+}
+
+/// Typing a step: Enter keeps it (a pre-start step must split without shell operators), Esc
+/// drops the edit.
+fn step_edit_key(app: &mut App, key: KeyEvent) {
+    let Some(edit) = app.entry.step_edit.as_mut() else { return };
+    match key.code {
+        KeyCode::Esc => app.entry.step_edit = None,
+        KeyCode::Enter => {
+            let text = edit.input.value().trim().to_string();
+            if text.is_empty() {
+                app.entry.step_edit = None;
+                return;
+            }
+            if edit.kind == StepKind::PreStart
+                && let Err(err) = plan::split_pre_start(&text)
+            {
+                app.entry.error = Some(err.to_string());
+                return;
+            }
+            let (kind, index) = (edit.kind, edit.index);
+            let e = &mut app.entry;
+            let list = match kind {
+                StepKind::PreStart => &mut e.pre_start,
+                StepKind::Build => &mut e.build_steps,
+            };
+            let at = match index {
+                Some(i) if i < list.len() => {
+                    list[i] = text;
+                    i
+                }
+                _ => {
+                    list.push(text);
+                    list.len() - 1
+                }
+            };
+            e.step_cursor = match kind {
+                StepKind::PreStart => at,
+                StepKind::Build => e.pre_start.len() + at,
+            };
+            e.steps_changed = true;
+            e.step_edit = None;
+            e.error = None;
+        }
+        _ => {
+            edit.input.handle_key(key);
+            app.entry.error = None;
+        }
+    }
 }
 
 /// The argv typed in the command input, split like a POSIX shell.
@@ -505,8 +667,16 @@ fn accept_entry(app: &mut App) {
             return;
         }
     };
+    // gunicorn chosen with `s` and then replaced by another command: nothing to add
+    if app.overrides.add_server.is_some_and(|sv| !plan::runs_program(&argv, sv.as_str())) {
+        app.overrides.add_server = None;
+    }
     app.overrides.entrypoint = Some(argv);
     app.overrides.port = Some(port);
+    if app.entry.steps_changed {
+        app.overrides.pre_start = Some(app.entry.pre_start.clone());
+        app.overrides.build_steps = Some(app.entry.build_steps.clone());
+    }
     app.replan();
     if let Some(Err(e)) = &app.plan {
         app.entry.error = Some(e.clone());

@@ -109,8 +109,22 @@ pub fn keys(app: &App) -> Vec<(&'static str, &'static str)> {
             ("c", "custom image"),
             ("Esc", "back"),
         ],
+        Step::Entrypoint if app.entry.step_edit.is_some() => {
+            vec![("Enter", "keep step"), ("←→ Home End", "move"), ("Esc", "drop edit")]
+        }
+        Step::Entrypoint if app.entry.focus == EntryFocus::Steps => vec![
+            ("Enter", "accept"),
+            ("↑↓/jk", "step"),
+            ("a", "add before server"),
+            ("b", "add build step"),
+            ("e", "edit"),
+            ("d", "remove"),
+            ("J/K", "move down/up"),
+            ("Space", "take offered"),
+            ("Tab", "next field"),
+        ],
         Step::Entrypoint if app.entry.focus == EntryFocus::Candidates => {
-            vec![("Enter", "accept"), ("↑↓/jk", "candidate"), ("Tab/e", "edit"), ("Esc", "back")]
+            vec![("Enter", "accept"), ("↑↓/jk", "candidate"), ("Tab/e", "edit"), ("BackTab", "steps"), ("Esc", "back")]
         }
         Step::Entrypoint => vec![
             ("Enter", "accept"),
@@ -135,7 +149,15 @@ pub fn keys(app: &App) -> Vec<(&'static str, &'static str)> {
         },
         Step::Results => vec![("e", "export"), ("m", "Markdown"), ("J", "JSON"), ("Esc", "back")],
     };
-    let typing = app.step == Step::Entrypoint && app.entry.focus != EntryFocus::Candidates
+    if app.step == Step::Entrypoint
+        && matches!(app.entry.focus, EntryFocus::Candidates | EntryFocus::Steps)
+        && app.entry.step_edit.is_none()
+        && crate::tui::update::gunicorn_offer(app).is_some()
+    {
+        k.insert(1, ("s", "serve with gunicorn"));
+    }
+    let typing = app.step == Step::Entrypoint
+        && (matches!(app.entry.focus, EntryFocus::Command | EntryFocus::Port) || app.entry.step_edit.is_some())
         || app.step == Step::Images && app.images.custom.is_some();
     if typing {
         k.push(("F1", "help"));
