@@ -39,6 +39,24 @@ pub struct Facts {
     pub python: Option<String>,
     /// The port verify waited on.
     pub port: u16,
+    /// Compiled packages of the lockfile and the Pythons (`3.10`) their locked files have
+    /// wheels for (PEP 503 names).
+    pub wheel_pythons: std::collections::BTreeMap<String, Vec<String>>,
+}
+
+/// `; its locked files have wheels for Python 3.8 to 3.10` for a package the lock lists.
+fn wheels_note(facts: &Facts, package: Option<&str>) -> String {
+    let Some(p) = package else { return String::new() };
+    let key = p.to_ascii_lowercase().replace(['_', '.'], "-");
+    let Some(minors) = facts.wheel_pythons.get(&key) else { return String::new() };
+    let minor = |v: &str| v.split('.').nth(1).and_then(|m| m.parse::<u32>().ok()).unwrap_or(0);
+    let contiguous = minors.windows(2).all(|w| minor(&w[1]) == minor(&w[0]) + 1);
+    match minors.as_slice() {
+        [] => "; its locked files have no Linux wheel at all".to_string(),
+        [one] => format!("; its locked files have wheels for Python {one} only"),
+        [first, .., last] if contiguous => format!("; its locked files have wheels for Python {first} to {last}"),
+        all => format!("; its locked files have wheels for Python {}", all.join(", ")),
+    }
 }
 
 #[derive(Deserialize)]
@@ -109,7 +127,10 @@ fn index_in_build(lines: &[String]) -> Option<String> {
 /// Fills `{1}`, `{2}` (the groups that took part in the match, in order), `{python}`, `{port}`,
 /// `{index}` and `{package}`.
 fn fill(template: &str, groups: &[String], facts: &Facts, package: Option<&str>, index: Option<&str>) -> String {
-    let mut out = template.to_string().replace("{index}", &index.map(|i| format!(" at {i}")).unwrap_or_default());
+    let mut out = template
+        .to_string()
+        .replace("{index}", &index.map(|i| format!(" at {i}")).unwrap_or_default())
+        .replace("{wheels}", &wheels_note(facts, package));
     for (i, g) in groups.iter().enumerate() {
         out = out.replace(&format!("{{{}}}", i + 1), g);
     }
@@ -226,7 +247,7 @@ mod tests {
     use super::*;
 
     fn facts() -> Facts {
-        Facts { python: Some("3.13".into()), port: 8000 }
+        Facts { python: Some("3.13".into()), port: 8000, ..Default::default() }
     }
 
     fn lines(s: &[&str]) -> Vec<String> {
@@ -349,7 +370,8 @@ mod tests {
             "ERROR: Could not find a version that satisfies the requirement Django<6.1,>=6.0 (from versions: 1.1.3)",
             "ERROR: No matching distribution found for Django<6.1,>=6.0",
         ]);
-        let d = diagnose(Phase::Build, &log, &Facts { python: Some("3.11".into()), port: 8000 }).unwrap();
+        let d = diagnose(Phase::Build, &log, &Facts { python: Some("3.11".into()), port: 8000, ..Default::default() })
+            .unwrap();
         assert_eq!(d.cause, "Django needs Python >=3.12, and the build uses Python 3.11");
         let log = lines(&[
             "Collecting pycairo",
@@ -358,6 +380,24 @@ mod tests {
         ]);
         let d = diagnose(Phase::Build, &log, &facts()).unwrap();
         assert!(d.cause.starts_with("pycairo is compiled from source"), "{d:?}");
+    }
+
+    #[test]
+    fn a_locked_package_names_the_pythons_it_has_wheels_for() {
+        let mut f = facts();
+        f.wheel_pythons.insert("psycopg2-binary".into(), vec!["3.8".into(), "3.9".into(), "3.10".into()]);
+        let log = lines(&[
+            "  Building wheel for psycopg2-binary (setup.py): started",
+            "Error: pg_config executable not found.",
+        ]);
+        let d = diagnose(Phase::Build, &log, &f).unwrap();
+        assert_eq!(
+            d.cause,
+            "psycopg2-binary is compiled from source (no wheel for Python 3.13; its locked files have wheels for \
+             Python 3.8 to 3.10) and the builder has no pg_config (libpq-dev)"
+        );
+        let d = diagnose(Phase::Build, &lines(&["ERROR: Failed building wheel for greenlet"]), &f).unwrap();
+        assert_eq!(d.cause, "greenlet has no wheel for Python 3.13, and building it from source failed");
     }
 
     #[test]

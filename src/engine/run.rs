@@ -74,6 +74,8 @@ pub struct VariantJob {
     pub probe: Option<ProbeImage>,
     /// The plan's Python (`3.13`), named in failure diagnoses.
     pub python: String,
+    /// Compiled packages of the lock and the Pythons they have wheels for (diagnoses name them).
+    pub wheel_pythons: std::collections::BTreeMap<String, Vec<String>>,
     /// `KEY=VALUE` settings for the verify container only (the plan's verify env).
     pub verify_env: Vec<String>,
 }
@@ -85,6 +87,7 @@ impl VariantJob {
         VariantJob {
             tag: tag.unwrap_or_else(|| super::default_tag(&project, rendered.variant)),
             python: plan.python.to_string(),
+            wheel_pythons: scan.lock_state.as_ref().map(|s| s.value.wheel_pythons.clone()).unwrap_or_default(),
             rendered,
             context: context_root(scan),
             project,
@@ -176,7 +179,11 @@ impl Engine {
         // Two pyslim runs on the same tag take turns: otherwise one run's rebuild could move the
         // tag (and remove the image it replaced) while the other is still verifying it.
         let _turn = TagLock::acquire(&job.tag, variant, events, cancel).await?;
-        let facts = super::diagnose::Facts { python: Some(job.python.clone()), port: job.port };
+        let facts = super::diagnose::Facts {
+            python: Some(job.python.clone()),
+            port: job.port,
+            wheel_pythons: job.wheel_pythons.clone(),
+        };
         let built = self.build(&req, events, cancel).await.map_err(|e| e.diagnosed(&facts))?;
         let verify = match job.verify {
             None => None,

@@ -267,7 +267,7 @@ impl Engine {
         let mut outcome = result?;
         outcome.log_tail = log_tail;
         if let Some(failure) = outcome.failure {
-            let facts = Facts { python: req.python.clone(), port: req.port };
+            let facts = Facts { python: req.python.clone(), port: req.port, ..Default::default() };
             outcome.diagnosis = Some(diagnose::start_failure(failure, &outcome.log_tail, &facts));
         }
         let _ = events.send(BuildEvent::Verified {
