@@ -2,45 +2,87 @@
 # Build local, offline stand-ins for the public Python base images pyslim targets.
 #
 # No registry is needed: each Debian suite is bootstrapped once (mmdebstrap,
-# --variant=minbase, the fast apt-based debootstrap), the "full" variant is derived
-# from a copy of the slim rootfs with `chroot apt-get install`, the distroless-like
-# variant is assembled from the `dpkg-query -L` file lists of the runtime packages,
-# and everything is `docker import`ed under the local namespace pyslim-mirror/:
+# --variant=minbase, the fast apt-based debootstrap) without Python; every Python
+# version of the suite gets a slim rootfs (a copy + `chroot apt-get install`), the
+# suite's default version a "full" rootfs with the package set of buildpack-deps
+# (what the official python:3.X images are built on: gcc, make, pkg-config, git,
+# libpq-dev, default-libmysqlclient-dev, libssl-dev, ...), an extra version a copy
+# of that full rootfs plus its own interpreter; the distroless-like variant is
+# assembled from the `dpkg-query -L` file lists of the runtime packages.  All of it
+# is `docker import`ed under the local namespace pyslim-mirror/ (override with
+# PYSLIM_FIXTURE_NAMESPACE):
 #
-#   pyslim-mirror/python:3.13            pyslim-mirror/python:3.11
-#   pyslim-mirror/python:3.13-slim       pyslim-mirror/python:3.11-slim
-#   pyslim-mirror/distroless/python3-debian13:{latest,nonroot}
-#   pyslim-mirror/distroless/python3-debian12:{latest,nonroot}
+#   suite     Python           images
+#   bookworm  3.11             python:3.11  python:3.11-slim  distroless/python3-debian12:{latest,nonroot}
+#   trixie    3.13             python:3.13  python:3.13-slim  distroless/python3-debian13:{latest,nonroot}
+#   forky     3.14 (python3)   python:3.14  python:3.14-slim  (no distroless image is published
+#             3.15 (python3.15) python:3.15  python:3.15-slim   for Debian 14 / Python 3.14+)
+#
+# Like the official images, python, python3, python3.X (and pip, pip3, pip3.X) are in
+# /usr/local/bin, Debian's EXTERNALLY-MANAGED marker is removed, the host CA bundle is
+# trusted.  An extra version's pip is installed from Debian's pip wheel into
+# /usr/local (Debian's python3-pip belongs to the default python3).
 #
 # Idempotent: every image carries the label org.pyslim.fixture.version, a hash of
 # the recipe (this script's build functions, package lists, mirrors and the host CA
 # bundle).  Images that exist with the current hash are left alone; finished rootfs
 # tarballs are kept in the cache dir and re-imported without bootstrapping again.
+# Package names a suite lacks (renames between releases) are skipped with a log line.
 #
-# Usage: scripts/fixture-images.sh [--force] [--check]
+# tests/standins.rs checks the images behave (interpreter at the catalogue's path, venv
+# and pip from PyPI, mysqlclient and psycopg2 built from source on the full images).
+#
+# Usage: scripts/fixture-images.sh [--force] [--check] [--list]
 #   --force   rebuild everything (rootfs tarballs and images)
 #   --check   only report whether all images exist and are current (exit 1 if not)
+#   --list    print "image stand-in-for python-version kind" lines and exit (no root, no Docker)
 #
 # Environment:
+#   PYSLIM_FIXTURE_NAMESPACE        image namespace (default pyslim-mirror)
 #   PYSLIM_FIXTURE_CACHE            cache/work dir (default /var/cache/pyslim-fixtures)
 #   PYSLIM_FIXTURE_MIRROR           Debian mirror (default http://deb.debian.org/debian)
 #   PYSLIM_FIXTURE_SECURITY_MIRROR  (default http://deb.debian.org/debian-security)
 #   PYSLIM_FIXTURE_CA_BUNDLE        CA bundle copied into every image
 #                                   (default /etc/ssl/certs/ca-certificates.crt)
-#   PYSLIM_FIXTURE_SUITES           subset to build, e.g. "trixie" (default "trixie bookworm")
+#   PYSLIM_FIXTURE_SUITES           subset to build, e.g. "trixie" (default "trixie bookworm forky")
 set -euo pipefail
 
 CACHE=${PYSLIM_FIXTURE_CACHE:-/var/cache/pyslim-fixtures}
 MIRROR=${PYSLIM_FIXTURE_MIRROR:-http://deb.debian.org/debian}
 SECURITY_MIRROR=${PYSLIM_FIXTURE_SECURITY_MIRROR:-http://deb.debian.org/debian-security}
 HOST_CA=${PYSLIM_FIXTURE_CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}
-SUITES=${PYSLIM_FIXTURE_SUITES:-trixie bookworm}
-NS=pyslim-mirror
+SUITES=${PYSLIM_FIXTURE_SUITES:-trixie bookworm forky}
+NS=${PYSLIM_FIXTURE_NAMESPACE:-pyslim-mirror}
+NS=${NS%/}
 LABEL_KEY=org.pyslim.fixture.version
 CERT=/etc/ssl/certs/ca-certificates.crt
 
-SLIM_PKGS=python3,python3-venv,python3-pip,ca-certificates,netbase,tzdata
-FULL_EXTRA_PKGS="python3-dev build-essential libpq-dev"
+# The bootstrap: no Python yet (each version's slim rootfs is a copy of it).
+BASE_PKGS=ca-certificates,netbase,tzdata
+# Slim: the suite's default python3 with Debian's venv and pip; an extra version
+# (python3.X packages beside the default) gets its pip from Debian's pip wheel.
+DEFAULT_SLIM_PKGS="python3 python3-venv python3-pip"
+extra_slim_pkgs() { echo "python$1 python$1-venv"; }
+# Full: what buildpack-deps:<suite> installs in its curl, scm and full layers (the
+# base of the official python:3.X images), plus the three -dev packages the official
+# python Dockerfile adds (libbluetooth-dev tk-dev uuid-dev), plus Debian's headers for
+# the interpreter (python3.X-dev, which the official image has in /usr/local).
+# Names a suite lacks are skipped with a log line (resolve_pkgs).
+BUILDPACK_PKGS="ca-certificates curl gnupg netbase sq wget
+  git mercurial openssh-client subversion procps
+  autoconf automake bzip2 default-libmysqlclient-dev dpkg-dev file g++ gcc imagemagick
+  libbz2-dev libc6-dev libcurl4-openssl-dev libdb-dev libevent-dev libffi-dev libgdbm-dev
+  libglib2.0-dev libgmp-dev libjpeg-dev libkrb5-dev liblzma-dev libmagickcore-dev
+  libmagickwand-dev libmaxminddb-dev libncurses5-dev libncursesw5-dev libpng-dev libpq-dev
+  libreadline-dev libsqlite3-dev libssl-dev libtool libwebp-dev libxml2-dev libxslt-dev
+  libyaml-dev make patch unzip xz-utils zlib1g-dev
+  libbluetooth-dev tk-dev uuid-dev"
+DEFAULT_FULL_PKGS="$BUILDPACK_PKGS python3-dev"
+extra_full_pkgs() { echo "python$1 python$1-venv python$1-dev"; }
+# The mirror may serve a testing suite's Release past its Valid-Until (forky's is
+# refreshed weekly); the signature is still checked.  Kept in the images' apt config
+# so `apt-get update` in a derived image works the same way.
+APTOPTS=('Acquire::Check-Valid-Until "false";')
 # Like debian:*-slim (debuerreotype slimify), which python:*-slim is built on: no
 # docs/man/locales; kept in /etc/dpkg/dpkg.cfg.d so later installs honour it too.
 # Also fewer files to unpack and import, which is most of the build time.
@@ -60,10 +102,12 @@ DISTROLESS_EXCLUDE='^(debconf|debconf-2.0|perl-base|dpkg|readline-common|media-t
 
 FORCE=0
 CHECK=0
+LIST=0
 for arg in "$@"; do
   case $arg in
     --force) FORCE=1 ;;
     --check) CHECK=1 ;;
+    --list) LIST=1 ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "fixture-images: unknown argument: $arg (try --help)" >&2; exit 2 ;;
   esac
@@ -74,30 +118,47 @@ pids=()
 log() { printf '[fixtures %3ds] %s\n' "$((SECONDS - START))" "$*"; }
 die() { printf 'fixture-images: error: %s\n' "$*" >&2; exit 1; }
 
-suite_pyver() {
+# Python versions of a suite: the default python3 first, then extra python3.X
+# packages of the same suite.  Versions are not 1:1 with suites any more.
+suite_versions() {
   case $1 in
+    forky) echo 3.14 3.15 ;;
     trixie) echo 3.13 ;;
     bookworm) echo 3.11 ;;
-    *) die "unsupported suite $1" ;;
+    *) die "unsupported suite $1 (known: forky trixie bookworm)" ;;
   esac
 }
-suite_debver() {
+# Debian release number of the gcr.io/distroless/python3-debianN image built from
+# the suite, if that image exists (no distroless image is published for forky).
+suite_distroless() {
   case $1 in
     trixie) echo 13 ;;
     bookworm) echo 12 ;;
-    *) die "unsupported suite $1" ;;
+    *) echo "" ;;
   esac
 }
 
-# "kind ref" lines for one suite; kind selects how the image is imported.
+# "kind ref python tarball" lines for one suite; kind selects how the image is imported.
 suite_images() {
-  local v d
-  v=$(suite_pyver "$1")
-  d=$(suite_debver "$1")
-  echo "full $NS/python:$v"
-  echo "slim $NS/python:$v-slim"
-  echo "distroless $NS/distroless/python3-debian$d:latest"
-  echo "distroless-nonroot $NS/distroless/python3-debian$d:nonroot"
+  local v d v0
+  read -r v0 _ <<<"$(suite_versions "$1")"
+  for v in $(suite_versions "$1"); do
+    echo "full $NS/python:$v $v full-$v.tar"
+    echo "slim $NS/python:$v-slim $v slim-$v.tar"
+  done
+  d=$(suite_distroless "$1")
+  if [ -n "$d" ]; then
+    echo "distroless $NS/distroless/python3-debian$d:latest $v0 distroless.tar"
+    echo "distroless-nonroot $NS/distroless/python3-debian$d:nonroot $v0 distroless.tar"
+  fi
+}
+
+# The public image a stand-in replaces (label org.pyslim.fixture.stand-in-for).
+standin_for() { # kind ref
+  case $1 in
+    full|slim) echo "docker.io/library/${2#"$NS"/}" ;;
+    *) echo "gcr.io/${2#"$NS"/}" ;;
+  esac
 }
 
 # ---------------------------------------------------------------------------
@@ -116,15 +177,66 @@ clean_rootfs() {
   find "$r"/dev -mindepth 1 -delete
 }
 
-# Make a Debian rootfs behave like the official python:X images.
-tweak_python_rootfs() {
-  local r=$1 v=$2 f
+# Drop the package names the rootfs' apt cannot install (renamed or gone in this
+# suite), with a log line each; writes the rest to outfile, one a line.
+resolve_pkgs() { # rootfs tag outfile pkg...
+  local r=$1 tag=$2 outfile=$3 out missing p
+  shift 3
+  local -a pkgs=("$@") keep
+  while :; do
+    if out=$(chroot "$r" apt-get -s -q --no-install-recommends install "${pkgs[@]}" 2>&1); then break; fi
+    missing=$(sed -nE "s/^E: Unable to locate package (.+)$/\1/p; s/^E: Package '([^']+)' has no installation candidate$/\1/p" <<<"$out" | sort -u)
+    [ -n "$missing" ] || { printf '%s\n' "$out" | tail -n 20 >&2; die "$tag: apt-get cannot install ${pkgs[*]}"; }
+    keep=()
+    for p in "${pkgs[@]}"; do
+      if grep -qxF -- "$p" <<<"$missing"; then log "$tag: skipping $p (not in this suite)"; else keep+=("$p"); fi
+    done
+    pkgs=("${keep[@]}")
+  done
+  printf '%s\n' "${pkgs[@]}" >"$outfile"
+}
+
+# chroot apt-get install (no recommends, eatmydata) with the host's resolver.
+chroot_install() { # rootfs tag logfile pkg...
+  local r=$1 tag=$2 logf=$3 f preload=
+  shift 3
+  local -a pkgs
+  cp /etc/resolv.conf "$r/etc/resolv.conf"
+  for f in /usr/lib/*/libeatmydata.so.1; do
+    if [ -e "$f" ]; then cp -L "$f" "$r/tmp/libeatmydata.so" && preload=/tmp/libeatmydata.so; break; fi
+  done
+  resolve_pkgs "$r" "$tag" "$logf.pkgs" "$@"
+  mapfile -t pkgs <"$logf.pkgs"
+  log "$tag: chroot apt-get install (${#pkgs[@]} packages)"
+  chroot "$r" /usr/bin/env LD_PRELOAD=$preload DEBIAN_FRONTEND=noninteractive \
+    apt-get -q -y --no-install-recommends install "${pkgs[@]}" >"$logf" 2>&1 ||
+    { tail -n 30 "$logf" >&2; die "$tag: apt-get install failed (log: $logf)"; }
+  rm -f "$r/tmp/libeatmydata.so"
+}
+
+# Make a Debian rootfs behave like the official python:X images.  pip: "debian"
+# (the default python3's python3-pip) or "wheel" (Debian's pip wheel installed
+# into /usr/local for an extra version, as ensurepip would; Debian disables ensurepip).
+tweak_python_rootfs() { # rootfs v pip
+  local r=$1 v=$2 pip=$3 f w
+  [ -x "$r/usr/bin/python$v" ] || die "no /usr/bin/python$v in $r"
   rm -f "$r/usr/lib/python$v/EXTERNALLY-MANAGED"
   mkdir -p "$r/usr/local/bin" "$r/usr/local/share/ca-certificates"
-  for f in python:python$v python3:python$v python$v:python$v pip:pip3 pip3:pip3 \
-    pip$v:pip3 python3-config:python$v-config python$v-config:python$v-config; do
+  if [ "$pip" = wheel ]; then
+    w=$(cd "$r" && compgen -G 'usr/share/python-wheels/pip-*.whl' | sort -V | tail -n1) ||
+      die "no pip wheel in $r/usr/share/python-wheels"
+    chroot "$r" /usr/bin/env -i PATH=/usr/local/bin:/usr/bin:/bin HOME=/root LANG=C.UTF-8 "/usr/bin/python$v" "/$w/pip" \
+      install -q --no-index --no-cache-dir --no-compile --ignore-installed --root-user-action=ignore \
+      --disable-pip-version-check "/$w"
+  fi
+  for f in python:python$v python3:python$v python$v:python$v \
+    python3-config:python$v-config python$v-config:python$v-config; do
     if [ -e "$r/usr/bin/${f#*:}" ]; then ln -sfn "/usr/bin/${f#*:}" "$r/usr/local/bin/${f%%:*}"; fi
   done
+  if [ "$pip" = debian ]; then
+    for f in pip pip3 pip$v; do ln -sfn /usr/bin/pip3 "$r/usr/local/bin/$f"; done
+  fi
+  [ -e "$r/usr/local/bin/pip$v" ] || die "no /usr/local/bin/pip$v in $r"
   install -m 0644 "$HOST_CA" "$r$CERT"
   # keep the host CAs if update-ca-certificates runs again in a derived image
   install -m 0644 "$HOST_CA" "$r/usr/local/share/ca-certificates/pyslim-host-bundle.crt"
@@ -209,55 +321,83 @@ make_distroless() {
   ldconfig -r "$stage" 2>/dev/null || true
 }
 
-# Bootstrap one suite and write slim.tar, full.tar, distroless.tar + meta.env.
-# Stale images are imported as soon as their tarball is ready (slim and
-# distroless while the full rootfs is still installing).
-build_rootfs() {
-  local suite=$1 dir=$2 v=$3 key=$4 work=$2/work f preload= pyver slim_pid
+# Clean, tweak, tar and import one finished rootfs (and the distroless tree made
+# from the default version's slim rootfs, if the suite has one); frees the rootfs.
+finish_rootfs() { # suite dir key kind v pip
+  local suite=$1 dir=$2 key=$3 kind=$4 v=$5 pip=$6 r=$2/work/$4-$5 d pyver
+  pyver=$(dpkg-query --admindir="$r/var/lib/dpkg" -W -f='${Version}' "python$v-minimal")
+  pyver=${pyver%%-*}
+  echo "$pyver" >"$dir/python-$v.version"
+  clean_rootfs "$r"
+  d=$(suite_distroless "$suite")
+  if [ "$kind" = slim ] && [ "$pip" = debian ] && [ -n "$d" ]; then
+    make_distroless "$r" "$dir/work/distroless" "$v"
+    tar -C "$dir/work/distroless" --numeric-owner -cf "$dir/distroless.tar.tmp" .
+    rm -rf "$dir/work/distroless"
+  fi
+  tweak_python_rootfs "$r" "$v" "$pip"
+  tar -C "$r" -cf "$dir/$kind-$v.tar.tmp" .
+  rm -rf --one-file-system "$r"
+  import_stale "$suite" "$dir" "$key" "$kind-$v.tar" "$dir/$kind-$v.tar.tmp" "$pyver"
+  if [ -f "$dir/distroless.tar.tmp" ] && [ "$kind" = slim ] && [ "$pip" = debian ]; then
+    import_stale "$suite" "$dir" "$key" distroless.tar "$dir/distroless.tar.tmp" "$pyver"
+  fi
+}
+
+# Bootstrap one suite and write its tarballs (see suite_images) + python-X.Y.version.
+# Stale images are imported as soon as their tarball is ready; the slim and
+# distroless images of a version while its full rootfs is still installing.
+build_rootfs() { # suite dir key
+  local suite=$1 dir=$2 key=$3 work=$2/work f v v0 pid
+  local -a versions dpkgopts=() aptopts=() bg=()
+  read -ra versions <<<"$(suite_versions "$suite")"
+  v0=${versions[0]}
   remove_workdir "$work"
-  rm -f "$dir"/*.tmp
+  rm -f "$dir"/*.tar "$dir"/*.tmp "$dir"/*.version "$dir"/*.log "$dir"/*.pkgs "$dir"/meta.env
   mkdir -p "$work"
-  log "[$suite] mmdebstrap --variant=minbase --include=$SLIM_PKGS"
-  local -a dpkgopts=()
+  log "[$suite] mmdebstrap --variant=minbase --include=$BASE_PKGS"
   for f in "${SLIMIFY_DPKGOPTS[@]}"; do dpkgopts+=(--dpkgopt="$f"); done
-  mmdebstrap --mode=root --variant=minbase --include="$SLIM_PKGS" "${dpkgopts[@]}" \
+  for f in "${APTOPTS[@]}"; do aptopts+=(--aptopt="$f"); done
+  mmdebstrap --mode=root --variant=minbase --include="$BASE_PKGS" "${dpkgopts[@]}" "${aptopts[@]}" \
     --hook-dir=/usr/share/mmdebstrap/hooks/eatmydata \
     --skip=cleanup/apt/lists --skip=cleanup/apt/cache \
-    "$suite" "$work/slim" \
+    "$suite" "$work/base" \
     "deb $MIRROR $suite main" "deb $MIRROR $suite-updates main" \
     "deb $SECURITY_MIRROR $suite-security main" >"$dir/mmdebstrap.log" 2>&1 ||
     { tail -n 30 "$dir/mmdebstrap.log" >&2; die "[$suite] mmdebstrap failed (log: $dir/mmdebstrap.log)"; }
-  pyver=$(dpkg-query --admindir="$work/slim/var/lib/dpkg" -W -f='${Version}' "python$v-minimal")
-  pyver=${pyver%%-*}
-  printf 'PYTHON_FULL_VERSION=%s\n' "$pyver" >"$dir/meta.env.tmp"
 
-  log "[$suite] full rootfs: copy of slim + chroot apt-get install $FULL_EXTRA_PKGS"
-  cp -a "$work/slim" "$work/full"
-  cp /etc/resolv.conf "$work/full/etc/resolv.conf"
-  for f in /usr/lib/*/libeatmydata.so.1; do
-    if [ -e "$f" ]; then cp -L "$f" "$work/full/tmp/libeatmydata.so" && preload=/tmp/libeatmydata.so; break; fi
+  # extra versions: slim rootfs in the background (full comes later from full-$v0)
+  for v in "${versions[@]:1}"; do
+    (
+      cp -a "$work/base" "$work/slim-$v"
+      # shellcheck disable=SC2046
+      chroot_install "$work/slim-$v" "[$suite] slim $v" "$dir/slim-$v.apt.log" $(extra_slim_pkgs "$v")
+      finish_rootfs "$suite" "$dir" "$key" slim "$v" wheel
+    ) &
+    bg+=($!)
   done
-  (
-    clean_rootfs "$work/slim"
-    make_distroless "$work/slim" "$work/distroless" "$v"
-    tweak_python_rootfs "$work/slim" "$v"
-    tar -C "$work/slim" -cf "$dir/slim.tar.tmp" .
-    import_stale "$suite" "$key" "$v" "$pyver" "$dir/slim.tar.tmp" slim
-    tar -C "$work/distroless" --numeric-owner -cf "$dir/distroless.tar.tmp" .
-    import_stale "$suite" "$key" "$v" "$pyver" "$dir/distroless.tar.tmp" distroless distroless-nonroot
-  ) 2>"$dir/slim.log" &
-  slim_pid=$!
-  chroot "$work/full" /usr/bin/env LD_PRELOAD=$preload DEBIAN_FRONTEND=noninteractive \
-    apt-get -q -y --no-install-recommends install $FULL_EXTRA_PKGS >"$dir/full.log" 2>&1 ||
-    { tail -n 30 "$dir/full.log" >&2; die "[$suite] apt-get install in full rootfs failed"; }
-  clean_rootfs "$work/full"
-  tweak_python_rootfs "$work/full" "$v"
-  tar -C "$work/full" -cf "$dir/full.tar.tmp" .
-  import_stale "$suite" "$key" "$v" "$pyver" "$dir/full.tar.tmp" full
-  wait "$slim_pid" || { tail -n 30 "$dir/slim.log" >&2; die "[$suite] slim/distroless stage failed (log: $dir/slim.log)"; }
+  cp -a "$work/base" "$work/slim-$v0"
+  # shellcheck disable=SC2086
+  chroot_install "$work/slim-$v0" "[$suite] slim $v0" "$dir/slim-$v0.apt.log" $DEFAULT_SLIM_PKGS
+  cp -a "$work/slim-$v0" "$work/full-$v0"
+  rm -rf --one-file-system "$work/base"
+  finish_rootfs "$suite" "$dir" "$key" slim "$v0" debian &
+  bg+=($!)
+  # shellcheck disable=SC2086
+  chroot_install "$work/full-$v0" "[$suite] full $v0 (buildpack-deps set)" "$dir/full-$v0.apt.log" $DEFAULT_FULL_PKGS
+  for v in "${versions[@]:1}"; do
+    cp -a "$work/full-$v0" "$work/full-$v"
+    (
+      # shellcheck disable=SC2046
+      chroot_install "$work/full-$v" "[$suite] full $v" "$dir/full-$v.apt.log" $(extra_full_pkgs "$v")
+      finish_rootfs "$suite" "$dir" "$key" full "$v" wheel
+    ) &
+    bg+=($!)
+  done
+  finish_rootfs "$suite" "$dir" "$key" full "$v0" debian
+  for pid in "${bg[@]}"; do wait "$pid" || die "[$suite] a background stage failed"; done
 
-  for f in slim full distroless; do mv "$dir/$f.tar.tmp" "$dir/$f.tar"; done
-  mv "$dir/meta.env.tmp" "$dir/meta.env"
+  for f in "$dir"/*.tar.tmp; do mv "$f" "${f%.tmp}"; done
   remove_workdir "$work"
 }
 
@@ -276,22 +416,19 @@ import_image() {
   local kind=$1 ref=$2 suite=$3 tarball=$4 key=$5 v=$6 pyver=$7 standin old
   local certenv="SSL_CERT_FILE=$CERT PIP_CERT=$CERT REQUESTS_CA_BUNDLE=$CERT"
   local -a c=()
-  standin=${ref#"$NS"/}
+  standin=$(standin_for "$kind" "$ref")
   case $kind in
     full|slim)
       c=(-c "ENV PATH=/usr/local/bin:/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 PYTHON_VERSION=$pyver $certenv"
          -c 'CMD ["python3"]')
       ;;
     distroless|distroless-nonroot)
-      standin=gcr.io/$standin
       c=(-c "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 $certenv"
          -c "ENTRYPOINT [\"/usr/bin/python$v\"]")
       if [ "$kind" = distroless-nonroot ]; then c+=(-c 'USER 65532' -c 'WORKDIR /home/nonroot'); fi
       ;;
   esac
-  [ "$kind" != full ] || standin=docker.io/library/$standin
-  [ "$kind" != slim ] || standin=docker.io/library/$standin
-  c+=(-c "LABEL $LABEL_KEY=$key org.pyslim.fixture.suite=$suite org.pyslim.fixture.stand-in-for=$standin")
+  c+=(-c "LABEL $LABEL_KEY=$key org.pyslim.fixture.suite=$suite org.pyslim.fixture.python=$v org.pyslim.fixture.stand-in-for=$standin")
   old=$(docker image inspect -f '{{.Id}}' "$ref" 2>/dev/null || true)
   docker import "${c[@]}" -m "pyslim offline stand-in for $standin" "$tarball" "$ref" >/dev/null
   # drop the replaced image if nothing else uses it
@@ -307,15 +444,17 @@ ca_hash() { [ -r "$HOST_CA" ] || die "CA bundle $HOST_CA not readable"; sha256su
 
 rootfs_key() { # suite
   {
-    echo "rootfs-recipe-1 $1 $MIRROR $SECURITY_MIRROR"
-    echo "$SLIM_PKGS|$FULL_EXTRA_PKGS|$DISTROLESS_SEEDS|$DISTROLESS_EXCLUDE|$CERT|${SLIMIFY_DPKGOPTS[*]}"
-    declare -f clean_rootfs tweak_python_rootfs make_distroless build_rootfs
+    echo "rootfs-recipe-2 $1 $MIRROR $SECURITY_MIRROR"
+    echo "$BASE_PKGS|$DEFAULT_SLIM_PKGS|$DEFAULT_FULL_PKGS|$DISTROLESS_SEEDS|$DISTROLESS_EXCLUDE|$CERT"
+    echo "${SLIMIFY_DPKGOPTS[*]}|${APTOPTS[*]}"
+    declare -f suite_versions suite_distroless extra_slim_pkgs extra_full_pkgs clean_rootfs \
+      resolve_pkgs chroot_install tweak_python_rootfs make_distroless finish_rootfs build_rootfs
     ca_hash
   } | hash_str
 }
 
 image_key() { # suite
-  { rootfs_key "$1"; declare -f import_image suite_images; } | hash_str
+  { rootfs_key "$1"; declare -f import_image suite_images standin_for; } | hash_str
 }
 
 image_label() { docker image inspect -f "{{index .Config.Labels \"$LABEL_KEY\"}}" "$1" 2>/dev/null || true; }
@@ -339,55 +478,60 @@ ensure_prereqs() {
   fi
 }
 
-# Import the images of the given kinds whose label is not the current key.
-import_stale() { # suite key v pyver tarball kind...
-  local suite=$1 key=$2 v=$3 pyver=$4 tarball=$5 kind ref k
-  shift 5
-  while read -r kind ref; do
-    for k in "$@"; do
-      [ "$k" = "$kind" ] || continue
-      if [ "$FORCE" = 1 ] || [ "$(image_label "$ref")" != "$key" ]; then
-        log "[$suite] docker import $ref"
-        import_image "$kind" "$ref" "$suite" "$tarball" "$key" "$v" "$pyver"
-      fi
-    done
+# Import the images made from one tarball whose label is not the current key.
+import_stale() { # suite dir key tarball-name tarball-path [python-full-version]
+  local suite=$1 dir=$2 key=$3 name=$4 path=$5 pyver=${6:-} kind ref v t
+  while read -r kind ref v t; do
+    [ "$t" = "$name" ] || continue
+    if [ "$FORCE" = 1 ] || [ "$(image_label "$ref")" != "$key" ]; then
+      log "[$suite] docker import $ref"
+      import_image "$kind" "$ref" "$suite" "$path" "$key" "$v" "${pyver:-$(cat "$dir/python-$v.version")}"
+    fi
   done < <(suite_images "$suite")
 }
 
 # Build (if needed) and import (if needed) one suite.  Runs in the background.
 do_suite() {
-  local suite=$1 v dir key rkey pyver
-  v=$(suite_pyver "$suite")
+  local suite=$1 dir key rkey kind ref v t cached=1
   dir=$CACHE/$suite
   key=$(image_key "$suite")
   rkey=$(rootfs_key "$suite")
   mkdir -p "$dir"
-  if [ "$FORCE" = 1 ] || [ "$(cat "$dir/rootfs.key" 2>/dev/null)" != "$rkey" ] ||
-    [ ! -f "$dir/slim.tar" ] || [ ! -f "$dir/full.tar" ] || [ ! -f "$dir/distroless.tar" ] ||
-    [ ! -f "$dir/meta.env" ]; then
+  [ "$FORCE" = 0 ] && [ "$(cat "$dir/rootfs.key" 2>/dev/null)" = "$rkey" ] || cached=0
+  while read -r kind ref v t; do
+    [ -f "$dir/$t" ] && [ -f "$dir/python-$v.version" ] || cached=0
+  done < <(suite_images "$suite")
+  if [ "$cached" = 0 ]; then
     rm -f "$dir/rootfs.key"
-    build_rootfs "$suite" "$dir" "$v" "$key"
+    build_rootfs "$suite" "$dir" "$key"
     echo "$rkey" >"$dir/rootfs.key"
     log "[$suite] rootfs tarballs cached: $(du -ch "$dir"/*.tar | tail -n1 | cut -f1) in $dir"
   else
     log "[$suite] reusing cached rootfs tarballs in $dir"
-    pyver=$(sed -n 's/^PYTHON_FULL_VERSION=//p' "$dir/meta.env")
-    import_stale "$suite" "$key" "$v" "$pyver" "$dir/full.tar" full
-    import_stale "$suite" "$key" "$v" "$pyver" "$dir/slim.tar" slim
-    import_stale "$suite" "$key" "$v" "$pyver" "$dir/distroless.tar" distroless distroless-nonroot
+    while read -r kind ref v t; do
+      import_stale "$suite" "$dir" "$key" "$t" "$dir/$t"
+    done < <(suite_images "$suite" | awk '!seen[$4]++')
   fi
   log "[$suite] done"
 }
 
 # ---------------------------------------------------------------------------
 main() {
-  local suite kind ref stale=() names=() rc=0 i key
+  local suite kind ref v t stale=() names=() rc=0 i key
+  for suite in $SUITES; do suite_versions "$suite" >/dev/null; done
+  if [ "$LIST" = 1 ]; then
+    for suite in $SUITES; do
+      while read -r kind ref v t; do
+        echo "$ref $(standin_for "$kind" "$ref") $v $kind"
+      done < <(suite_images "$suite")
+    done
+    return 0
+  fi
   command -v docker >/dev/null || die "docker CLI not found"
   docker version >/dev/null 2>&1 || die "cannot reach the Docker daemon (docker version failed)"
   for suite in $SUITES; do
-    suite_pyver "$suite" >/dev/null
     key=$(image_key "$suite")
-    while read -r kind ref; do
+    while read -r kind ref v t; do
       if [ "$(image_label "$ref")" != "$key" ]; then stale+=("$ref"); fi
     done < <(suite_images "$suite")
   done

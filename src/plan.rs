@@ -385,7 +385,11 @@ pub enum PlanError {
     UnknownImage(String),
     #[error("no distroless image ships Python {python}: {hint}")]
     NoDistroless { python: PythonVersion, hint: String },
-    #[error("no catalogue image for {family:?} with Python {python}")]
+    #[error(
+        "pyslim knows no {} image with Python {python} (its catalogue has {}); choose one with --python X.Y",
+        family_image(*family),
+        catalogue_pythons(*family)
+    )]
     NoImage { family: Family, python: PythonVersion },
     #[error("the entrypoint is empty: pass --entrypoint, e.g. --entrypoint 'uvicorn app:app'")]
     EmptyEntrypoint,
@@ -514,7 +518,9 @@ impl BuildPlan {
             .or_else(|| scan.python.as_ref().map(|f| f.value))
             .unwrap_or(DEFAULT_PYTHON);
 
-        let needs_compilers = scan.system_libs.as_ref().is_some_and(|f| !f.value.is_empty());
+        // Asked for the plan's Python: a --python other than the scan's may compile other pins.
+        let runtime_libs = !crate::scan::system_libs::at(scan, python).is_empty();
+        let needs_compilers = runtime_libs || !crate::scan::build_deps::at(scan, python).is_empty();
         let builder = match user_builder {
             Some(b) => b,
             // Builder size never reaches the final image; the full image has compilers and dev
@@ -538,7 +544,8 @@ impl BuildPlan {
                 };
                 (r, v)
             }
-            None if distroless_ok && !needs_compilers => (
+            // Build dependencies stay in the builder; only run-time libraries need a package manager.
+            None if distroless_ok && !runtime_libs => (
                 catalogue::for_family(Family::Distroless, python, true).cloned().expect("checked above"),
                 Variant::Distroless,
             ),
@@ -913,6 +920,25 @@ pub fn runs_program(argv: &[String], program: &str) -> bool {
     }
 }
 
+/// How an image family is called in messages.
+fn family_image(f: Family) -> &'static str {
+    match f {
+        Family::Python => "python:3.X",
+        Family::PythonSlim => "python:3.X-slim",
+        Family::PythonAlpine => "python:3.X-alpine",
+        Family::Distroless => "distroless",
+        Family::Custom => "custom",
+    }
+}
+
+fn catalogue_pythons(f: Family) -> String {
+    let v = catalogue::versions(f);
+    match (v.first(), v.last()) {
+        (Some(a), Some(b)) => format!("Python {a} to {b}"),
+        _ => "no versions".to_string(),
+    }
+}
+
 fn distroless_hint() -> String {
     let live: Vec<String> = catalogue::all()
         .iter()
@@ -958,16 +984,25 @@ fn check_pair(builder: &BaseImage, runtime: &BaseImage, multistage: bool, scan: 
             )));
         }
     }
-    if let Some(libs) = &scan.system_libs
-        && !libs.value.is_empty()
-    {
-        let names: Vec<String> = libs.value.iter().map(|l| format!("{} (for {})", l.name, l.needed_by)).collect();
-        if !runtime.shell || runtime.family == Family::Distroless {
-            out.push(err(format!(
-                "{} lacks {} and has no package manager to add it; use the binary wheel ({}) or the multistage-slim variant",
+    let libs = crate::scan::system_libs::at(scan, runtime.python);
+    if !libs.is_empty() {
+        let names: Vec<String> = libs.iter().map(|l| format!("{} (for {})", l.name, l.needed_by)).collect();
+        if !runtime.shell {
+            out.push(warn(format!(
+                "{} lacks {} and has no package manager: pyslim copies the libraries from the builder \
+                 (multistage-slim installs them with apt{})",
                 runtime.reference,
                 names.join(", "),
-                libs.value.iter().filter_map(|l| l.alternative.clone()).collect::<Vec<_>>().join(", ")
+                {
+                    let alts: Vec<String> = libs.iter().filter_map(|l| l.alternative.clone()).collect();
+                    if alts.is_empty() { String::new() } else { format!("; or use {}", alts.join(", ")) }
+                }
+            )));
+        } else if runtime.family == Family::Distroless {
+            out.push(err(format!(
+                "{} lacks {} and pyslim does not install packages into a distroless image; use the multistage-slim variant",
+                runtime.reference,
+                names.join(", ")
             )));
         } else if runtime.family == Family::PythonSlim || runtime.family == Family::Custom {
             out.push(warn(format!(

@@ -471,9 +471,16 @@ fn clear_errors_for_unsupported_combinations() {
     let e = render::render(&p, &scan, Variant::Distroless, Flavour::Classic).unwrap_err().to_string();
     assert!(e.contains("musl") && e.contains("alpine"), "{e}");
 
-    // distroless has no package manager for libpq
+    // distroless has no package manager for libpq: the library is copied from the builder
     let scan = psycopg2_project();
     let p = plan(&scan, Config::default());
+    let df = render::render(&p, &scan, Variant::Distroless, Flavour::Classic).unwrap().dockerfile;
+    let runtime = &df[df.find("AS runtime").unwrap()..];
+    assert!(runtime.contains("COPY --from=builder /usr/local/lib/pyslim/ /usr/local/lib/pyslim/"), "{df}");
+    assert!(runtime.contains("LD_LIBRARY_PATH=/usr/local/lib/pyslim") && !runtime.contains("RUN"), "{df}");
+    // ... but a distroless debug image (a busybox shell, still no apt) is refused, with the way out
+    let cfg = Config { runtime: Some("gcr.io/distroless/python3-debian13:debug".into()), ..Default::default() };
+    let p = plan(&scan, cfg);
     let e = render::render(&p, &scan, Variant::Distroless, Flavour::Classic).unwrap_err().to_string();
     assert!(e.contains("libpq") && e.contains("psycopg2-binary"), "{e}");
 

@@ -118,7 +118,8 @@ fn poetry1_fastapi_picks_newest_python_with_wheels() {
     );
     let py = &r.python.as_ref().unwrap().source;
     assert!(py.contains("python = \"^3.10\""), "{py}");
-    assert!(py.contains("3.14 lacks wheels for pydantic-core"), "{py}");
+    // the source names the pin that bounds the choice
+    assert!(py.contains("pydantic-core 2.27.2 has wheels up to cp313"), "{py}");
     assert!(r.package_manager.as_ref().unwrap().source.contains("Poetry 1.x"));
     assert_eq!(dep_names(&r), vec!["fastapi", "uvicorn"], "pytest is a dev dependency");
     assert_eq!(r.dependency_files, vec!["pyproject.toml", "poetry.lock"]);
@@ -272,7 +273,7 @@ fn pyproject_starlette_src_layout_without_lock() {
         &r,
         PackageManager::Pyproject,
         None,
-        Some("3.14"),
+        Some("3.15"),
         Framework::Starlette,
         AppServer::Uvicorn,
         "svc.app:app",
@@ -313,7 +314,8 @@ fn streamlit_app() {
         &r,
         PackageManager::Pip,
         None,
-        None,
+        // pandas 2.2.3 (pinned) has wheels up to cp313: the index says so
+        Some("3.13"),
         Framework::Streamlit,
         AppServer::Streamlit,
         "streamlit_app.py",
@@ -325,7 +327,18 @@ fn streamlit_app() {
 #[test]
 fn gradio_app_warns_about_localhost() {
     let r = scan_fixture("gradio-app");
-    expect(&r, PackageManager::Pip, None, None, Framework::Gradio, AppServer::Python, "app.py", "python app.py", 7861);
+    // no version named and only pure pins: the newest Python with an image for every variant
+    expect(
+        &r,
+        PackageManager::Pip,
+        None,
+        Some("3.13"),
+        Framework::Gradio,
+        AppServer::Python,
+        "app.py",
+        "python app.py",
+        7861,
+    );
     assert!(r.warnings.iter().any(|w| w.contains("app.py:14") && w.contains("server_name")), "{:?}", r.warnings);
 }
 
@@ -336,7 +349,7 @@ fn procfile_is_strong_evidence() {
         &r,
         PackageManager::Pip,
         None,
-        None,
+        Some("3.13"), // pure pins only: the newest Python with an image for every variant
         Framework::Flask,
         AppServer::Gunicorn,
         "wsgi:app",
@@ -405,7 +418,8 @@ fn requires_python_range_skips_versions_without_wheels() {
     let py = r.python.as_ref().unwrap();
     assert_eq!(py.value.to_string(), "3.12", "{}", py.source);
     assert!(py.source.contains("requires-python \">=3.10\""), "{}", py.source);
-    assert!(py.source.contains("(3.14, 3.13 lack wheels for pydantic-core 2.14.6)"), "{}", py.source);
+    assert!(py.source.contains("(pydantic-core 2.14.6 has wheels up to cp312)"), "{}", py.source);
+    assert!(r.warnings.is_empty(), "the workspace's own virtual package is not asked of the index: {:?}", r.warnings);
 }
 
 #[test]
@@ -470,7 +484,9 @@ fn binary_json_keys_on_fixtures() {
         value(&j, key);
     }
     assert!(j["lockfile"].is_null());
-    assert!(j["python"].is_null());
+    // no version named, pure pins besides psycopg2 (no Linux wheel for any Python): the newest
+    // Python with an image for every variant
+    assert_eq!(value(&j, "python"), "3.13");
     assert_eq!(value(&j, "port"), 8000);
     assert!(value(&j, "entrypoint").is_array());
     assert_eq!(value(&j, "system_libs")[0]["name"], "libpq");

@@ -38,6 +38,9 @@ use crate::scan::{self, ScanReport};
       PYSLIM_BUILDER       classic or buildkit, instead of what the daemon supports\n  \
       PYSLIM_SSH_COMMAND   the ssh command for ssh:// daemons (default: ssh)\n  \
       PYSLIM_VERIFY_FROM   host or daemon: where the verify request is made from\n  \
+      PYSLIM_OFFLINE       1: scan without asking the package index for wheels (cache only)\n  \
+      PIP_INDEX_URL        the package index scan asks (else the project's, pip.conf, PyPI)\n  \
+      XDG_CACHE_HOME       where index answers are cached (pyslim/index; default ~/.cache)\n  \
       NO_COLOR             plain output and a colourless wizard"
 )]
 pub struct Cli {

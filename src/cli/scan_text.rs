@@ -52,6 +52,11 @@ pub fn summary(r: &ScanReport) -> String {
             v.iter().map(|l| format!("{} ({})", l.name, l.needed_by)).collect::<Vec<_>>().join(", ")
         }
     });
+    if r.build_deps.as_ref().is_some_and(|f| !f.value.is_empty()) {
+        line(&mut out, "build deps", &r.build_deps, |v| {
+            v.iter().map(|d| format!("{} ({})", d.package, d.debian.join(" "))).collect::<Vec<_>>().join(", ")
+        });
+    }
     line(&mut out, "Dockerfile", &r.existing_dockerfile, |v| v.clone());
     line(&mut out, ".dockerignore", &r.existing_dockerignore, |v| v.clone());
 

@@ -66,7 +66,7 @@ pub fn render(
     let member = workspace_member(scan)?;
     let pm = scan.package_manager.as_ref().map(|f| f.value).unwrap_or(plan.package_manager);
     let ctx = Ctx { plan, scan, variant, flavour, pm, member };
-    let libs = scan.system_libs.as_ref().map(|f| f.value.as_slice()).unwrap_or(&[]);
+    let libs = crate::scan::system_libs::at(scan, plan.python);
 
     if variant.is_multistage() {
         let (b, r) = (&images.builder, &images.runtime);
@@ -89,7 +89,8 @@ pub fn render(
         }
         if !libs.is_empty() {
             let names: Vec<String> = libs.iter().map(|l| format!("{} (for {})", l.name, l.needed_by)).collect();
-            if !r.shell || r.family == Family::Distroless {
+            // A shell-less runtime (distroless) gets the libraries copied from the builder.
+            if r.shell && r.family == Family::Distroless {
                 let alts: Vec<String> = libs.iter().filter_map(|l| l.alternative.clone()).collect();
                 return Err(RenderError::Unsupported(format!(
                     "{} has no package manager to add {}; depend on the binary wheel{} or use the multistage-slim variant",

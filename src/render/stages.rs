@@ -10,7 +10,7 @@
 
 use crate::catalogue::BaseImage;
 use crate::plan::{APP_DIR, Flavour, SECRETS_DIR, VENV, Variant};
-use crate::scan::SystemLib;
+use crate::scan::{BuildDep, SystemLib};
 
 use super::entrypoint;
 use super::installers::{Install, Mode, Recipe};
@@ -89,6 +89,34 @@ fn uniq(v: impl IntoIterator<Item = String>) -> Vec<String> {
     out
 }
 
+/// Where a shell-less runtime gets the shared libraries copied from the builder.
+const LIBS_DIR: &str = "/usr/local/lib/pyslim";
+
+/// Shared objects a glibc runtime (distroless python3) always has: not copied.
+const RUNTIME_HAS: &str = "libc|libm|libpthread|libdl|librt|libresolv|libutil|ld-linux[^/]*|libssl|libcrypto|libz|libffi|libexpat|libbz2|liblzma|libsqlite3|libuuid|libgcc_s|libstdc\\+\\+";
+
+/// Builder step: the libraries of `libs` (by soname, also those loaded with ctypes) and every
+/// library the venv's extension modules link, resolved with ldd, into [`LIBS_DIR`].
+fn collect_libs(libs: &[SystemLib]) -> Run {
+    let sonames = uniq(libs.iter().flat_map(|l| l.sonames.iter().cloned()));
+    Run::new()
+        .cmd(format!("mkdir -p {LIBS_DIR}"))
+        .cmd(format!(
+            "ldconfig -p | awk '{}' > /tmp/pyslim-sonames",
+            sonames.iter().map(|s| format!("$1 == \"{s}\" {{print $NF}}")).collect::<Vec<_>>().join("; ")
+        ))
+        .cmd(format!(
+            "{{ cat /tmp/pyslim-sonames; find {VENV} -name '*.so*' -type f; }} | xargs -r ldd 2>/dev/null \\\n       \
+             | awk '$2 == \"=>\" && $3 ~ /^\\// {{print $3}}' | cat - /tmp/pyslim-sonames | sort -u \\\n       \
+             | grep -v -e '^{VENV}/' | grep -v -E '/({RUNTIME_HAS})\\.so' | xargs -r cp -L -t {LIBS_DIR}/"
+        ))
+        .cmd("rm -f /tmp/pyslim-sonames")
+        .ignore(
+            "DL4006",
+            "no pipefail on purpose: ldd fails for files that are not shared objects; the step fails when cp does",
+        )
+}
+
 /// Bytecode and strip steps that finish the venv in the builder.
 fn finish_venv(ctx: &Ctx) -> Vec<String> {
     let mut out = vec![];
@@ -133,8 +161,19 @@ fn user_and_port(s: &mut Stage, ctx: &Ctx) {
     df.line(format!("EXPOSE {}", ctx.plan.port));
 }
 
-fn system_libs<'a>(ctx: &Ctx<'a>) -> &'a [SystemLib] {
-    ctx.scan.system_libs.as_ref().map(|f| f.value.as_slice()).unwrap_or(&[])
+/// Run-time libraries for the plan's Python (which may differ from the scan's choice).
+fn system_libs(ctx: &Ctx) -> Vec<SystemLib> {
+    crate::scan::system_libs::at(ctx.scan, ctx.plan.python)
+}
+
+/// What compiles from source on the plan's Python, with its build packages.
+fn build_deps(ctx: &Ctx) -> Vec<BuildDep> {
+    crate::scan::build_deps::at(ctx.scan, ctx.plan.python)
+}
+
+/// Each Debian package once, space-separated lists split.
+fn debian_list<'a>(lists: impl IntoIterator<Item = &'a String>) -> Vec<String> {
+    uniq(lists.into_iter().flat_map(|l| l.split_whitespace().map(String::from)))
 }
 
 /// Where the project lives inside `/app` while installing: the member folder of a workspace.
@@ -334,9 +373,14 @@ pub(crate) fn single_stage(ctx: &Ctx, image: &BaseImage, header: Dockerfile) -> 
 
     // Build packages for C extensions on slim: installed, used and purged in the same layer.
     let libs = system_libs(ctx);
-    let (apt_pre, apt_post) = if !naive && !libs.is_empty() {
+    let compile = build_deps(ctx);
+    let (apt_pre, apt_post) = if !naive && (!libs.is_empty() || !compile.is_empty()) {
+        // build-essential (for what compiles) includes gcc and libc6-dev
+        let gcc = if compile.is_empty() { vec!["gcc".to_string(), "libc6-dev".to_string()] } else { vec![] };
         let build = uniq(
-            ["gcc".to_string(), "libc6-dev".to_string()].into_iter().chain(libs.iter().map(|l| l.debian_build.clone())),
+            gcc.into_iter()
+                .chain(crate::scan::build_deps::packages(&compile, false))
+                .chain(debian_list(libs.iter().map(|l| &l.debian_build))),
         );
         let runtime = uniq(libs.iter().map(|l| l.debian_runtime.clone()));
         let all = uniq(build.iter().cloned().chain(runtime));
@@ -435,9 +479,21 @@ pub(crate) fn multi_stage(
             s.df().line(format!("COPY {} {}", secret.context_path(), secret.target));
         }
     }
+    // Compiler and headers for what compiles from source, less what the builder image ships.
     let libs = system_libs(ctx);
-    if !libs.is_empty() && builder.family != crate::catalogue::Family::Python {
-        s.run(apt_install(&uniq(libs.iter().map(|l| l.debian_build.clone()))));
+    let compile = build_deps(ctx);
+    let full = builder.family == crate::catalogue::Family::Python;
+    let mut build_pkgs: Vec<String> = Vec::new();
+    if !libs.is_empty() && !full {
+        if !builder.compilers {
+            build_pkgs.extend(crate::scan::build_deps::table().compiler.iter().cloned());
+        }
+        build_pkgs.extend(debian_list(libs.iter().map(|l| &l.debian_build)));
+    }
+    build_pkgs.extend(crate::scan::build_deps::packages(&compile, full));
+    let build_pkgs = uniq(build_pkgs);
+    if !build_pkgs.is_empty() {
+        s.run(apt_install(&build_pkgs));
     }
     let venv_python = &runtime.interpreter;
     let mut make_venv = Run::new();
@@ -480,6 +536,16 @@ pub(crate) fn multi_stage(
         s.df().line(format!("COPY . {APP_DIR}/"));
         s.run(with_secrets(ctx, project));
     }
+    // A runtime without a package manager gets the libraries as files from the builder.
+    let copy_libs = !libs.is_empty() && !runtime.shell;
+    if copy_libs {
+        s.df().comment(&format!(
+            "{} has no package manager: the shared libraries the venv needs (and what they link),\n\
+             less what every glibc runtime ships, are copied from here to {LIBS_DIR}.",
+            runtime.reference
+        ));
+        s.run(collect_libs(&libs));
+    }
     s.run_apart(steps);
     let source_from_builder = !ctx.plan.build_steps.is_empty();
 
@@ -487,11 +553,18 @@ pub(crate) fn multi_stage(
     s.df().blank();
     let from_source = !source_from_builder && source_stage(&mut s, ctx, builder);
     s.df().from(&ctx.plan.image_ref(runtime), Some("runtime"));
-    if !libs.is_empty() {
+    if !libs.is_empty() && !copy_libs {
         // checked by the caller: this runtime has a shell and apt
         s.run(apt_install(&uniq(libs.iter().map(|l| l.debian_runtime.clone()))));
     }
-    s.df().env(&runtime_env(ctx, &install, Some(VENV)));
+    let mut env = runtime_env(ctx, &install, Some(VENV));
+    if copy_libs {
+        env.push(("LD_LIBRARY_PATH".into(), LIBS_DIR.into()));
+    }
+    s.df().env(&env);
+    if copy_libs {
+        s.df().line(format!("COPY --from=builder {LIBS_DIR}/ {LIBS_DIR}/"));
+    }
     s.df().line(format!("WORKDIR {APP_DIR}"));
     s.df().line(format!("COPY --from=builder {VENV} {VENV}"));
     if source_from_builder {

@@ -36,6 +36,9 @@ pub struct Project {
     pub runtime_names: BTreeSet<String>,
     /// Extras requested per declared dependency (`fastapi[standard]` -> standard).
     pub extras: BTreeMap<String, BTreeSet<String>>,
+    /// Without a lock: the exact `==` pins of the declared dependencies, with the files the
+    /// package index lists for them (`index`).
+    pub pins: Option<LockInfo>,
 }
 
 impl Project {
@@ -46,6 +49,11 @@ impl Project {
 
     pub fn has_extra(&self, name: &str, extra: &str) -> bool {
         self.extras.get(name).is_some_and(|e| e.contains(extra))
+    }
+
+    /// The pins whose wheels bound the Python choice: the lock's, else the `==` pins.
+    pub fn wheel_info(&self) -> Option<&LockInfo> {
+        self.lock.as_ref().or(self.pins.as_ref())
     }
 }
 

@@ -1,7 +1,9 @@
 //! Lockfiles as data: which packages a lock pins (and whether each is a runtime package), and
-//! which wheels it lists, so the scan can tell for which CPython versions every compiled
-//! dependency has a Linux wheel. Reads `poetry.lock`, `uv.lock`, `pdm.lock` (TOML) and
-//! `Pipfile.lock` (JSON, no wheel names). It does not decide the package manager (`deps`).
+//! which files it lists (Poetry 1.1 `[metadata.files]`, Poetry >=1.2 per-package `files`, uv.lock
+//! `wheels`/`sdist`, pdm.lock `files`), so the scan can tell for which CPython versions every
+//! compiled dependency has a Linux glibc wheel. Reads `poetry.lock`, `uv.lock`, `pdm.lock` (TOML)
+//! and `Pipfile.lock` (JSON, no file names: the index fills them in, `index`). Owns the wheel-tag
+//! rules (cpXY, abi3, py3-none-any, manylinux). It does not decide the package manager (`deps`).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -15,8 +17,13 @@ pub struct LockedPackage {
     /// PEP 503 normalized name.
     pub name: String,
     pub version: String,
-    /// Wheel file names the lock lists (empty: unknown or sdist only).
+    /// Wheel file names the lock (or the index) lists (empty: unknown or source only).
     pub wheels: Vec<String>,
+    /// Whether a source distribution is listed.
+    pub sdist: bool,
+    /// Where the file list came from (`poetry.lock`, `https://pypi.org/simple/`); `None` when
+    /// no file list is known, so nothing can be said about wheels.
+    pub files_from: Option<String>,
     /// Whether the package is needed at run time (not only by a dev group), as far as the lock says.
     pub runtime: bool,
 }
@@ -35,6 +42,50 @@ impl LockedPackage {
     pub fn is_compiled(&self) -> bool {
         !self.wheels.is_empty() && !self.wheels.iter().any(|w| is_pure(w))
     }
+
+    /// Whether the pin bounds the Python choice: a compiled package with Linux wheels for some
+    /// Python. One with no Linux wheel at all (psycopg2, uwsgi) builds from source on every
+    /// Python alike, so it says nothing about which one to choose.
+    pub fn bounds_python(&self) -> bool {
+        self.runtime && self.is_compiled() && self.wheels.iter().any(|w| is_linux(w))
+    }
+
+    /// Whether installing on CPython `v` builds this package from source: no Linux wheel fits
+    /// and the file list is known (a compiled package without a wheel for `v`, or source only).
+    pub fn compiles_on(&self, v: PythonVersion) -> bool {
+        self.files_from.is_some()
+            && !self.wheels.iter().any(|w| wheel_fits(w, v))
+            && (self.sdist || !self.wheels.is_empty())
+    }
+
+    /// The CPython minors its Linux wheels cover, as a phrase: `wheels up to cp310`,
+    /// `wheels for cp311 to cp313`, `abi3 wheels from cp39`, `no Linux wheel (source only)`.
+    pub fn wheel_span(&self) -> String {
+        let mut minors: Vec<u8> = Vec::new();
+        let mut abi3_from: Option<u8> = None;
+        for w in self.wheels.iter().filter(|w| is_linux(w)) {
+            let Some((py, abi, _)) = tags(w) else { continue };
+            for t in py.split('.') {
+                let Some(m) = t.strip_prefix("cp3").and_then(|m| m.parse::<u8>().ok()) else { continue };
+                if abi.split('.').any(|a| a == "abi3") {
+                    abi3_from = Some(abi3_from.map_or(m, |x| x.min(m)));
+                } else if abi.split('.').any(|a| a.trim_end_matches(['m', 'u']) == format!("cp3{m}")) {
+                    // cp36m: the pymalloc ABI of Python <= 3.7
+                    minors.push(m);
+                }
+            }
+        }
+        if let Some(m) = abi3_from {
+            return format!("abi3 wheels from cp3{m}");
+        }
+        minors.sort_unstable();
+        minors.dedup();
+        match (minors.first(), minors.last()) {
+            (Some(a), Some(b)) if a == b => format!("wheels for cp3{a} only"),
+            (Some(_), Some(b)) => format!("wheels up to cp3{b}"),
+            _ => "no Linux wheel (source only)".to_string(),
+        }
+    }
 }
 
 /// What a lockfile pins.
@@ -50,10 +101,22 @@ impl LockInfo {
         self.packages.iter().find(|p| p.name == name)
     }
 
-    /// Compiled runtime packages without a wheel for `v`.
+    /// Runtime packages that bound the Python choice and have no wheel for `v`.
     pub fn missing_wheels(&self, v: PythonVersion) -> Vec<&LockedPackage> {
-        self.packages.iter().filter(|p| p.runtime && p.is_compiled() && p.has_wheel_for(v) == Some(false)).collect()
+        self.packages.iter().filter(|p| p.bounds_python() && p.has_wheel_for(v) == Some(false)).collect()
     }
+
+    /// Runtime packages whose file list is unknown (the index can tell).
+    pub fn without_files(&self) -> impl Iterator<Item = &LockedPackage> {
+        self.packages.iter().filter(|p| p.runtime && p.files_from.is_none() && !p.version.is_empty())
+    }
+}
+
+/// Whether a wheel is for Linux with glibc (or any platform); musllinux, macOS and Windows are not.
+fn is_linux(wheel: &str) -> bool {
+    tags(wheel).is_some_and(|(_, _, plat)| {
+        plat == "any" || plat.split('.').any(|p| p.contains("linux") && !p.contains("musllinux"))
+    })
 }
 
 /// `pkg-1.0-py3-none-any.whl`, `pkg-1.0-py2.py3-none-any.whl`.
@@ -72,10 +135,9 @@ fn tags(wheel: &str) -> Option<(&str, &str, &str)> {
     Some((parts[2], parts[1], parts[0]))
 }
 
-fn wheel_fits(wheel: &str, v: PythonVersion) -> bool {
-    let Some((py, abi, plat)) = tags(wheel) else { return false };
-    let linux = plat == "any" || plat.split('.').any(|p| p.contains("linux") && !p.contains("musllinux"));
-    if !linux {
+pub fn wheel_fits(wheel: &str, v: PythonVersion) -> bool {
+    let Some((py, abi, _)) = tags(wheel) else { return false };
+    if !is_linux(wheel) {
         return false;
     }
     let want = format!("cp{}{}", v.major, v.minor);
@@ -129,8 +191,8 @@ pub fn read(ctx: &mut Ctx, rel_to_root: &str, shown: &str) -> Option<LockInfo> {
         let mut lp = LockedPackage {
             name: normalize(n),
             version: p.get("version").and_then(|v| v.as_str()).unwrap_or("").to_string(),
-            wheels: Vec::new(),
             runtime: true,
+            ..Default::default()
         };
         match name {
             "poetry.lock" => {
@@ -140,26 +202,41 @@ pub fn read(ctx: &mut Ctx, rel_to_root: &str, shown: &str) -> Option<LockInfo> {
                 } else if let Some(cat) = get_str(p, &["category"]) {
                     lp.runtime = cat == "main";
                 }
-                lp.wheels = file_names(p.get("files"), "file");
+                // Poetry >=1.2 lists files per package; Poetry 1.1 under [metadata.files].
+                let files = p.get("files").or_else(|| {
+                    let meta = table.get("metadata")?.get("files")?.as_table()?;
+                    meta.get(n).or_else(|| meta.iter().find(|(k, _)| normalize(k) == lp.name).map(|(_, v)| v))
+                });
+                set_files(&mut lp, files, "file", shown);
+                // A directory, git or URL package has no index files to list.
+                let local = p.get("source").and_then(|s| s.get("type")).and_then(|t| t.as_str());
+                if local.is_some_and(|t| !matches!(t, "legacy" | "pypi")) {
+                    lp.files_from = Some(shown.to_string());
+                }
             }
             "pdm.lock" => {
                 if let Some(groups) = p.get("groups").and_then(|g| g.as_array()) {
                     lp.runtime = groups.iter().any(|g| g.as_str() == Some("default"));
                 }
-                lp.wheels = file_names(p.get("files"), "file");
+                set_files(&mut lp, p.get("files"), "file", shown);
+                if ["path", "git", "url"].iter().any(|k| p.contains_key(*k)) {
+                    lp.files_from = Some(shown.to_string());
+                }
             }
             _ => {
-                lp.wheels = p
-                    .get("wheels")
-                    .and_then(|w| w.as_array())
-                    .map(|ws| {
-                        ws.iter()
-                            .filter_map(|w| w.get("url").or_else(|| w.get("path")).or_else(|| w.get("filename")))
-                            .filter_map(|u| u.as_str())
-                            .map(|u| u.rsplit('/').next().unwrap_or(u).split('#').next().unwrap_or(u).to_string())
-                            .collect()
-                    })
-                    .unwrap_or_default();
+                let name_of = |w: &toml::Value| {
+                    let u = w.get("url").or_else(|| w.get("path")).or_else(|| w.get("filename"))?.as_str()?;
+                    Some(u.rsplit('/').next().unwrap_or(u).split('#').next().unwrap_or(u).to_string())
+                };
+                let wheels: Option<Vec<String>> =
+                    p.get("wheels").and_then(|w| w.as_array()).map(|ws| ws.iter().filter_map(name_of).collect());
+                let sdist = p.get("sdist").is_some();
+                // A registry package lists its files; a local or git one has none to list.
+                if wheels.is_some() || sdist || p.get("source").is_some() {
+                    lp.wheels = wheels.unwrap_or_default();
+                    lp.sdist = sdist;
+                    lp.files_from = Some(shown.to_string());
+                }
             }
         }
         info.packages.push(lp);
@@ -167,16 +244,63 @@ pub fn read(ctx: &mut Ctx, rel_to_root: &str, shown: &str) -> Option<LockInfo> {
     if name == "uv.lock" {
         mark_uv_runtime(&table, &mut info);
     }
+    let pdm_groups = pkgs.iter().any(|p| p.get("groups").is_some());
+    if name == "pdm.lock" && !pdm_groups {
+        mark_pdm_runtime(ctx, &table, &mut info);
+    }
     Some(info)
 }
 
-fn file_names(files: Option<&toml::Value>, key: &str) -> Vec<String> {
-    files
+/// A pdm.lock written without `inherit_metadata` (lock_version 4.4 and older) names no group
+/// per package: runtime packages are those reachable from `[project] dependencies` (the default
+/// group) through each package's `dependencies`, so test and lint tools stay out.
+fn mark_pdm_runtime(ctx: &mut Ctx, table: &toml::Table, info: &mut LockInfo) {
+    let Some(py) = ctx.exists("pyproject.toml").then(|| ctx.read_toml("pyproject.toml")).flatten() else { return };
+    let Some(roots) = py.get("project").and_then(|p| p.get("dependencies")).and_then(|d| d.as_array()) else {
+        return;
+    };
+    let req_name = |s: &str| {
+        let end = s.find(|c: char| !(c.is_ascii_alphanumeric() || "._-".contains(c))).unwrap_or(s.len());
+        normalize(&s[..end])
+    };
+    let mut edges: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for p in table.get("package").and_then(|p| p.as_array()).into_iter().flatten() {
+        let Some(n) = p.get("name").and_then(|n| n.as_str()) else { continue };
+        let deps = p.get("dependencies").and_then(|d| d.as_array()).into_iter().flatten();
+        edges.entry(normalize(n)).or_default().extend(deps.filter_map(|d| d.as_str()).map(req_name));
+    }
+    let mut seen: BTreeSet<String> = BTreeSet::new();
+    let mut todo: Vec<String> = roots.iter().filter_map(|r| r.as_str()).map(req_name).collect();
+    while let Some(n) = todo.pop() {
+        if seen.insert(n.clone())
+            && let Some(ds) = edges.get(&n)
+        {
+            todo.extend(ds.iter().cloned());
+        }
+    }
+    for p in &mut info.packages {
+        p.runtime = seen.contains(&p.name);
+    }
+}
+
+/// Fills the wheel names and the sdist flag from a `files = [{file = ...}]` list. An empty or
+/// missing list leaves the files unknown (old locks written without hashes).
+fn set_files(lp: &mut LockedPackage, files: Option<&toml::Value>, key: &str, shown: &str) {
+    let names: Vec<&str> = files
         .and_then(|f| f.as_array())
-        .map(|fs| {
-            fs.iter().filter_map(|f| f.get(key)?.as_str()).filter(|f| f.ends_with(".whl")).map(String::from).collect()
-        })
-        .unwrap_or_default()
+        .map(|fs| fs.iter().filter_map(|f| f.get(key)?.as_str()).collect())
+        .unwrap_or_default();
+    if names.is_empty() {
+        return;
+    }
+    lp.wheels = names.iter().filter(|f| f.ends_with(".whl")).map(|f| f.to_string()).collect();
+    lp.sdist = names.iter().any(|f| is_sdist(f));
+    lp.files_from = Some(shown.to_string());
+}
+
+/// `pkg-1.0.tar.gz`, `.zip`, `.tar.bz2`: a source distribution.
+pub fn is_sdist(file: &str) -> bool {
+    [".tar.gz", ".zip", ".tar.bz2", ".tgz", ".tar.xz"].iter().any(|e| file.ends_with(e))
 }
 
 /// uv.lock marks no groups per package: runtime packages are those reachable from the
@@ -242,8 +366,8 @@ fn pipfile_lock(ctx: &mut Ctx, text: &str, shown: &str) -> Option<LockInfo> {
                 info.packages.push(LockedPackage {
                     name: normalize(name),
                     version: version.trim_start_matches("==").to_string(),
-                    wheels: Vec::new(),
                     runtime,
+                    ..Default::default()
                 });
             }
         }

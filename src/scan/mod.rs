@@ -10,16 +10,22 @@
 //! - [`python_version`]: the Python major.minor, from the first source that names one;
 //! - [`dockerfile`]: an existing Dockerfile (FROM, CMD/ENTRYPOINT, EXPOSE) and `.dockerignore`;
 //! - [`app`]: framework, app target, app server, entrypoint argv and port;
+//! - [`index`]: the package index (PEP 691) for pins without file lists, cached;
 //! - [`system_libs`]: shared libraries that dependencies need at run time (`assets/system_libs.toml`);
+//! - [`build_deps`]: compilers and headers for what compiles from source (`assets/build_deps.toml`);
 //! - [`secrets`]: files that would enter the build context and should not.
 
 mod app;
+pub mod build_deps;
 mod deps;
 mod dockerfile;
 mod files;
+pub(crate) mod index;
 mod index_auth;
 mod lock;
 mod lock_state;
+pub use index::{OFFLINE_ENV, stay_offline};
+pub use lock::LockedPackage;
 mod pycode;
 mod python_version;
 mod secrets;
@@ -153,6 +159,19 @@ pub struct SystemLib {
     pub alternative: Option<String>,
 }
 
+/// A distribution that compiles from source on the chosen Python, and what its build needs.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct BuildDep {
+    /// Distribution, e.g. `psycopg2-binary`.
+    pub package: String,
+    /// The pinned version (empty when unpinned).
+    pub version: String,
+    /// Why it compiles, naming the pin and where its file list came from.
+    pub reason: String,
+    /// Debian packages its build needs in the builder stage, compiler first.
+    pub debian: Vec<String>,
+}
+
 /// One declared dependency (normalized PEP 503 name, as written in the project).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Dependency {
@@ -210,6 +229,17 @@ pub struct ScanReport {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub required_env: Vec<Fact<String>>,
     pub system_libs: Option<Fact<Vec<SystemLib>>>,
+    /// Distributions that compile from source on the chosen Python (a source-only pin, or no
+    /// wheel for it), with the compiler and headers the builder stage needs.
+    pub build_deps: Option<Fact<Vec<BuildDep>>>,
+    /// The runtime pins with their file lists (lock or index), so plan and render can ask
+    /// again for another Python ([`build_deps::at`], [`system_libs::at`]); not in the JSON.
+    #[serde(skip)]
+    pub pins: Vec<LockedPackage>,
+    /// Libraries needed only when their distribution compiles (`only_without_wheel` rows);
+    /// [`system_libs::at`] decides per Python. Not in the JSON.
+    #[serde(skip)]
+    pub libs_if_compiled: Vec<SystemLib>,
     /// Runtime dependencies (not dev), as declared.
     pub dependencies: Vec<Dependency>,
     /// Files the dependency install step needs, relative to the build context root, in the
@@ -360,11 +390,18 @@ fn scan_folder(root: &Path) -> Result<ScanReport, ScanError> {
         let context = s.spawn(|| secrets::context_files(&context_root, &ignore));
         let tree = walk::walk(&mut ctx);
         let code = pycode::analyze(&mut ctx, &tree.python_files);
-        let project = deps::detect(&mut ctx, &mut report, &code);
+        let mut project = deps::detect(&mut ctx, &mut report, &code);
+        // File lists the lock lacks (or `==` pins without a lock), from the package index.
+        index::attach(&mut ctx, &report, &mut project);
         let docker = dockerfile::detect(&mut ctx, &mut report);
         python_version::detect(&mut ctx, &mut report, &project, docker.as_ref());
         app::detect(&mut ctx, &mut report, &code, &project, docker.as_ref());
+        report.pins = project
+            .wheel_info()
+            .map(|l| l.packages.iter().filter(|p| p.runtime).cloned().collect())
+            .unwrap_or_default();
         system_libs::detect(&mut report, &project);
+        build_deps::detect(&mut report);
         lock_state::detect(&mut ctx, &mut report);
         index_auth::detect(&mut ctx, &mut report);
         let files = context.join().unwrap_or_else(|_| {

@@ -1,9 +1,11 @@
-//! The project's Python version (major.minor). Owns the order of the sources, the same order
-//! other tools read them: `.python-version`, `runtime.txt`, Pipfile `python_version`,
-//! `.tool-versions`, Poetry's `python` constraint, `requires-python` (a range: the newest
-//! `python:3.X-slim` in the catalogue that the range allows and for which the lockfile has a Linux
-//! wheel of every compiled runtime dependency), then an existing Dockerfile's `FROM python:3.X`
-//! and CI configuration. A fixed version is checked against the lock's wheels and the catalogue.
+//! The project's Python version (major.minor): the Python choice that installs. Owns the order
+//! of the sources, the same order other tools read them (`.python-version`, `runtime.txt`,
+//! Pipfile `python_version`, `.tool-versions`; then the ranges, Poetry's `python` and
+//! `requires-python`; then an existing Dockerfile's `FROM python:3.X` and the CI's version), and
+//! the choice among the catalogue's `python:3.X-slim` versions: the named version when an image
+//! exists and every runtime pin installs from a wheel on it, else the newest maintained version
+//! the ranges allow on which every pin installs (file lists from the lock, or the index), with
+//! plain warnings for conflicts, end-of-life versions and versions no image exists for.
 
 use std::str::FromStr;
 
@@ -15,41 +17,245 @@ use crate::python::PythonVersion;
 use super::deps::Project;
 use super::dockerfile::Dockerfile;
 use super::files::{Ctx, get_str};
+use super::lock::LockInfo;
 use super::{Fact, ScanReport};
 
 pub fn detect(ctx: &mut Ctx, report: &mut ScanReport, project: &Project, docker: Option<&Dockerfile>) {
-    let fact = fixed_sources(ctx, report, project).or_else(|| range_sources(ctx, project)).or_else(|| {
-        docker.and_then(|d| {
-            d.froms.iter().rev().find_map(|(img, line)| {
-                python_image_version(img).map(|v| Fact::new(v, format!("{}:{line} (FROM {img})", d.path)))
+    let fixed = fixed_sources(ctx, report, project);
+    let ranges = range_sources(ctx, project);
+    // A Dockerfile's FROM or the CI's version is a weaker hint: only without a fixed version or a range.
+    let hint = fixed.or_else(|| {
+        if !ranges.is_empty() {
+            return None;
+        }
+        docker
+            .and_then(|d| {
+                d.froms.iter().rev().find_map(|(img, line)| {
+                    python_image_version(img).map(|v| Fact::new(v, format!("{}:{line} (FROM {img})", d.path)))
+                })
             })
-        })
+            .or_else(|| ci_version(ctx))
     });
-    let fact = fact.or_else(|| ci_version(ctx));
-    if let Some(f) = &fact {
-        let v = f.value;
-        if !catalogue::versions(Family::PythonSlim).contains(&v) {
-            ctx.warn(format!(
-                "Python {v} ({}) is not in pyslim's image catalogue; choose another with --python",
-                f.source
+    let choice = choose(&Constraints { hint: hint.as_ref(), ranges: &ranges, pins: project.wheel_info() });
+    for w in choice.warnings {
+        ctx.warn(w);
+    }
+    report.python = choice.fact;
+}
+
+/// What bounds the Python choice.
+pub(crate) struct Constraints<'a> {
+    /// A version the project names (`.python-version`, `runtime.txt`, Pipfile, `.tool-versions`,
+    /// else a Dockerfile `FROM` or the CI's).
+    pub hint: Option<&'a Fact<PythonVersion>>,
+    /// Ranges (`requires-python`, Poetry's `python`), each with how to name it.
+    pub ranges: &'a [Range],
+    /// The runtime pins with their file lists (lock or index).
+    pub pins: Option<&'a LockInfo>,
+}
+
+/// A version range the project declares.
+pub(crate) struct Range {
+    pub alternatives: Vec<VersionSpecifiers>,
+    pub spec: String,
+    pub shown: String,
+}
+
+impl Range {
+    fn allows(&self, v: PythonVersion) -> bool {
+        self.alternatives.iter().any(|s| allows(s, v))
+    }
+}
+
+pub(crate) struct Choice {
+    pub fact: Option<Fact<PythonVersion>>,
+    pub warnings: Vec<String>,
+}
+
+/// The newest Python a maintained distroless image ships (3.13 today).
+pub(crate) fn distroless_newest() -> Option<PythonVersion> {
+    catalogue::all().iter().filter(|i| i.family == Family::Distroless && !i.is_eol()).map(|i| i.python).max()
+}
+
+fn maintained(v: PythonVersion) -> bool {
+    catalogue::for_family(Family::PythonSlim, v, false).is_some_and(|i| !i.is_eol())
+}
+
+fn eol_warning(v: PythonVersion) -> Option<String> {
+    let img = catalogue::for_family(Family::PythonSlim, v, false)?;
+    let eol = img.eol.as_deref()?;
+    Some(format!(
+        "Python {v} is end of life since {eol}: its images get no security fixes; plan a move to a newer Python"
+    ))
+}
+
+/// `greenlet 3.0.1 has wheels up to cp312`, for every pin that lacks a wheel for `v`.
+fn why_not(pins: &LockInfo, v: PythonVersion) -> String {
+    let missing = pins.missing_wheels(v);
+    let mut list: Vec<String> =
+        missing.iter().take(3).map(|p| format!("{} {} has {}", p.name, p.version, p.wheel_span())).collect();
+    if missing.len() > 3 {
+        list.push(format!("{} more", missing.len() - 3));
+    }
+    list.join(", ")
+}
+
+/// Where the file lists came from, once (`poetry.lock`, `https://pypi.org/simple/ (cached)`).
+fn files_from(pins: &LockInfo) -> String {
+    let mut froms: Vec<&str> =
+        pins.packages.iter().filter(|p| p.runtime).filter_map(|p| p.files_from.as_deref()).collect();
+    froms.sort_unstable();
+    froms.dedup();
+    froms.join(", ")
+}
+
+/// The newest maintained catalogue Python (`python:3.X-slim`) that the ranges allow and for
+/// which every runtime pin installs from a wheel (or is pure Python); a named version wins when
+/// it exists and installs. When nothing installs from wheels, the nearest (or newest)
+/// maintained version, with a warning naming the pins that compile. Conflicts are warnings.
+pub(crate) fn choose(c: &Constraints) -> Choice {
+    let mut warnings = Vec::new();
+    let offered = catalogue::versions(Family::PythonSlim);
+    let mut allowed: Vec<PythonVersion> =
+        offered.iter().copied().filter(|v| c.ranges.iter().all(|r| r.allows(*v))).collect();
+    if allowed.is_empty() {
+        if !c.ranges.is_empty() {
+            let names: Vec<String> = c.ranges.iter().map(|r| format!("{} ({})", r.shown, r.spec)).collect();
+            warnings.push(format!(
+                "no Python version in pyslim's catalogue ({} to {}) satisfies {}; ignoring it",
+                offered.first().map(|v| v.to_string()).unwrap_or_default(),
+                offered.last().map(|v| v.to_string()).unwrap_or_default(),
+                names.join(" and ")
             ));
         }
-        if let Some(lock) = &project.lock {
-            for p in lock.missing_wheels(v) {
-                ctx.warn(format!(
-                    "{} {} has no Linux wheel for Python {v} in {}: it would be compiled from source",
-                    p.name, p.version, lock.file
-                ));
-            }
+        allowed = offered.clone();
+    }
+    // Nothing names a version: up to the newest Python that every variant has an image for (a
+    // maintained distroless one), the pins only lower it. A brand-new Python is chosen only
+    // when the project allows it, since unpinned dependencies are not checked.
+    let every_variant = distroless_newest();
+    if c.hint.is_none()
+        && c.ranges.is_empty()
+        && let Some(top) = every_variant
+        && allowed.iter().any(|v| *v <= top)
+    {
+        allowed.retain(|v| *v <= top);
+    }
+    let has_files = c.pins.is_some_and(|p| p.packages.iter().any(|p| p.runtime && p.files_from.is_some()));
+    let installs = |v: PythonVersion| c.pins.is_none_or(|p| p.missing_wheels(v).is_empty());
+    let with_files = |text: String, v: PythonVersion| match c.pins {
+        // Source-only pins (psycopg2) compile on any Python: they do not count either way.
+        Some(p) if has_files && p.packages.iter().any(|x| x.runtime && x.compiles_on(v)) => {
+            format!("{text}, with wheels for every pinned package that has any ({})", files_from(p))
         }
-        if let Some((spec, shown)) = requires_python(project)
-            && let Ok(s) = VersionSpecifiers::from_str(&spec)
-            && !allows(&s, v)
-        {
-            ctx.warn(format!("Python {v} ({}) is outside {shown} ({spec})", f.source));
+        Some(p) if has_files => format!("{text}, with wheels for every pinned package ({})", files_from(p)),
+        _ => text,
+    };
+
+    // The version the project names, when it exists and installs.
+    if let Some(h) = c.hint {
+        let v = h.value;
+        if allowed.contains(&v) && installs(v) {
+            warnings.extend(eol_warning(v));
+            return Choice { fact: Some(Fact::new(v, h.source.clone())), warnings };
         }
     }
-    report.python = fact;
+    if c.hint.is_none() && c.ranges.is_empty() && !has_files {
+        return Choice { fact: None, warnings };
+    }
+
+    // Best by: installs from wheels, maintained, nearest to the named version (else newest).
+    let key = |v: &PythonVersion| {
+        let dist = c.hint.map(|h| -(i32::from(h.value.minor) - i32::from(v.minor)).abs()).unwrap_or(0);
+        (installs(*v), maintained(*v), dist, *v)
+    };
+    let Some(best) = allowed.iter().copied().max_by_key(key) else { return Choice { fact: None, warnings } };
+    let newest = allowed.last().copied().unwrap_or(best);
+    // The pins that bound the choice are those without a wheel for the next version up.
+    let next_up = allowed.iter().copied().find(|v| *v > best).unwrap_or(newest);
+    let nearest = if maintained(best) { "nearest maintained version" } else { "nearest version" };
+    let range_text = c.ranges.first().map(|r| r.shown.clone());
+
+    let mut source = match (c.hint, &range_text) {
+        (Some(h), _) => {
+            let v = h.value;
+            if !offered.contains(&v) {
+                let why = match (offered.first(), offered.last()) {
+                    (Some(first), _) if v < *first => "no image is published for it any more (end of life)",
+                    (_, Some(last)) if v > *last => "no image is published for it yet",
+                    _ => "pyslim's catalogue has no image for it",
+                };
+                warnings.push(format!(
+                    "{} asks for Python {v}, but {why}: pyslim uses Python {best}, the {nearest}{}; \
+                     pass --python to choose another",
+                    h.source,
+                    if has_files && installs(best) { " that installs every pinned package" } else { "" }
+                ));
+                format!("{} asks for {v}; {nearest}", h.source)
+            } else if !allowed.contains(&v) {
+                let r = c
+                    .ranges
+                    .iter()
+                    .find(|r| !r.allows(v))
+                    .map(|r| format!("{} ({})", r.shown, r.spec))
+                    .unwrap_or_default();
+                warnings.push(format!(
+                    "{} says Python {v}, which is outside {r}: pyslim uses Python {best}; pass --python {v} to keep it",
+                    h.source
+                ));
+                format!("{r} (not {v} from {})", h.source)
+            } else {
+                let pins = c.pins.map(|p| why_not(p, v)).unwrap_or_default();
+                warnings.push(format!(
+                    "{} says Python {v}, but {pins}: pyslim uses Python {best}{}; pass --python {v} to keep it \
+                     (those packages then compile from source)",
+                    h.source,
+                    if has_files && installs(best) { ", where every pinned package has a wheel" } else { "" }
+                ));
+                format!("{} says {v}, but {pins}", h.source)
+            }
+        }
+        (None, Some(r)) if best == newest => format!("{r}: newest catalogue version it allows"),
+        (None, Some(r)) => format!("{r}: newest catalogue version that installs"),
+        (None, None) if Some(best) == every_variant => {
+            format!("no version named; {best}, the newest with an image for every variant (distroless)")
+        }
+        (None, None) => "no version named; newest catalogue version that installs".to_string(),
+    };
+    if let Some(p) = c.pins {
+        if best < newest && c.hint.is_none() {
+            // Say which pins keep it below the newest allowed version.
+            source = format!("{source} ({})", why_not(p, next_up));
+        }
+        if installs(best) {
+            source = with_files(source, best);
+        } else {
+            let list: Vec<String> = p
+                .missing_wheels(best)
+                .iter()
+                .map(|x| format!("{} {} ({})", x.name, x.version, x.wheel_span()))
+                .collect();
+            warnings.push(format!(
+                "no Python in pyslim's catalogue has wheels for every pinned package: on Python {best}, {} \
+                 compile from source (the builder gets a compiler and headers)",
+                list.join(", ")
+            ));
+        }
+    }
+    if installs(best) && !maintained(best) && has_files && allowed.iter().any(|v| maintained(*v)) {
+        let blockers = c.pins.map(|p| why_not(p, next_up)).unwrap_or_default();
+        warnings.push(format!(
+            "Python {best} is end of life{}, but the pinned packages install from wheels on no newer one ({blockers}); \
+             upgrade them to move to a maintained Python",
+            catalogue::for_family(Family::PythonSlim, best, false)
+                .and_then(|i| i.eol.clone())
+                .map(|e| format!(" since {e}"))
+                .unwrap_or_default()
+        ));
+    } else {
+        warnings.extend(eol_warning(best));
+    }
+    Choice { fact: Some(Fact::new(best, source)), warnings }
 }
 
 /// `.python-version`, `runtime.txt`, Pipfile, `.tool-versions`: a version, not a range.
@@ -117,8 +323,8 @@ fn fixed_sources(ctx: &mut Ctx, _report: &ScanReport, project: &Project) -> Opti
     None
 }
 
-/// Poetry's python constraint, then `requires-python`.
-fn range_sources(ctx: &mut Ctx, project: &Project) -> Option<Fact<PythonVersion>> {
+/// Poetry's python constraint and `requires-python`, parsed.
+fn range_sources(ctx: &mut Ctx, project: &Project) -> Vec<Range> {
     let py = project.pyproject.as_ref();
     let poetry = py.and_then(|t| get_str(t, &["tool", "poetry", "dependencies", "python"]));
     let mut ranges: Vec<(String, String)> = Vec::new();
@@ -128,6 +334,7 @@ fn range_sources(ctx: &mut Ctx, project: &Project) -> Option<Fact<PythonVersion>
     if let Some((spec, shown)) = requires_python(project) {
         ranges.push((spec, shown));
     }
+    let mut out = Vec::new();
     for (spec, shown) in ranges {
         let alternatives: Vec<VersionSpecifiers> = spec
             .split("||")
@@ -139,44 +346,11 @@ fn range_sources(ctx: &mut Ctx, project: &Project) -> Option<Fact<PythonVersion>
                 }
             })
             .collect();
-        if alternatives.is_empty() {
-            continue;
+        if !alternatives.is_empty() {
+            out.push(Range { alternatives, spec, shown });
         }
-        let offered = catalogue::versions(Family::PythonSlim);
-        let allowed: Vec<PythonVersion> =
-            offered.iter().copied().filter(|v| alternatives.iter().any(|s| allows(s, *v))).collect();
-        let Some(newest) = allowed.last().copied() else {
-            ctx.warn(format!("{shown}: no Python version in pyslim's catalogue satisfies it; ignored"));
-            continue;
-        };
-        let Some(lock) = &project.lock else {
-            return Some(Fact::new(newest, format!("{shown}: newest catalogue version it allows")));
-        };
-        let fits = allowed.iter().rev().find(|v| lock.missing_wheels(**v).is_empty()).copied();
-        return Some(match fits {
-            Some(v) if v == newest => {
-                Fact::new(v, format!("{shown}: newest catalogue version it allows, with wheels in {}", lock.file))
-            }
-            Some(v) => {
-                let missing: Vec<String> =
-                    lock.missing_wheels(newest).iter().map(|p| format!("{} {}", p.name, p.version)).collect();
-                let skipped: Vec<String> =
-                    allowed.iter().rev().take_while(|x| **x > v).map(|x| x.to_string()).collect();
-                let verb = if skipped.len() == 1 { "lacks" } else { "lack" };
-                Fact::new(
-                    v,
-                    format!(
-                        "{shown}: newest version with wheels in {} ({} {verb} wheels for {})",
-                        lock.file,
-                        skipped.join(", "),
-                        missing.join(", ")
-                    ),
-                )
-            }
-            None => Fact::new(newest, format!("{shown}: newest catalogue version it allows")),
-        });
     }
-    None
+    out
 }
 
 /// The project's `requires-python` and how to name it.
@@ -305,6 +479,89 @@ mod tests {
         let s = VersionSpecifiers::from_str(">=3.12.4").unwrap();
         assert!(allows(&s, PythonVersion::new(3, 12)));
         assert!(!allows(&s, PythonVersion::new(3, 11)));
+    }
+
+    fn pin(name: &str, version: &str, wheels: &[&str]) -> crate::scan::LockedPackage {
+        crate::scan::LockedPackage {
+            name: name.into(),
+            version: version.into(),
+            wheels: wheels.iter().map(|w| w.to_string()).collect(),
+            sdist: true,
+            files_from: Some("https://pypi.org/simple/".into()),
+            runtime: true,
+        }
+    }
+
+    /// greenlet 3.0.1's file list as recorded from PyPI (tests/index-recorded).
+    fn greenlet_301() -> LockInfo {
+        let files = crate::scan::index::parse_page(
+            include_str!("../../tests/index-recorded/greenlet.json"),
+            "application/vnd.pypi.simple.v1+json",
+        )
+        .unwrap();
+        let files = crate::scan::index::for_version(&files, "3.0.1");
+        let wheels: Vec<&str> = files.iter().filter(|f| f.ends_with(".whl")).map(String::as_str).collect();
+        LockInfo {
+            file: "requirements.txt:3".into(),
+            packages: vec![pin("greenlet", "3.0.1", &wheels), pin("flask", "3.0.0", &["flask-3.0.0-py3-none-any.whl"])],
+        }
+    }
+
+    fn v(s: &str) -> PythonVersion {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn pins_bound_the_choice_and_the_source_names_them() {
+        let pins = greenlet_301();
+        // nothing named: the pin lowers the default
+        let c = choose(&Constraints { hint: None, ranges: &[], pins: Some(&pins) });
+        let f = c.fact.unwrap();
+        assert_eq!(f.value, v("3.12"));
+        assert!(f.source.contains("greenlet 3.0.1 has wheels up to cp312"), "{}", f.source);
+        assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+        // .python-version 3.13 conflicts with the pin: the version that installs, said plainly
+        let hint = Fact::new(v("3.13"), ".python-version");
+        let c = choose(&Constraints { hint: Some(&hint), ranges: &[], pins: Some(&pins) });
+        assert_eq!(c.fact.as_ref().unwrap().value, v("3.12"));
+        assert!(
+            c.warnings[0].starts_with(".python-version says Python 3.13, but greenlet 3.0.1 has wheels up to cp312")
+        );
+        assert!(c.warnings[0].contains("--python 3.13"), "{:?}", c.warnings);
+        // a named version that installs wins
+        let hint = Fact::new(v("3.11"), ".python-version");
+        let c = choose(&Constraints { hint: Some(&hint), ranges: &[], pins: Some(&pins) });
+        assert_eq!(c.fact.unwrap().source, ".python-version");
+        assert!(c.warnings.is_empty());
+        // no index data at all: nothing said, the plan's default decides
+        assert!(choose(&Constraints { hint: None, ranges: &[], pins: None }).fact.is_none());
+    }
+
+    #[test]
+    fn versions_without_images_eol_and_ranges() {
+        let hint = Fact::new(v("3.6"), "runtime.txt (python-3.6)");
+        let c = choose(&Constraints { hint: Some(&hint), ranges: &[], pins: None });
+        assert_eq!(c.fact.unwrap().value, v("3.11"), "the nearest maintained version");
+        assert!(c.warnings[0].contains("no image is published for it any more"), "{:?}", c.warnings);
+        assert!(!c.warnings[0].contains("PythonSlim"), "plain words: {:?}", c.warnings);
+        // an end-of-life version the project names is kept, with a warning
+        let hint = Fact::new(v("3.9"), ".python-version");
+        let c = choose(&Constraints { hint: Some(&hint), ranges: &[], pins: None });
+        assert_eq!(c.fact.unwrap().value, v("3.9"));
+        assert!(c.warnings[0].starts_with("Python 3.9 is end of life since 2025-10"), "{:?}", c.warnings);
+        // a named version outside requires-python: the range wins, said plainly
+        let range = Range {
+            alternatives: vec![VersionSpecifiers::from_str(">=3.12").unwrap()],
+            spec: ">=3.12".into(),
+            shown: "pyproject.toml requires-python \">=3.12\"".into(),
+        };
+        let hint = Fact::new(v("3.11"), ".python-version");
+        let c = choose(&Constraints { hint: Some(&hint), ranges: std::slice::from_ref(&range), pins: None });
+        assert_eq!(c.fact.unwrap().value, v("3.12"), "nearest allowed");
+        assert!(c.warnings[0].contains("outside pyproject.toml requires-python"), "{:?}", c.warnings);
+        // a range alone: its newest version
+        let c = choose(&Constraints { hint: None, ranges: std::slice::from_ref(&range), pins: None });
+        assert_eq!(c.fact.unwrap().value, *catalogue::versions(Family::PythonSlim).last().unwrap());
     }
 
     #[test]

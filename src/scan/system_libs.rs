@@ -8,6 +8,8 @@ use std::sync::OnceLock;
 
 use serde::Deserialize;
 
+use crate::python::PythonVersion;
+
 use super::deps::Project;
 use super::{Fact, ScanReport, SystemLib};
 
@@ -56,8 +58,25 @@ pub fn detect(report: &mut ScanReport, project: &Project) {
     let mut libs: Vec<SystemLib> = Vec::new();
     let mut sources: Vec<String> = Vec::new();
     for e in table() {
-        if !applies(e, project, report) {
+        if !applies(e, project) {
             continue;
+        }
+        let lib = SystemLib {
+            name: e.name.clone(),
+            needed_by: e.package.clone(),
+            debian_runtime: e.debian_runtime.clone(),
+            debian_build: e.debian_build.clone(),
+            sonames: e.sonames.clone(),
+            alternative: e.alternative.clone(),
+        };
+        if e.only_without_wheel {
+            if !report.libs_if_compiled.contains(&lib) {
+                report.libs_if_compiled.push(lib.clone());
+            }
+            let py = report.python.as_ref().map(|f| f.value);
+            if !py.is_some_and(|v| compiles(report, &e.package, v)) {
+                continue;
+            }
         }
         let declared = report.dependencies.iter().find(|d| d.name == e.package);
         let source = match declared {
@@ -70,14 +89,7 @@ pub fn detect(report: &mut ScanReport, project: &Project) {
             continue;
         }
         sources.push(source);
-        libs.push(SystemLib {
-            name: e.name.clone(),
-            needed_by: e.package.clone(),
-            debian_runtime: e.debian_runtime.clone(),
-            debian_build: e.debian_build.clone(),
-            sonames: e.sonames.clone(),
-            alternative: e.alternative.clone(),
-        });
+        libs.push(lib);
     }
     let source = if sources.is_empty() {
         match &project.lock {
@@ -99,7 +111,7 @@ pub fn detect(report: &mut ScanReport, project: &Project) {
     report.system_libs = Some(Fact::new(libs, source));
 }
 
-fn applies(e: &Entry, project: &Project, report: &ScanReport) -> bool {
+fn applies(e: &Entry, project: &Project) -> bool {
     if !project.has(&e.package) {
         return false;
     }
@@ -120,11 +132,31 @@ fn applies(e: &Entry, project: &Project, report: &ScanReport) -> bool {
         return false;
     }
     if e.only_without_wheel {
-        // Needed only when the lock proves there is no Linux wheel for the chosen Python.
-        let (Some(lock), Some(py)) = (&project.lock, &report.python) else { return false };
-        return lock.get(&e.package).and_then(|p| p.has_wheel_for(py.value)) == Some(false);
+        // Needed only when the file lists (lock or index) prove it compiles; [`at`] decides per Python.
+        return project.wheel_info().and_then(|l| l.get(&e.package)).is_some_and(|p| p.files_from.is_some());
     }
     true
+}
+
+/// Whether the pin of `package` compiles from source on `v`.
+fn compiles(report: &ScanReport, package: &str, v: PythonVersion) -> bool {
+    report.pins.iter().any(|p| p.name == package && p.compiles_on(v))
+}
+
+/// The run-time libraries for Python `v`: the scan's, with the `only_without_wheel` ones
+/// decided again for `v` (a `--python` other than the scan's choice).
+pub fn at(report: &ScanReport, v: PythonVersion) -> Vec<SystemLib> {
+    let mut out: Vec<SystemLib> = report
+        .system_libs
+        .as_ref()
+        .map(|f| f.value.iter().filter(|l| !report.libs_if_compiled.contains(l)).cloned().collect())
+        .unwrap_or_default();
+    for l in &report.libs_if_compiled {
+        if compiles(report, &l.needed_by, v) && !out.contains(l) {
+            out.push(l.clone());
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -165,15 +197,16 @@ mod tests {
                 ..Default::default()
             };
             if e.only_without_wheel {
-                p.lock = Some(LockInfo {
-                    file: "poetry.lock".into(),
-                    packages: vec![LockedPackage {
-                        name: e.package.clone(),
-                        version: "1".into(),
-                        wheels: vec![format!("{}-1-cp312-cp312-manylinux_2_17_x86_64.whl", e.package)],
-                        runtime: true,
-                    }],
-                });
+                let pin = LockedPackage {
+                    name: e.package.clone(),
+                    version: "1".into(),
+                    wheels: vec![format!("{}-1-cp312-cp312-manylinux_2_17_x86_64.whl", e.package)],
+                    files_from: Some("poetry.lock".into()),
+                    runtime: true,
+                    ..Default::default()
+                };
+                report.pins = vec![pin.clone()];
+                p.lock = Some(LockInfo { file: "poetry.lock".into(), packages: vec![pin] });
             }
             let found = libs(&p, &mut report);
             assert!(
@@ -217,12 +250,20 @@ mod tests {
                 name: "lxml".into(),
                 version: "5".into(),
                 wheels: vec!["lxml-5-cp313-cp313-manylinux_2_28_x86_64.whl".into()],
+                files_from: Some("uv.lock".into()),
                 runtime: true,
+                ..Default::default()
             }],
         });
-        let mut r =
-            ScanReport { python: Some(Fact::new(crate::python::PythonVersion::new(3, 13), "t")), ..Default::default() };
+        let mut r = ScanReport {
+            python: Some(Fact::new(crate::python::PythonVersion::new(3, 13), "t")),
+            pins: p.lock.as_ref().unwrap().packages.clone(),
+            ..Default::default()
+        };
         assert_eq!(libs(&p, &mut r), vec![]);
+        // ... and on a Python it has no wheel for, libxml2 (asked again for that Python)
+        assert_eq!(at(&r, crate::python::PythonVersion::new(3, 12)).len(), 1);
+        assert!(at(&r, crate::python::PythonVersion::new(3, 13)).is_empty());
         // unknown dependencies: no fact at all
         let mut r = ScanReport::default();
         detect(&mut r, &Project::default());

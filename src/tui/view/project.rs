@@ -126,6 +126,10 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
             },
         ),
     ];
+    if let Some(f) = s.build_deps.as_ref().filter(|f| !f.value.is_empty()) {
+        let what: Vec<String> = f.value.iter().map(|d| format!("{} ({})", d.package, d.debian.join(" "))).collect();
+        rows.push(("Build deps", (Span::styled(what.join(", "), t.warning()), f.source.clone())));
+    }
     if app.config.is_some() {
         rows.push(("pyslim.toml", (Span::styled("found: its choices are used", t.text()), "pyslim.toml".into())));
     }
