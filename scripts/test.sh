@@ -14,6 +14,9 @@ command -v podman >/dev/null 2>&1 || need_apt+=(podman)
 # tests/remote.rs reaches a daemon in a network namespace through sshd.
 [ -x /usr/sbin/sshd ] || need_apt+=(openssh-server)
 command -v nsenter >/dev/null 2>&1 || need_apt+=(util-linux)
+# tests/registry.rs runs a real registry (distribution 2.8) with htpasswd (bcrypt) auth.
+command -v docker-registry >/dev/null 2>&1 || need_apt+=(docker-registry)
+command -v htpasswd >/dev/null 2>&1 || need_apt+=(apache2-utils)
 if [ ${#need_apt[@]} -gt 0 ]; then
   step "apt-get install ${need_apt[*]}"
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null

@@ -25,4 +25,5 @@ pub mod python;
 pub mod render;
 pub mod report;
 pub mod scan;
+pub mod servers;
 pub mod tui;

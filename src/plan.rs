@@ -97,6 +97,46 @@ impl Flavour {
     }
 }
 
+/// When a build pulls its base images: `missing` (like `docker build`: only what is not in the
+/// daemon), `always` (refresh every base image first) or `never` (offline: a missing image is an
+/// error).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PullPolicy {
+    #[default]
+    Missing,
+    Always,
+    Never,
+}
+
+impl PullPolicy {
+    pub const ALL: [PullPolicy; 3] = [Self::Missing, Self::Always, Self::Never];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Missing => "missing",
+            Self::Always => "always",
+            Self::Never => "never",
+        }
+    }
+}
+
+impl fmt::Display for PullPolicy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for PullPolicy {
+    type Err = PlanError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|p| p.as_str() == s.trim())
+            .ok_or_else(|| PlanError::UnknownPullPolicy(s.to_string()))
+    }
+}
+
 /// Trimming options: each saves bytes at a stated cost.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -152,6 +192,9 @@ pub struct Config {
     /// Prefix that replaces the registry of every catalogue image (`PYSLIM_IMAGE_MIRROR`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub image_mirror: Option<String>,
+    /// When base images are pulled: missing (default), always or never.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pull: Option<PullPolicy>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub trim: Option<Trim>,
     #[serde(default, rename = "custom_image", skip_serializing_if = "Vec::is_empty")]
@@ -350,6 +393,7 @@ impl Config {
             variants,
             flavour,
             image_mirror,
+            pull,
             trim,
             pre_start,
             build_steps,
@@ -378,6 +422,8 @@ pub enum PlanError {
     ConfigSyntax { path: PathBuf, message: String },
     #[error("unknown variant `{0}` (known: naive, slim, multistage-slim, distroless)")]
     UnknownVariant(String),
+    #[error("unknown pull policy `{0}` (known: missing, always, never)")]
+    UnknownPullPolicy(String),
     #[error(
         "image `{0}` is not in pyslim's catalogue; declare it in pyslim.toml as \
          [[custom_image]] with ref, python and interpreter (and shell = false if it has no shell)"
@@ -462,6 +508,8 @@ pub struct BuildPlan {
     pub trim: Trim,
     pub flavour: Flavour,
     pub image_mirror: Option<String>,
+    /// When base images are pulled before a build.
+    pub pull: PullPolicy,
     /// Build-only files for the install steps (never in the final image).
     pub build_secrets: Vec<BuildSecret>,
     /// Commands run before the server, in order, as written (each checked by [`split_pre_start`]).
@@ -662,6 +710,7 @@ impl BuildPlan {
             trim: c.trim.unwrap_or_default(),
             flavour: c.flavour.unwrap_or_default(),
             image_mirror: c.image_mirror.filter(|m| !m.trim().is_empty()),
+            pull: c.pull.unwrap_or_default(),
             build_secrets: c.build_secrets.clone(),
             pre_start,
             build_steps,
@@ -811,6 +860,8 @@ impl BuildPlan {
             variants: Some(self.variants.clone()),
             flavour: Some(self.flavour),
             image_mirror: self.image_mirror.clone(),
+            // The default is left out, so a saved pyslim.toml only says what was chosen.
+            pull: (self.pull != PullPolicy::default()).then_some(self.pull),
             trim: Some(self.trim),
             custom_images: self.custom_images.clone(),
             build_secrets: self.build_secrets.clone(),
@@ -1022,52 +1073,11 @@ pub fn resolve_image(reference: &str, custom: &[CustomImage]) -> Result<BaseImag
     catalogue::find(reference).cloned().ok_or_else(|| PlanError::UnknownImage(reference.to_string()))
 }
 
-/// Makes an entrypoint listen on `port`: rewrites `--port N`, `--port=N`, `-p N`, `--bind/-b host:N`,
-/// `--http :N` (uwsgi), `--server.port N` (streamlit), `runserver host:N`; appends nothing when
-/// the argv names no port (the app is then expected to read it itself).
+/// Makes an entrypoint listen on `port`: rewrites the port its server names with that server's
+/// own flags (`servers::with_port`); appends nothing when the argv names no port (the app is
+/// then expected to read it itself).
 pub fn with_port(argv: &[String], port: u16) -> Vec<String> {
-    let mut out: Vec<String> = argv.to_vec();
-    let p = port.to_string();
-    let mut i = 0;
-    while i < out.len() {
-        let a = out[i].clone();
-        let next_is_value = i + 1 < out.len();
-        match a.as_str() {
-            "--port" | "--server.port" if next_is_value => {
-                out[i + 1] = p.clone();
-                i += 1;
-            }
-            "--bind" | "-b" | "--http" | "--http-socket" | "--socket" if next_is_value => {
-                out[i + 1] = replace_port(&out[i + 1], &p);
-                i += 1;
-            }
-            _ => {
-                for flag in ["--port=", "--server.port="] {
-                    if let Some(_rest) = a.strip_prefix(flag) {
-                        out[i] = format!("{flag}{p}");
-                    }
-                }
-                for flag in ["--bind=", "-b=", "--http="] {
-                    if let Some(rest) = a.strip_prefix(flag) {
-                        out[i] = format!("{flag}{}", replace_port(rest, &p));
-                    }
-                }
-                if a == "runserver" && i + 1 < out.len() && out[i + 1].contains(':') {
-                    out[i + 1] = replace_port(&out[i + 1], &p);
-                    i += 1;
-                }
-            }
-        }
-        i += 1;
-    }
-    out
-}
-
-fn replace_port(addr: &str, port: &str) -> String {
-    match addr.rsplit_once(':') {
-        Some((host, old)) if old.chars().all(|c| c.is_ascii_digit()) => format!("{host}:{port}"),
-        _ => addr.to_string(),
-    }
+    crate::servers::with_port(argv, port)
 }
 
 /// `path` relative to `base` when it lies inside it, judged on the path text (`.` and `..`

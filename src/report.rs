@@ -78,6 +78,16 @@ pub struct VariantResult {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub log_tail: Vec<String>,
     pub dockerfile: String,
+    /// Where the verified image was pushed (`--push`), absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pushed: Option<PushedImage>,
+}
+
+/// An image a registry stored: the reference pushed and the manifest digest it answered.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PushedImage {
+    pub reference: String,
+    pub digest: String,
 }
 
 impl VariantResult {
@@ -357,6 +367,7 @@ mod tests {
             error_kind: None,
             log_tail: Vec::new(),
             dockerfile: "FROM x\n".into(),
+            pushed: None,
         }
     }
 

@@ -14,7 +14,7 @@ use std::time::Duration;
 use pyslim::engine::events::{BuildEvent, StepState};
 use pyslim::engine::run::{self, VariantJob};
 use pyslim::engine::{BuildRequest, Builder, CancellationToken, Engine, EngineError, VerifyRequest};
-use pyslim::plan::{BuildPlan, Config, Variant};
+use pyslim::plan::{BuildPlan, Config, PullPolicy, Variant};
 use pyslim::render::Rendered;
 use pyslim::report::{self, Comparison, LayerRole};
 use pyslim::scan;
@@ -272,6 +272,7 @@ fn request(test: &str, variant: Variant, dir: &Path, dockerfile: &str, tag: &str
         labels: labels(test),
         no_cache: false,
         secrets: Vec::new(),
+        pull: PullPolicy::Never,
     }
 }
 
@@ -379,7 +380,8 @@ fn dangling_images() -> Vec<String> {
     String::from_utf8_lossy(&o.stdout).split_whitespace().map(String::from).collect()
 }
 
-/// A base image that is not present locally is a clear error, without a pull.
+/// A base image that is not present locally is a clear error, without a pull, when the pull
+/// policy is `never` (the remedy names `--pull missing`).
 #[tokio::test(flavor = "multi_thread")]
 async fn missing_base_image_is_a_clear_error() {
     let Some(engine) = engine().await else { return };
@@ -396,7 +398,7 @@ async fn missing_base_image_is_a_clear_error() {
         .unwrap_err();
     let msg = err.to_string();
     assert!(matches!(err, EngineError::MissingBaseImage { .. }), "{msg}");
-    assert!(msg.contains("pyslim-mirror/python:3.99-missing") && msg.contains("never pulls"), "{msg}");
+    assert!(msg.contains("pyslim-mirror/python:3.99-missing") && msg.contains("--pull missing"), "{msg}");
 }
 
 /// Cancelling during a build stops it without leftovers; cancelling during verify removes the

@@ -736,16 +736,13 @@ fn other_installed_servers_are_offered_beside_the_entrypoint() {
     // uvicorn is the entrypoint itself, so it is not repeated; granian is not a dependency.
     assert_eq!(
         alts,
-        [
-            "gunicorn -k uvicorn.workers.UvicornWorker -b 0.0.0.0:8000 main:api",
-            "hypercorn main:api --bind 0.0.0.0:8000"
-        ]
+        ["gunicorn -k uvicorn.workers.UvicornWorker -b 0.0.0.0:8000 main:api", "hypercorn -b 0.0.0.0:8000 main:api"]
     );
     assert!(r.entrypoint_alternatives[0].source.ends_with("+ gunicorn dependency"), "{:?}", r.entrypoint_alternatives);
     // The summary lists them under the entrypoint; JSON carries them as facts.
     let out = Command::cargo_bin("pyslim").unwrap().arg("scan").arg(d.path()).output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("\n    or            hypercorn main:api --bind 0.0.0.0:8000\n"), "{text}");
+    assert!(text.contains("\n    or            hypercorn -b 0.0.0.0:8000 main:api\n"), "{text}");
     let out = Command::cargo_bin("pyslim").unwrap().args(["scan", "--json"]).arg(d.path()).output().unwrap();
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["entrypoint_alternatives"][1]["value"][0], "hypercorn");

@@ -123,6 +123,7 @@ async fn build_secret_reaches_the_builder_only() {
         labels: label.clone(),
         no_cache: false,
         secrets: vec![SecretSource { id: "ca".into(), path: ca.clone() }],
+        pull: pyslim::plan::PullPolicy::Never,
     };
     engine
         .with_builder(Builder::Classic)

@@ -6,10 +6,10 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use insta::assert_snapshot;
-use pyslim::engine::events::{BuildEvent, StepState};
+use pyslim::engine::events::{BuildEvent, StepState, Transfer};
 use pyslim::plan::{Config, Variant};
 use pyslim::python::PythonVersion;
-use pyslim::report::{Comparison, Layer, LayerRole, SkippedVariant, VariantResult};
+use pyslim::report::{Comparison, Layer, LayerRole, PushedImage, SkippedVariant, VariantResult};
 use pyslim::scan::{AppServer, Dependency, Fact, Framework, PackageManager, ScanReport};
 use pyslim::tui::app::{Dialog, EntryFocus, OptionRow, Phase, RunState, Slot};
 use pyslim::tui::message::{Command, FileState, Loaded, Msg};
@@ -118,6 +118,7 @@ fn variant_result(name: Variant, base: f64, deps: f64, app: f64, verified: bool)
         error_kind: None,
         log_tail: Vec::new(),
         dockerfile: String::new(),
+        pushed: None,
     }
 }
 
@@ -314,12 +315,13 @@ fn the_entrypoint_is_edited_in_a_real_text_input() {
     for _ in 0.."uvicorn".len() {
         key(&mut app, KeyCode::Delete);
     }
-    typed(&mut app, "hypercorn");
+    // granian: a server that takes --host/--port (the plan rewrites only a server's own flags)
+    typed(&mut app, "granian");
     key(&mut app, KeyCode::End);
     key(&mut app, KeyCode::Left);
     key(&mut app, KeyCode::Left);
     typed(&mut app, "q?");
-    assert_eq!(app.entry.command.value(), "hypercorn app:app --host 0.0.0.0 --port 8000 --workersq? 2");
+    assert_eq!(app.entry.command.value(), "granian app:app --host 0.0.0.0 --port 8000 --workersq? 2");
     assert!(!app.quit && !app.help, "q and ? are text while typing");
     for _ in 0..2 {
         key(&mut app, KeyCode::Left);
@@ -336,7 +338,7 @@ fn the_entrypoint_is_edited_in_a_real_text_input() {
     assert_eq!(app.step, Step::Options, "{:?}", app.entry.error);
     let plan = app.plan.clone().expect("plan").expect("plan resolves");
     assert_eq!(plan.port, 8081);
-    assert_eq!(plan.entrypoint.join(" "), "hypercorn app:app --host 0.0.0.0 --port 8081 --workers 2");
+    assert_eq!(plan.entrypoint.join(" "), "granian app:app --host 0.0.0.0 --port 8081 --workers 2");
 }
 
 #[test]
@@ -689,6 +691,89 @@ fn results_export_markdown_and_json_into_the_project() {
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("pyslim-comparison.json")).expect("json"))
             .expect("valid JSON");
     assert_eq!(json["variants"][3]["name"], "distroless");
+}
+
+/// A base image the daemon lacks is pulled before the build: the row says so, the gauge follows
+/// the bytes, the label the layers, and the pull is logged when done.
+#[test]
+fn snapshot_pull_progress_on_the_build_screen() {
+    let mut app = started_build_app();
+    let image = "127.0.0.1:5000/mirror/distroless/python3-debian13:nonroot".to_string();
+    let transfer = Transfer { layers_done: 1, layers_total: 3, bytes_done: mb(31.4), bytes_total: mb(52.2) };
+    update(&mut app, Msg::Build(BuildEvent::Pull { variant: Variant::Distroless, image: image.clone(), transfer }));
+    snap("build_pulling", &app);
+    let text = screen_text(&app, 80, 24);
+    assert!(text.contains("pulling base image"), "{text}");
+    assert!(text.contains("1/3 layers · 31.4 MB of 52.2 MB"), "{text}");
+    let done = Transfer { layers_done: 3, bytes_done: mb(52.2), ..transfer };
+    update(
+        &mut app,
+        Msg::Build(BuildEvent::Pulled { variant: Variant::Distroless, image, transfer: done, seconds: 2.5 }),
+    );
+    update(
+        &mut app,
+        Msg::Build(BuildEvent::Started {
+            variant: Variant::Distroless,
+            tag: "pyslim/demo:distroless".into(),
+            steps: 9,
+        }),
+    );
+    let text = screen_text(&app, 120, 40);
+    assert!(text.contains("pulled 127.0.0.1:5000/mirror/distroless/python3-debian13:nonroot: 3 layers"), "{text}");
+}
+
+/// `p` on the results screen offers to push the recommended verified image to the mirror's
+/// registry; the reference is edited in a text input, a tag without a registry is refused,
+/// Enter asks the runtime to push, and the digest lands in the status line and the results.
+#[test]
+fn results_push_action_pushes_the_verified_image() {
+    let mut app = loaded_app();
+    app.overrides.image_mirror = Some("127.0.0.1:5000/mirror".into());
+    update(&mut app, Msg::BuildFinished(Ok(comparison())));
+    app.plan = Some(app.resolve().map_err(|e| e.to_string()));
+    app.step = Step::Results;
+    assert!(screen_text(&app, 80, 24).contains("p push"), "the footer shows the key");
+    key(&mut app, KeyCode::Char('p'));
+    let Some(Dialog::PushTo { variant, source, target }) = &app.dialog else { panic!("{:?}", app.dialog) };
+    assert_eq!(*variant, Variant::Distroless);
+    assert_eq!(source, "pyslim/demo-service:distroless");
+    assert_eq!(target.value(), "127.0.0.1:5000/pyslim/demo-service:distroless");
+    snap("results_push", &app);
+
+    // Letters edit the reference (no y/n answers); a reference without a registry is refused.
+    for _ in 0.."127.0.0.1:5000/".len() {
+        key(&mut app, KeyCode::Home);
+        key(&mut app, KeyCode::Delete);
+    }
+    let cmds = key(&mut app, KeyCode::Enter);
+    assert!(cmds.is_empty(), "{cmds:?}");
+    assert!(app.status.as_ref().is_some_and(|(_, s)| s.contains("names no registry")), "{:?}", app.status);
+    key(&mut app, KeyCode::Home);
+    typed(&mut app, "registry.example/team/");
+    let cmds = key(&mut app, KeyCode::Enter);
+    let [Command::Push { variant, source, target }] = cmds.as_slice() else { panic!("{cmds:?}") };
+    assert_eq!((*variant, source.as_str()), (Variant::Distroless, "pyslim/demo-service:distroless"));
+    assert_eq!(target, "registry.example/team/pyslim/demo-service:distroless");
+
+    let transfer = Transfer { layers_done: 1, layers_total: 3, bytes_done: mb(10.0), bytes_total: mb(63.1) };
+    update(&mut app, Msg::Build(BuildEvent::Push { variant: Variant::Distroless, tag: target.clone(), transfer }));
+    assert!(app.status.as_ref().is_some_and(|(_, s)| s.contains("1/3 layers, 10.0 MB of 63.1 MB")), "{:?}", app.status);
+    let pushed = PushedImage { reference: target.clone(), digest: "sha256:0123abcd".into() };
+    update(&mut app, Msg::Pushed(Variant::Distroless, Ok(pushed.clone())));
+    assert!(screen_text(&app, 120, 40).contains("Pushed registry.example/team/pyslim/demo-service:distroless"));
+    let results = app.results.as_ref().expect("results");
+    assert_eq!(
+        results.variants.iter().find(|v| v.name == Variant::Distroless).and_then(|v| v.pushed.clone()),
+        Some(pushed)
+    );
+
+    // Only a verified image is pushed.
+    for v in &mut app.results.as_mut().expect("results").variants {
+        v.verified = Some(false);
+    }
+    key(&mut app, KeyCode::Char('p'));
+    assert!(app.dialog.is_none());
+    assert!(app.status.as_ref().is_some_and(|(_, s)| s.contains("only an image that started")), "{:?}", app.status);
 }
 
 #[test]

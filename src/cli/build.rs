@@ -12,8 +12,8 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use super::{PlanArgs, ProjectArgs};
-use crate::engine::events::{BuildEvent, StepState};
+use super::{PlanArgs, ProjectArgs, PullArgs};
+use crate::engine::events::{BuildEvent, StepState, Transfer};
 use crate::engine::run::{self, VariantJob};
 use crate::engine::{CancellationToken, Engine, EngineError};
 use crate::plan::Variant;
@@ -30,9 +30,16 @@ pub struct BuildArgs {
     pub project: ProjectArgs,
     #[command(flatten)]
     pub plan: PlanArgs,
-    /// Tag for the image (default pyslim/<project>:<variant>).
+    #[command(flatten)]
+    pub pull: PullArgs,
+    /// Tag for the image (default pyslim/<project>:<variant>); with --push it must name a
+    /// registry: registry.example/team/app:1, 127.0.0.1:5000/app:1.
     #[arg(long)]
     pub tag: Option<String>,
+    /// After the image passed verify (implied), push it under --tag with the docker CLI's
+    /// credentials; prints the pushed digest. An image that did not start is not pushed.
+    #[arg(long)]
+    pub push: bool,
     /// Print the result as JSON.
     #[arg(long)]
     pub json: bool,
@@ -53,6 +60,8 @@ pub struct CompareArgs {
     pub project: ProjectArgs,
     #[command(flatten)]
     pub plan: PlanArgs,
+    #[command(flatten)]
+    pub pull: PullArgs,
     /// Variants to build, comma separated.
     #[arg(long, value_delimiter = ',')]
     pub variants: Option<Vec<crate::plan::Variant>>,
@@ -73,8 +82,9 @@ pub struct CompareArgs {
     pub no_cache: bool,
 }
 
-pub fn build(args: BuildArgs) -> Result<ExitCode> {
+pub fn build(mut args: BuildArgs) -> Result<ExitCode> {
     let project = args.project.open()?;
+    args.plan.pull = args.pull.pull;
     let (scan, plan) = super::load_plan(&project, &args.plan)?;
     let variant = plan.variant;
     if args.verify {
@@ -88,8 +98,14 @@ pub fn build(args: BuildArgs) -> Result<ExitCode> {
             Err(reason) => bail!("cannot build the {variant} variant: {reason}"),
         };
         let mut job = VariantJob::new(&plan, &scan, rendered, args.tag.clone());
-        job.verify = args.verify.then(|| Duration::from_secs(args.timeout));
+        // Push implies verify: only an image that started is pushed.
+        job.verify = (args.verify || args.push).then(|| Duration::from_secs(args.timeout));
         job.no_cache = args.no_cache;
+        job.push = args.push;
+        if args.push {
+            // Refused before anything is built: a tag without a registry would go to Docker Hub.
+            crate::engine::registry::push_target(&job.tag)?;
+        }
         let cancel = cancel_on_signals();
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
         let display = tokio::spawn(show_progress(rx));
@@ -103,7 +119,11 @@ pub fn build(args: BuildArgs) -> Result<ExitCode> {
                 eprintln!("cancelled; containers started by pyslim were removed");
                 return Ok(ExitCode::from(EXIT_CANCELLED));
             }
-            Err(e @ (EngineError::BuildFailed { .. } | EngineError::MissingBaseImage { .. })) if args.json => {
+            Err(
+                e @ (EngineError::BuildFailed { .. }
+                | EngineError::MissingBaseImage { .. }
+                | EngineError::PullFailed { .. }),
+            ) if args.json => {
                 // The JSON reader gets the cause and the remedy too, not only stderr.
                 let failed = run::skipped(variant, &e);
                 let mut out = std::io::stdout().lock();
@@ -114,6 +134,9 @@ pub fn build(args: BuildArgs) -> Result<ExitCode> {
             Err(e) => return Err(e.into()),
         };
         let result = outcome.to_result();
+        if args.push && result.verified == Some(false) {
+            eprintln!("not pushed: {} did not start, so it stays local", result.image);
+        }
         let mut out = std::io::stdout().lock();
         if args.json {
             serde_json::to_writer_pretty(&mut out, &result)?;
@@ -125,8 +148,9 @@ pub fn build(args: BuildArgs) -> Result<ExitCode> {
     })
 }
 
-pub fn compare(args: CompareArgs) -> Result<ExitCode> {
+pub fn compare(mut args: CompareArgs) -> Result<ExitCode> {
     let project = args.project.open()?;
+    args.plan.pull = args.pull.pull;
     let (scan, plan) = super::load_plan(&project, &args.plan)?;
     let variants = args.variants.clone().unwrap_or_else(|| plan.variants.clone());
     if !args.no_verify {
@@ -170,7 +194,17 @@ pub fn compare(args: CompareArgs) -> Result<ExitCode> {
                     eprintln!("cancelled; containers started by pyslim were removed");
                     return Ok(ExitCode::from(EXIT_CANCELLED));
                 }
-                Err(e @ (EngineError::Unavailable { .. } | EngineError::Api { .. })) => return Err(e.into()),
+                // The daemon or the registry failing fails every variant alike: stop at the first.
+                Err(
+                    e @ (EngineError::Unavailable { .. }
+                    | EngineError::Api { .. }
+                    | EngineError::PullFailed { .. }
+                    | EngineError::Credentials(_)),
+                ) => {
+                    drop(tx);
+                    let _ = display.await;
+                    return Err(e.into());
+                }
                 Err(e) => {
                     failed = true;
                     comparison.skipped.push(run::skipped(variant, &e));
@@ -259,29 +293,65 @@ fn summary(r: &VariantResult) -> String {
     if let Some(h) = &r.hint {
         s.push_str(&format!("hint: {h}\n"));
     }
+    if let Some(p) = &r.pushed {
+        s.push_str(&format!("pushed: {} ({})\n", p.reference, p.digest));
+    }
     s
 }
 
 /// Renders progress events on stderr until the channel closes.
 async fn show_progress(mut rx: tokio::sync::mpsc::UnboundedReceiver<BuildEvent>) {
     let tty = std::io::stderr().is_terminal();
-    let mut view = if tty { View::Bars(Bars::default()) } else { View::Plain };
+    let mut view = if tty { View::Bars(Bars::default()) } else { View::Plain(HashMap::new()) };
     while let Some(ev) = rx.recv().await {
         match &mut view {
-            View::Plain => plain(&ev),
+            View::Plain(layers_done) => plain(&ev, layers_done),
             View::Bars(b) => b.show(&ev),
         }
     }
 }
 
 enum View {
-    Plain,
+    /// Layers done per pulled or pushed image, so each completed layer prints one line.
+    Plain(HashMap<String, usize>),
     Bars(Bars),
 }
 
+/// `2/5 layers, 31.4 MB/60.2 MB`.
+fn transfer_text(t: &Transfer) -> String {
+    if t.layers_total == 0 && t.layers_done == 0 {
+        // The daemon had every layer (another tag of the same image): it lists none.
+        return "every layer already in the daemon".into();
+    }
+    let bytes = if t.bytes_total > 0 {
+        format!(", {}/{}", report::human_size(t.bytes_done), report::human_size(t.bytes_total))
+    } else {
+        String::new()
+    };
+    format!("{}/{} layers{bytes}", t.layers_done, t.layers_total)
+}
+
 /// Plain lines, like `docker build --progress=plain`.
-fn plain(ev: &BuildEvent) {
+fn plain(ev: &BuildEvent, layers_done: &mut HashMap<String, usize>) {
     match ev {
+        BuildEvent::Pull { variant, image, transfer } | BuildEvent::Push { variant, tag: image, transfer } => {
+            let verb = if matches!(ev, BuildEvent::Pull { .. }) { "pulling" } else { "pushing" };
+            match layers_done.insert(image.clone(), transfer.layers_done) {
+                None => eprintln!("==> {variant}: {verb} {image}"),
+                Some(before) if before != transfer.layers_done => {
+                    eprintln!("    {image}: {}", transfer_text(transfer))
+                }
+                Some(_) => {}
+            }
+        }
+        BuildEvent::Pulled { variant, image, transfer, seconds } => {
+            layers_done.remove(image);
+            eprintln!("==> {variant}: pulled {image} ({}) in {seconds:.1}s", transfer_text(transfer));
+        }
+        BuildEvent::Pushed { variant, tag, digest, transfer, seconds } => {
+            layers_done.remove(tag);
+            eprintln!("==> {variant}: pushed {tag} ({}) in {seconds:.1}s: {digest}", transfer_text(transfer));
+        }
         BuildEvent::Started { variant, tag, steps } => eprintln!("==> {variant}: building {tag} ({steps} steps)"),
         BuildEvent::Step { variant, index, total, name, state } => match state {
             StepState::Running => eprintln!("[{variant} {index}/{total}] {name}"),
@@ -324,6 +394,8 @@ struct Bars {
     multi: Option<MultiProgress>,
     bars: HashMap<Variant, ProgressBar>,
     current: HashMap<Variant, String>,
+    /// Byte bars of pulls and pushes, by image reference.
+    transfers: HashMap<String, ProgressBar>,
 }
 
 impl Bars {
@@ -335,9 +407,46 @@ impl Bars {
         let _ = self.multi().println(line);
     }
 
+    /// The byte bar of a pull or push, created on its first event.
+    fn transfer_bar(&mut self, v: Variant, verb: &str, image: &str) -> ProgressBar {
+        if let Some(pb) = self.transfers.get(image) {
+            return pb.clone();
+        }
+        let style = ProgressStyle::with_template(
+            "{spinner} {prefix:.bold} [{bar:24}] {bytes}/{total_bytes} {bytes_per_sec} {wide_msg}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> ");
+        let pb = self.multi().add(ProgressBar::new(0));
+        pb.set_style(style);
+        pb.set_prefix(format!("{v} {verb}"));
+        pb.enable_steady_tick(Duration::from_millis(120));
+        self.transfers.insert(image.to_string(), pb.clone());
+        pb
+    }
+
     fn show(&mut self, ev: &BuildEvent) {
         let v = ev.variant();
         match ev {
+            BuildEvent::Pull { image, transfer, .. } | BuildEvent::Push { tag: image, transfer, .. } => {
+                let verb = if matches!(ev, BuildEvent::Pull { .. }) { "pull" } else { "push" };
+                let pb = self.transfer_bar(v, verb, image);
+                pb.set_length(transfer.bytes_total);
+                pb.set_position(transfer.bytes_done);
+                pb.set_message(format!("{} {image}", transfer_text(transfer)));
+            }
+            BuildEvent::Pulled { image, transfer, seconds, .. } => {
+                if let Some(pb) = self.transfers.remove(image) {
+                    pb.finish_and_clear();
+                }
+                self.println(format!("✓ {v}: pulled {image} ({}) in {seconds:.1}s", transfer_text(transfer)));
+            }
+            BuildEvent::Pushed { tag, digest, transfer, seconds, .. } => {
+                if let Some(pb) = self.transfers.remove(tag) {
+                    pb.finish_and_clear();
+                }
+                self.println(format!("✓ {v}: pushed {tag} ({}) in {seconds:.1}s: {digest}", transfer_text(transfer)));
+            }
             BuildEvent::Started { tag, steps, .. } => {
                 let style = ProgressStyle::with_template("{spinner} {prefix:.bold} [{bar:24}] {pos}/{len} {wide_msg}")
                     .unwrap_or_else(|_| ProgressStyle::default_bar())
@@ -379,6 +488,9 @@ impl Bars {
             }
             BuildEvent::Failed { step, message, log_tail, .. } => {
                 if let Some(pb) = self.bars.remove(&v) {
+                    pb.finish_and_clear();
+                }
+                for (_, pb) in self.transfers.drain() {
                     pb.finish_and_clear();
                 }
                 self.multi().suspend(|| failed(v, step, message, log_tail));

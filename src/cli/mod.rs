@@ -29,11 +29,14 @@ use crate::scan::{self, ScanReport};
       pyslim scan --demo                      what pyslim detects in the embedded demo\n  \
       pyslim dockerfile --write               write Dockerfile and .dockerignore (--force to replace)\n  \
       pyslim compare --markdown               build every variant, check each starts, print a size table\n  \
-      pyslim tui                              the wizard, from scan to size chart\n\n\
-      Without a registry, point every base image at a mirror: PYSLIM_IMAGE_MIRROR=registry.example/mirror\n\n\
+      pyslim tui                              the wizard, from scan to size chart\n  \
+      pyslim build --push --tag registry.example/team/app:1   build, verify, then push\n\n\
+      Missing base images are pulled (--pull missing|always|never); point every base image at a\n\
+      mirror with PYSLIM_IMAGE_MIRROR=registry.example/mirror\n\n\
       Environment:\n  \
       DOCKER_HOST          unix://, tcp://, https:// or ssh://[user@]host[:port]\n  \
       DOCKER_CONTEXT       a Docker context to use instead of the current one\n  \
+      DOCKER_CONFIG        folder of config.json: registry credentials (auths, credsStore, credHelpers)\n  \
       PYSLIM_IMAGE_MIRROR  prefix for every catalogue image (same as --mirror)\n  \
       PYSLIM_BUILDER       classic or buildkit, instead of what the daemon supports\n  \
       PYSLIM_SSH_COMMAND   the ssh command for ssh:// daemons (default: ssh)\n  \
@@ -84,7 +87,16 @@ pub enum Command {
         project: ProjectArgs,
         #[command(flatten)]
         plan: PlanArgs,
+        #[command(flatten)]
+        pull: PullArgs,
     },
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell) to stdout.
+    Completions {
+        /// The shell to complete for.
+        shell: clap_complete::Shell,
+    },
+    /// Print pyslim's man page (roff) to stdout: `pyslim man > ~/.local/share/man/man1/pyslim.1`.
+    Man,
 }
 
 /// Which project to work on.
@@ -155,6 +167,9 @@ pub struct PlanArgs {
     /// baked into the image (repeatable), e.g. --env DATABASE_URL=sqlite:////tmp/db.sqlite3.
     #[arg(long = "env", value_name = "KEY=VALUE")]
     pub env: Vec<String>,
+    /// Set from `--pull` by the commands that build (`dockerfile` has no such flag).
+    #[arg(skip)]
+    pub pull: Option<crate::plan::PullPolicy>,
 }
 
 /// `KEY=VALUE`, or `KEY` alone with the value taken from pyslim's own environment (like
@@ -188,6 +203,24 @@ fn list_flag(items: &[String]) -> Option<Vec<String>> {
     Some(items.iter().filter(|s| !s.trim().is_empty()).cloned().collect())
 }
 
+/// When base images are pulled; shared by `build`, `compare` and `tui`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct PullArgs {
+    /// Pull base images before building: missing (default: only those the daemon lacks, like
+    /// `docker build`), always (refresh each), never (offline; a missing image is an error).
+    /// Uses the image mirror and the docker CLI's credentials ($DOCKER_CONFIG/config.json).
+    #[arg(long, value_name = "WHEN", value_parser = pull_policy())]
+    pub pull: Option<crate::plan::PullPolicy>,
+}
+
+/// The `--pull` values as a closed list, so `--help` and the completion scripts name them.
+fn pull_policy() -> impl clap::builder::TypedValueParser<Value = crate::plan::PullPolicy> {
+    use crate::plan::PullPolicy;
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(PullPolicy::ALL.map(PullPolicy::as_str))
+        .map(|s| s.parse::<PullPolicy>().expect("only the listed values get here"))
+}
+
 impl PlanArgs {
     /// The flags as a `Config` overlay (flags win over pyslim.toml).
     pub fn overrides(&self) -> Result<Config> {
@@ -208,6 +241,7 @@ impl PlanArgs {
             flavour: self.classic.then_some(Flavour::Classic),
             image_mirror: self.mirror.clone(),
             build_secrets: self.build_secrets.clone(),
+            pull: self.pull,
             pre_start: list_flag(&self.pre_start),
             build_steps: list_flag(&self.build_steps),
             install: list_flag(&self.install),
@@ -310,9 +344,30 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Build(args) => build::build(args),
         Command::Compare(args) => build::compare(args),
-        Command::Tui { project, plan } => {
+        Command::Tui { project, mut plan, pull } => {
             let project = project.open()?;
+            plan.pull = pull.pull;
             crate::tui::run(&project.path, plan.overrides()?)
+        }
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut cmd, "pyslim", &mut std::io::stdout());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Man => {
+            let cmd = <Cli as clap::CommandFactory>::command();
+            let mut out = std::io::stdout().lock();
+            clap_mangen::Man::new(cmd.clone()).render(&mut out)?;
+            // Each subcommand's synopsis and options follow, so `man pyslim` documents every flag.
+            for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
+                let name = format!("pyslim {}", sub.get_name());
+                writeln!(out, ".SH \"{}\"", name.to_uppercase())?;
+                let man = clap_mangen::Man::new(sub.clone().bin_name(name));
+                man.render_synopsis_section(&mut out)?;
+                man.render_description_section(&mut out)?;
+                man.render_options_section(&mut out)?;
+            }
+            Ok(ExitCode::SUCCESS)
         }
     }
 }

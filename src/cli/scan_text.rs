@@ -45,6 +45,21 @@ pub fn summary(r: &ScanReport) -> String {
         plain(&mut out, "  or", &scan::command_line(&alt.value));
     }
     line(&mut out, "port", &r.port, |v| v.to_string());
+    // start-command facts: one line each, only when there are some
+    let lists: [(&str, &Vec<Fact<String>>); 7] = [
+        ("pre-start", &r.pre_start),
+        ("build step", &r.build_steps),
+        ("build offer", &r.build_step_candidates),
+        ("build env", &r.build_env),
+        ("extra require", &r.extra_requirements),
+        ("required env", &r.required_env),
+        ("runtime env", &r.runtime_env),
+    ];
+    for (label, facts) in lists {
+        for f in facts {
+            line(&mut out, label, &Some(f.clone()), |v| v.clone());
+        }
+    }
     line(&mut out, "system libs", &r.system_libs, |v| {
         if v.is_empty() {
             "none".into()

@@ -1,4 +1,5 @@
-//! One image build: checks that the base images exist locally (pyslim never pulls), streams the
+//! One image build: makes the base images available (pulls what is missing unless the policy is
+//! `never`, see [`super::registry`]), streams the
 //! context, drives BuildKit (fresh session per build) or the classic builder, turns progress into
 //! events, and on failure or cancel leaves no intermediate containers or images it created.
 
@@ -15,7 +16,7 @@ use super::context::{self, ContextError, ContextSummary};
 use super::events::BuildEvent;
 use super::progress::{BuildkitProgress, ClassicProgress, count_buildkit_steps, count_steps};
 use super::{Builder, CancellationToken, Engine, EngineError, EventSender, LABEL_PROJECT, LABEL_VARIANT};
-use crate::plan::Variant;
+use crate::plan::{PullPolicy, Variant};
 use crate::report::Layer;
 
 /// What to build.
@@ -35,6 +36,8 @@ pub struct BuildRequest {
     pub no_cache: bool,
     /// Build-only files added to the context as `.pyslim-secrets/<id>` (read before the build).
     pub secrets: Vec<context::SecretSource>,
+    /// When the base images are pulled.
+    pub pull: PullPolicy,
 }
 
 /// A built image.
@@ -120,7 +123,7 @@ impl Engine {
         }
     }
 
-    /// Builds `req`, sending progress on `events`. Never pulls. On failure the error names the
+    /// Builds `req`, sending progress on `events`; pulls base images as `req.pull` says. On failure the error names the
     /// failing step and carries the last log lines; on cancel it returns [`EngineError::Cancelled`].
     pub async fn build(
         &self,
@@ -154,9 +157,13 @@ impl Engine {
                 return Err(e.into());
             }
         };
-        for image in base_images(&req.dockerfile) {
-            if !self.image_exists(&image).await? {
-                let e = EngineError::MissingBaseImage { image };
+        match self.ensure_images(&base_images(&req.dockerfile), req.pull, variant, events, cancel).await {
+            Ok(()) => {}
+            Err(EngineError::Cancelled) => {
+                send(BuildEvent::Failed { variant, step: None, message: "cancelled".into(), log_tail: Vec::new() });
+                return Err(EngineError::Cancelled);
+            }
+            Err(e) => {
                 send(BuildEvent::Failed { variant, step: None, message: e.to_string(), log_tail: Vec::new() });
                 return Err(e);
             }

@@ -14,10 +14,23 @@ pub enum StepState {
     Failed,
 }
 
+/// Bytes and layers moved so far by a pull or a push (totals grow as the daemon learns them).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Transfer {
+    pub layers_done: usize,
+    pub layers_total: usize,
+    pub bytes_done: u64,
+    pub bytes_total: u64,
+}
+
 /// Something that happened while building or verifying one variant.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(tag = "event", rename_all = "kebab-case")]
 pub enum BuildEvent {
+    /// A base image is being pulled (sent when a layer changes state and every ~150 ms of download).
+    Pull { variant: Variant, image: String, transfer: Transfer },
+    /// A base image was pulled.
+    Pulled { variant: Variant, image: String, transfer: Transfer, seconds: f64 },
     /// A build began; `steps` is the number of Dockerfile instructions that run.
     Started { variant: Variant, tag: String, steps: usize },
     /// A step changed state. `index` is 1-based; `name` is the instruction (`RUN pip install ...`).
@@ -32,12 +45,20 @@ pub enum BuildEvent {
     VerifyStarted { variant: Variant, container: String },
     /// Verify ended: `ok` when the service answered HTTP below 500 in time.
     Verified { variant: Variant, ok: bool, detail: String, log_tail: Vec<String> },
+    /// The verified image is being pushed under `tag`.
+    Push { variant: Variant, tag: String, transfer: Transfer },
+    /// The registry stored the image; `digest` is its manifest digest.
+    Pushed { variant: Variant, tag: String, digest: String, transfer: Transfer, seconds: f64 },
 }
 
 impl BuildEvent {
     pub fn variant(&self) -> Variant {
         match self {
-            Self::Started { variant, .. }
+            Self::Pull { variant, .. }
+            | Self::Pulled { variant, .. }
+            | Self::Push { variant, .. }
+            | Self::Pushed { variant, .. }
+            | Self::Started { variant, .. }
             | Self::Step { variant, .. }
             | Self::Log { variant, .. }
             | Self::Built { variant, .. }

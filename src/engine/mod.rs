@@ -5,7 +5,8 @@
 //! Layout: [`connect`] finds the daemon, [`context`] streams the filtered project as a tar,
 //! [`progress`] turns both builders' output into events, [`build`] drives a build and cleans up
 //! after failures, [`layers`] classifies the built image's history, [`verify`] runs the image
-//! and checks that it answers HTTP; [`run`] chains check, render, build and verify for one
+//! and checks that it answers HTTP; [`registry`] pulls missing base images and pushes verified
+//! ones with the docker CLI's credentials; [`run`] chains check, render, build and verify for one
 //! variant (the CLI and the TUI both call it); [`ssh`] fronts `ssh://` daemons with a local socket.
 //! Nothing here prints; front ends render the events.
 //!
@@ -20,6 +21,7 @@ pub mod diagnose;
 pub mod events;
 pub mod layers;
 pub mod progress;
+pub mod registry;
 pub mod run;
 pub mod ssh;
 pub mod verify;
@@ -53,10 +55,19 @@ pub enum EngineError {
     #[error("cannot reach the Docker daemon at {endpoint}: {reason}\nhint: {}", unavailable_hint(endpoint))]
     Unavailable { endpoint: String, reason: String },
     #[error(
-        "base image {image} is not present locally and pyslim never pulls; run `docker pull {image}` \
+        "base image {image} is not present locally and the pull policy is `never`; pass --pull missing \
+         (or `pull = \"missing\"` in pyslim.toml) to pull it, or run `docker pull {image}` \
          (or scripts/fixture-images.sh for the offline stand-ins, with PYSLIM_IMAGE_MIRROR=pyslim-mirror)"
     )]
     MissingBaseImage { image: String },
+    #[error("cannot pull {image} from {registry}: {answer}\nhint: {hint}")]
+    PullFailed { image: String, registry: String, answer: String, hint: String },
+    #[error("cannot push {tag} to {registry}: {answer}\nhint: {hint}")]
+    PushFailed { tag: String, registry: String, answer: String, hint: String },
+    #[error("will not push {tag}: {reason}")]
+    PushRefused { tag: String, reason: String },
+    #[error(transparent)]
+    Credentials(#[from] registry::CredentialError),
     /// `log_tail` ends with a `hint:` line when [`hint_for`] knows a remedy; `diagnosis` is the
     /// cause and remedy read from the log ([`diagnose`]), when one is known.
     #[error(
@@ -128,8 +139,13 @@ impl EngineError {
             EngineError::Cancelled => "cancelled",
             EngineError::Lock { .. } => "lock-error",
             EngineError::Api { .. } => "api-error",
+            EngineError::PullFailed { .. } => "pull-failed",
+            EngineError::PushFailed { .. } => "push-failed",
+            EngineError::PushRefused { .. } => "push-refused",
+            EngineError::Credentials(_) => "credentials",
         };
         let hint = hint.unwrap_or_else(|| match self {
+            EngineError::PullFailed { hint, .. } | EngineError::PushFailed { hint, .. } => hint.clone(),
             EngineError::BuildFailed { .. } => {
                 "the build log above shows the failing command's output; `pyslim dockerfile` prints the Dockerfile to try by hand".into()
             }

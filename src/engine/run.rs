@@ -9,9 +9,9 @@ use std::time::Duration;
 use super::{BuildRequest, Builder, BuiltImage, CancellationToken, Engine, EngineError, EventSender};
 use super::{ProbeImage, VerifyOutcome, VerifyRequest};
 use crate::engine::events::BuildEvent;
-use crate::plan::{BuildPlan, Flavour, Severity, Variant};
+use crate::plan::{BuildPlan, Flavour, PullPolicy, Severity, Variant};
 use crate::render::{self, Rendered};
-use crate::report::{SkippedVariant, VariantResult};
+use crate::report::{PushedImage, SkippedVariant, VariantResult};
 use crate::scan::ScanReport;
 
 /// Why a variant is not built; shown as "skipped: <reason>".
@@ -76,6 +76,10 @@ pub struct VariantJob {
     pub python: String,
     /// Compiled packages of the lock and the Pythons they have wheels for (diagnoses name them).
     pub wheel_pythons: std::collections::BTreeMap<String, Vec<String>>,
+    /// When the base images are pulled (the plan's `pull`).
+    pub pull: PullPolicy,
+    /// Push `tag` to its registry once verify passed (needs `verify`).
+    pub push: bool,
     /// `KEY=VALUE` settings for the verify container only (the plan's verify env).
     pub verify_env: Vec<String>,
 }
@@ -104,6 +108,8 @@ impl VariantJob {
                 .images(rendered_variant)
                 .ok()
                 .map(|i| ProbeImage { image: plan.image_ref(&i.builder), python: i.builder.interpreter.clone() }),
+            pull: plan.pull,
+            push: false,
             verify_env: plan.verify_env.iter().map(|(k, v)| format!("{k}={v}")).collect(),
         }
     }
@@ -115,6 +121,8 @@ pub struct VariantOutcome {
     pub built: BuiltImage,
     pub verify: Option<VerifyOutcome>,
     pub dockerfile: String,
+    /// Where the image was pushed, when it was.
+    pub pushed: Option<PushedImage>,
 }
 
 impl VariantOutcome {
@@ -134,6 +142,7 @@ impl VariantOutcome {
             verified: self.verify.as_ref().map(|v| v.ok),
             verify_detail: self.verify.as_ref().map(|v| v.detail.clone()),
             dockerfile: self.dockerfile.clone(),
+            pushed: self.pushed.clone(),
         }
     }
 }
@@ -157,7 +166,8 @@ pub fn skipped(variant: Variant, error: &EngineError) -> SkippedVariant {
 }
 
 impl Engine {
-    /// Builds `job` and, when asked, verifies it.
+    /// Builds `job` and, when asked, verifies it and pushes it (only when verify passed: an image
+    /// that did not start is never pushed).
     pub async fn run_variant(
         &self,
         job: &VariantJob,
@@ -175,10 +185,30 @@ impl Engine {
             labels: job.labels.clone(),
             no_cache: job.no_cache,
             secrets: job.secrets.clone(),
+            pull: job.pull,
         };
+        // Base images first, outside the tag lock: a pull does not touch the tag, so a registry
+        // failure is reported at once instead of after another run's build.
+        let mut images = super::build::base_images(&req.dockerfile);
+        // A daemon-side verify runs a probe container of the builder image, which a single-stage
+        // Dockerfile does not name: it has to be there too.
+        if let Some(p) = job.probe.as_ref().filter(|_| job.verify.is_some())
+            && self.probe_from_daemon() == super::verify::ProbeFrom::Daemon
+            && !images.contains(&p.image)
+        {
+            images.push(p.image.clone());
+        }
+        if let Err(e) = self.ensure_images(&images, job.pull, variant, events, cancel).await {
+            let message = if matches!(e, EngineError::Cancelled) { "cancelled".to_string() } else { e.to_string() };
+            let _ = events.send(BuildEvent::Failed { variant, step: None, message, log_tail: Vec::new() });
+            return Err(e);
+        }
         // Two pyslim runs on the same tag take turns: otherwise one run's rebuild could move the
         // tag (and remove the image it replaced) while the other is still verifying it.
         let _turn = TagLock::acquire(&job.tag, variant, events, cancel).await?;
+        // `always` has just pulled; the build only checks what is there now.
+        let req =
+            BuildRequest { pull: if job.pull == PullPolicy::Always { PullPolicy::Missing } else { job.pull }, ..req };
         let facts = super::diagnose::Facts {
             python: Some(job.python.clone()),
             port: job.port,
@@ -197,7 +227,14 @@ impl Engine {
                 Some(self.verify(&v, events, cancel).await?)
             }
         };
-        Ok(VariantOutcome { built, verify, dockerfile: job.rendered.dockerfile.clone() })
+        let pushed = match &verify {
+            Some(v) if job.push && v.ok => {
+                let digest = self.push(&built.tag, variant, events, cancel).await?;
+                Some(PushedImage { reference: built.tag.clone(), digest })
+            }
+            _ => None,
+        };
+        Ok(VariantOutcome { built, verify, dockerfile: job.rendered.dockerfile.clone(), pushed })
     }
 }
 

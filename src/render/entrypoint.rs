@@ -5,9 +5,8 @@
 //! tool wrappers (`poetry run`, `uv run`) that are not in the runtime image; and the launcher that
 //! runs the pre-start steps before the server without a shell (distroless has none).
 
-/// Servers and tools whose package has a `__main__` module, so `python -m NAME` runs them.
-const MODULE_ENTRYPOINTS: &[&str] =
-    &["uvicorn", "gunicorn", "hypercorn", "granian", "daphne", "streamlit", "fastapi", "flask", "celery"];
+/// Tools outside the server table (`assets/servers.toml`) whose package has a `__main__` module.
+const OTHER_MODULE_ENTRYPOINTS: &[&str] = &["celery"];
 
 /// Drops `poetry run`, `uv run`, `pdm run`, `pipenv run` in front of the real command: those
 /// tools are not in the runtime image, and the venv is already the environment.
@@ -24,12 +23,7 @@ pub(crate) fn without_tool_wrapper(argv: &[String]) -> Vec<String> {
     argv.to_vec()
 }
 
-fn is_python(cmd: &str) -> bool {
-    let base = cmd.rsplit('/').next().unwrap_or(cmd);
-    base == "python"
-        || base == "python3"
-        || base.strip_prefix("python3.").is_some_and(|m| !m.is_empty() && m.chars().all(|c| c.is_ascii_digit()))
-}
+use crate::servers::{self, is_python};
 
 /// The argv, started from the venv at `venv`: `python …` becomes the venv's python, servers with
 /// a `__main__` module run as `python -m NAME`, other commands as the venv's `bin/NAME`.
@@ -43,7 +37,11 @@ pub(crate) fn from_venv(argv: &[String], venv: &str) -> Vec<String> {
         out.push(python);
     } else if first.starts_with('/') {
         out.push(first.clone());
-    } else if MODULE_ENTRYPOINTS.contains(&first.as_str()) {
+    } else if let Some(module) = servers::python_module(first) {
+        out.push(python);
+        out.push("-m".into());
+        out.push(module.to_string());
+    } else if OTHER_MODULE_ENTRYPOINTS.contains(&first.as_str()) {
         out.push(python);
         out.push("-m".into());
         out.push(first.clone());

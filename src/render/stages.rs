@@ -146,6 +146,16 @@ fn runtime_env(ctx: &Ctx, install: &Install, venv_on_path: Option<&str>) -> Vec<
         env.push(("VIRTUAL_ENV".into(), v.to_string()));
         env.push(("PATH".into(), format!("{v}/bin:$PATH")));
     }
+    // The project's own container settings its code reads (HTD_HOST=0.0.0.0, FLASK_APP, the
+    // PORT a uWSGI ini binds); PORT follows the plan's port. What pyslim sets itself wins.
+    for fact in &ctx.scan.runtime_env {
+        let Some((key, value)) = fact.value.split_once('=') else { continue };
+        if env.iter().any(|(k, _)| k == key) {
+            continue;
+        }
+        let value = if key == "PORT" { ctx.plan.port.to_string() } else { value.to_string() };
+        env.push((key.to_string(), value));
+    }
     env
 }
 

@@ -9,11 +9,14 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
+use super::command_line;
 use super::deps::Project;
-use super::dockerfile::{Dockerfile, substitute};
+use super::dockerfile::Dockerfile;
 use super::files::Ctx;
-use super::pycode::{AppObject, Code, Ctor, RunKind, is_test_path};
+use super::pycode::{AppObject, Code, Ctor, RunCall, RunKind, is_test_path, is_vendored};
+use super::start::{self, server_of};
 use super::{AppServer, Fact, Framework, ScanReport};
+use crate::servers;
 
 /// Regexes compiled once: listen addresses, identifiers, Django settings, `$PORT`, server configs.
 static LISTEN_ADDRESS: LazyLock<Regex> =
@@ -44,15 +47,29 @@ struct Target {
     source: String,
 }
 
-/// A command taken from a Procfile or an existing Dockerfile.
-#[derive(Clone, Debug)]
-struct Strong {
-    argv: Vec<String>,
-    source: String,
-}
-
 pub fn detect(ctx: &mut Ctx, report: &mut ScanReport, code: &Code, project: &Project, docker: Option<&Dockerfile>) {
-    let strong = procfile(ctx).or_else(|| docker.and_then(|d| dockerfile_command(ctx, d)));
+    start::build_step_candidates(ctx, report, docker);
+    let mut candidates = start::candidates(ctx, docker, &start::console_scripts(project));
+    // A production server the project names beats a development server it also names; the
+    // order (Dockerfile, Procfile, other Dockerfiles) decides otherwise.
+    candidates.sort_by_key(|s| s.is_development());
+    let mut strong = candidates.into_iter().next();
+    if let Some(s) = &mut strong {
+        let (argv, changes) = servers::production(&s.argv);
+        if !changes.is_empty() {
+            ctx.warn(format!(
+                "{}: `{}` is a development command ({}); the entrypoint uses the production form",
+                s.source,
+                command_line(&s.argv),
+                changes.join(", ")
+            ));
+            s.argv = argv;
+        }
+        for n in &s.notes {
+            ctx.warn(n.clone());
+        }
+        report.pre_start = s.pre_start.clone();
+    }
 
     // Framework and target from code (or Django settings, Streamlit/Gradio scripts).
     let found = find_framework(ctx, report, code, project);
@@ -68,34 +85,61 @@ pub fn detect(ctx: &mut Ctx, report: &mut ScanReport, code: &Code, project: &Pro
             if let Some(fw) = resolve_target(code, report, &t) {
                 framework = Some(fw);
             }
-            target = Some(Target { app: t, factory: None, file: None, source: s.source.clone() });
+            if !(server == Some(AppServer::Python) && t.ends_with(".py") && target.is_some()) {
+                target = Some(Target { app: t, factory: None, file: None, source: s.source.clone() });
+            }
         }
         if framework.is_none() && server == Some(AppServer::Streamlit) {
             framework = Some(Fact::new(Framework::Streamlit, s.source.clone()));
         }
     }
+    // Django's runserver or `flask run` in the project's files loses to a production server
+    // the project depends on (its pre-start steps are kept).
+    if let (Some(s), Some(f)) = (&strong, framework.as_ref().map(|f| f.value))
+        && matches!(servers::identify(&s.argv).map(|r| r.interface), Some(servers::Interface::Own))
+        && s.is_development()
+        && let Some((sv, why)) = dependency_server(f, project, report)
+    {
+        ctx.warn(format!(
+            "{}: `{}` is a development server; using {} instead ({why})",
+            s.source,
+            command_line(&s.argv),
+            sv.as_str()
+        ));
+        if target.as_ref().is_some_and(|t| t.source == s.source) {
+            target = find_framework(ctx, report, code, project).and_then(|(_, t)| t);
+        }
+        strong = None;
+    }
     if framework.is_none() && target.is_none() && strong.is_none() {
         // A bare ASGI callable (`async def app(scope, receive, send)`) served by uvicorn.
         target = raw_asgi(code, report);
     }
+    let generic = framework.is_none() && target.is_none() && strong.is_none();
+    if generic {
+        target = generic_script(code);
+    }
+    let generic = generic && target.is_some();
     report.framework = framework.clone();
     if let Some(t) = &target {
         report.app = Some(Fact::new(t.app.clone(), t.source.clone()));
     }
 
     let fw = framework.as_ref().map(|f| f.value);
-    let raw_asgi_target = fw.is_none() && target.is_some() && strong.is_none();
+    let raw_asgi_target = fw.is_none() && target.is_some() && strong.is_none() && !generic;
     let (server, server_source) = match &strong {
         Some(s) => match server_of(&s.argv) {
             Some(sv) => (Some(sv), s.source.clone()),
-            None => (None, String::new()),
+            // the project's own console script (`pypi-server run`) starts it
+            None => (Some(AppServer::Python), format!("{} (the project's own command)", s.source)),
         },
         None => match fw {
             Some(f) => {
-                let (sv, why) = choose_server(ctx, f, project, report);
+                let (sv, why) = choose_server(ctx, f, project, report, target.as_ref());
                 (Some(sv), why)
             }
             None if raw_asgi_target => (Some(AppServer::Uvicorn), dep_source(report, project, "uvicorn")),
+            None if generic => (Some(AppServer::Python), "the script starts its own server (a guess)".into()),
             None => (None, String::new()),
         },
     };
@@ -103,12 +147,18 @@ pub fn detect(ctx: &mut Ctx, report: &mut ScanReport, code: &Code, project: &Pro
         report.app_server = Some(Fact::new(sv, server_source));
     }
 
-    // Port: the strong command's own, then code, then server config, EXPOSE, default.
+    // Port: the strong command's own, then code, then server config, the Dockerfile's ENV PORT
+    // and EXPOSE, then the default.
     let port = strong
         .as_ref()
         .and_then(|s| argv_port(&s.argv).map(|p| Fact::new(p, s.source.clone())))
         .or_else(|| code_port(code, target.as_ref(), fw))
-        .or_else(|| config_port(ctx, server))
+        .or_else(|| config_port(ctx, server, strong.as_ref().map(|s| s.argv.as_slice())))
+        .or_else(|| {
+            let s = strong.as_ref()?;
+            let p = s.env.get("PORT")?.parse::<u16>().ok()?;
+            Some(Fact::new(p, format!("{} (ENV PORT={p})", s.origin)))
+        })
         .or_else(|| {
             docker.and_then(|d| d.expose.first().map(|(p, l)| Fact::new(*p, format!("{}:{l} (EXPOSE)", d.path))))
         })
@@ -116,12 +166,20 @@ pub fn detect(ctx: &mut Ctx, report: &mut ScanReport, code: &Code, project: &Pro
     report.port = port.clone();
     let port_num = port.as_ref().map(|p| p.value).unwrap_or(8000);
 
+    let mut port_env: Option<Fact<String>> = None;
     let entry = match &strong {
-        Some(s) => Some(Fact::new(bind_all(ctx, &s.argv, server, port_num), s.source.clone())),
+        Some(s) => {
+            let (argv, env) = bind_all(ctx, &s.argv, port_num);
+            port_env = env;
+            Some(Fact::new(argv, s.source.clone()))
+        }
         None => match (fw, server, &target) {
             (Some(f), Some(sv), Some(t)) => {
                 let argv = build_argv(f, sv, t, port_num, report);
                 Some(Fact::new(argv, format!("{} serving {} from {}", sv.as_str(), t.app, t.source)))
+            }
+            (None, Some(AppServer::Python), Some(t)) if generic => {
+                Some(Fact::new(script_argv(&t.app, report), t.source.clone()))
             }
             (None, Some(sv), Some(t)) if raw_asgi_target => {
                 let argv = build_argv(Framework::Starlette, sv, t, port_num, report);
@@ -135,9 +193,141 @@ pub fn detect(ctx: &mut Ctx, report: &mut ScanReport, code: &Code, project: &Pro
     }
     if let Some(e) = &entry {
         check_script_binding(ctx, code, &e.value);
+        report.extra_requirements = missing_requirements(project, &e.value, &e.source);
     }
+    if report.pre_start.is_empty()
+        && report.installable
+        && let Some(script) = start::console_scripts(project).into_iter().find(|n| is_database_setup(n))
+    {
+        report.pre_start.push(Fact::new(
+            script.clone(),
+            format!(
+                "pyproject.toml console script `{script}` (sets up the database before serving; a guess from its name)"
+            ),
+        ));
+    }
+    report.runtime_env = runtime_env(code, docker, strong.as_ref(), &report.pre_start);
+    // a candidate the scan already applies (Django's collectstatic) is not offered twice
+    let applied: Vec<String> = report.build_steps.iter().map(|b| b.value.clone()).collect();
+    report.build_step_candidates.retain(|c| !applied.iter().any(|a| c.value.ends_with(a.as_str())));
+    report.runtime_env.extend(port_env);
     report.entrypoint_alternatives = alternatives(report, fw, port_num, entry.as_ref().map(|e| &e.value));
     report.entrypoint = entry;
+    super::env::detect(report, code);
+}
+
+/// The project's Dockerfile `ENV` settings that first-party code reads (the port excepted: the
+/// entrypoint carries it, or a config file binding `$(PORT)` gets its own fact).
+fn runtime_env(
+    code: &Code,
+    docker: Option<&Dockerfile>,
+    strong: Option<&start::Strong>,
+    pre_start: &[Fact<String>],
+) -> Vec<Fact<String>> {
+    // Variables a tool the commands run reads itself (`flask deploy` needs FLASK_APP).
+    const TOOL_ENV: &[(&str, &str)] = &[("flask", "FLASK_APP")];
+    let runs = |tool: &str| {
+        strong.is_some_and(|s| s.argv.first().is_some_and(|a| a == tool))
+            || pre_start.iter().any(|p| p.value.split_whitespace().next() == Some(tool))
+    };
+    let mut env: Vec<(String, String, String)> = Vec::new();
+    if let Some(d) = docker {
+        env.extend(d.env.iter().map(|(k, v)| (k.clone(), v.clone(), d.path.clone())));
+    }
+    if let Some(s) = strong {
+        for (k, v) in &s.env {
+            if !env.iter().any(|(k2, _, _)| k2 == k) {
+                env.push((k.clone(), v.clone(), s.origin.clone()));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for (k, v, origin) in env {
+        if k == "PORT" || v.is_empty() || v.contains('$') {
+            continue;
+        }
+        if let Some((tool, _)) = TOOL_ENV.iter().find(|(t, key)| *key == k && runs(t)) {
+            out.push(Fact::new(format!("{k}={v}"), format!("{origin} (ENV {k}), read by `{tool}`")));
+            continue;
+        }
+        let read = code.files.iter().filter(|f| !is_test_path(&f.path) && !is_vendored(&f.path)).find_map(|f| {
+            f.env_reads
+                .iter()
+                .find(|(n, _)| *n == k || n.strip_suffix('*').is_some_and(|p| k.starts_with(p)))
+                .map(|(_, l)| format!("{}:{l}", f.path))
+        });
+        if let Some(at) = read {
+            out.push(Fact::new(format!("{k}={v}"), format!("{origin} (ENV {k}), read at {at}")));
+        }
+    }
+    out
+}
+
+/// A console script whose name says it creates the database (`init_db`, `create-db`).
+fn is_database_setup(name: &str) -> bool {
+    let n = name.replace(['-', '_'], "").to_ascii_lowercase();
+    matches!(n.as_str(), "initdb" | "createdb" | "setupdb" | "initdatabase" | "createtables")
+}
+
+/// Requirements the entrypoint needs that the project does not declare: its server (from the
+/// server table) and a gunicorn worker class's package.
+fn missing_requirements(project: &Project, argv: &[String], source: &str) -> Vec<Fact<String>> {
+    let provided = |package: &str, provided_by: &[String]| {
+        let name = package.split('[').next().unwrap_or(package);
+        project.has(name)
+            || provided_by.iter().any(|p| match p.split_once('[') {
+                Some((n, extra)) => project.has_extra(n, extra.trim_end_matches(']')),
+                None => project.has(p),
+            })
+    };
+    let mut out = Vec::new();
+    let Some(row) = servers::identify(argv) else {
+        // a command of the project's own that is told which server to use (`--server gunicorn`)
+        for w in argv.windows(2).filter(|w| w[0] == "--server") {
+            if let Some(row) = servers::by_name(&w[1]).filter(|r| !provided(&r.package, &r.provided_by)) {
+                out.push(Fact::new(
+                    row.package.clone(),
+                    format!(
+                        "the entrypoint ({source}) asks for {} (`--server {}`), which the project does not depend on",
+                        row.name, w[1]
+                    ),
+                ));
+            }
+        }
+        return out;
+    };
+    if row.interface != servers::Interface::Own && !provided(&row.package, &row.provided_by) {
+        out.push(Fact::new(
+            row.package.clone(),
+            format!("the entrypoint ({source}) runs {}, which the project does not depend on", row.name),
+        ));
+    }
+    if row.interface == servers::Interface::Own
+        && row.package != "django"
+        && row.package != "flask"
+        && !provided(&row.package, &row.provided_by)
+    {
+        out.push(Fact::new(
+            row.package.clone(),
+            format!("the entrypoint ({source}) runs `{}`, which the project's dependencies do not bring", row.name),
+        ));
+    }
+    for w in servers::worker_classes() {
+        let uses = argv.iter().enumerate().any(|(i, a)| {
+            a == &format!("--worker-class={}", w.class_name)
+                || (i > 0 && matches!(argv[i - 1].as_str(), "-k" | "--worker-class") && a == &w.class_name)
+        });
+        if uses && !provided(&w.package, &w.provided_by) {
+            out.push(Fact::new(
+                w.package.clone(),
+                format!(
+                    "the entrypoint ({source}) uses gunicorn's {} worker, which the project does not depend on",
+                    w.class_name
+                ),
+            ));
+        }
+    }
+    out
 }
 
 /// Servers the project depends on that can serve the detected app, as full commands.
@@ -149,29 +339,31 @@ fn alternatives(
 ) -> Vec<Fact<Vec<String>>> {
     let (Some(app), Some(fw)) = (&report.app, fw) else { return Vec::new() };
     let has = |name: &str| report.dependencies.iter().any(|d| d.name == name);
-    let words = |s: String| s.split_whitespace().map(String::from).collect::<Vec<_>>();
-    let a = &app.value;
+    let listen = |name: &str| servers::by_name(name).map(|row| servers::listen_args(row, port)).unwrap_or_default();
+    let cmd = |head: &[&str], server: &str, tail: &[&str]| -> Vec<String> {
+        let head = head.iter().map(|s| s.to_string());
+        let tail = tail.iter().map(|s| s.to_string());
+        head.chain(listen(server)).chain(tail).collect()
+    };
+    let a = app.value.as_str();
     let mut out: Vec<(Vec<String>, &str)> = Vec::new();
     match fw {
-        Framework::Fastapi | Framework::Starlette | Framework::Litestar => {
+        Framework::Fastapi | Framework::Starlette | Framework::Litestar | Framework::Quart => {
             if has("uvicorn") {
-                out.push((words(format!("uvicorn {a} --host 0.0.0.0 --port {port}")), "ASGI"));
+                out.push((cmd(&["uvicorn", a], "uvicorn", &[]), "ASGI"));
                 if has("gunicorn") {
-                    out.push((
-                        words(format!("gunicorn -k uvicorn.workers.UvicornWorker -b 0.0.0.0:{port} {a}")),
-                        "ASGI",
-                    ));
+                    out.push((cmd(&["gunicorn", "-k", "uvicorn.workers.UvicornWorker"], "gunicorn", &[a]), "ASGI"));
                 }
             }
-            if has("hypercorn") {
-                out.push((words(format!("hypercorn {a} --bind 0.0.0.0:{port}")), "ASGI"));
+            if has("hypercorn") || fw == Framework::Quart {
+                out.push((cmd(&["hypercorn"], "hypercorn", &[a]), "ASGI"));
             }
             if has("granian") {
-                out.push((words(format!("granian --interface asgi --host 0.0.0.0 --port {port} {a}")), "ASGI"));
+                out.push((cmd(&["granian", "--interface", "asgi"], "granian", &[a]), "ASGI"));
             }
         }
-        Framework::Flask | Framework::Django if has("gunicorn") => {
-            out.push((words(format!("gunicorn -b 0.0.0.0:{port} {a}")), "WSGI"));
+        Framework::Flask | Framework::Django | Framework::Falcon | Framework::Bottle if has("gunicorn") => {
+            out.push((cmd(&["gunicorn"], "gunicorn", &[a]), "WSGI"));
         }
         _ => {}
     }
@@ -185,86 +377,6 @@ fn alternatives(
 }
 
 // ---------------------------------------------------------------- strong evidence
-
-fn procfile(ctx: &mut Ctx) -> Option<Strong> {
-    if !ctx.exists("Procfile") {
-        return None;
-    }
-    let text = ctx.read("Procfile")?;
-    for (i, line) in text.lines().enumerate() {
-        let Some(cmd) = line.trim().strip_prefix("web:") else { continue };
-        let source = format!("Procfile:{} web:", i + 1);
-        return match clean_command(cmd.trim()) {
-            Some(argv) => Some(Strong { argv, source }),
-            None => {
-                ctx.warn(format!("{source} cannot be split into arguments (unbalanced quotes?); ignored"));
-                None
-            }
-        };
-    }
-    None
-}
-
-fn dockerfile_command(ctx: &mut Ctx, d: &Dockerfile) -> Option<Strong> {
-    let (argv, source) = d.argv()?;
-    let joined =
-        if argv.len() >= 3 && matches!(argv[0].as_str(), "sh" | "/bin/sh" | "bash" | "/bin/bash") && argv[1] == "-c" {
-            argv[2].clone()
-        } else {
-            super::command_line(&argv)
-        };
-    let argv: Vec<String> = clean_command(&joined)?.into_iter().map(|a| substitute(&a, &d.env)).collect();
-    if server_of(&argv).is_none() {
-        ctx.warn(format!("{source} runs `{}`, which pyslim does not recognise as a server; not used", argv.join(" ")));
-        return None;
-    }
-    Some(Strong { argv, source })
-}
-
-/// Splits a shell command, keeps the last `&&` segment, drops wrappers (`poetry run`,
-/// `newrelic-admin run-program`, `exec`) that are not the server itself.
-fn clean_command(cmd: &str) -> Option<Vec<String>> {
-    let last = cmd.rsplit("&&").next().unwrap_or(cmd).trim();
-    let mut argv = shlex::split(last)?;
-    loop {
-        let first = argv.first().map(String::as_str).unwrap_or("");
-        let skip = match first {
-            "exec" | "ddtrace-run" | "opentelemetry-instrument" => 1,
-            "newrelic-admin" if argv.get(1).is_some_and(|a| a == "run-program") => 2,
-            "poetry" | "uv" | "pdm" | "pipenv" | "hatch" | "rye" if argv.get(1).is_some_and(|a| a == "run") => 2,
-            _ => 0,
-        };
-        if skip == 0 || argv.len() <= skip {
-            break;
-        }
-        argv.drain(..skip);
-    }
-    (!argv.is_empty()).then_some(argv)
-}
-
-/// The server an argv starts (`python -m uvicorn` counts as uvicorn).
-fn server_of(argv: &[String]) -> Option<AppServer> {
-    let base = |s: &str| s.rsplit('/').next().unwrap_or(s).to_string();
-    let mut prog = base(argv.first()?);
-    if prog.starts_with("python") {
-        match argv.get(1).map(String::as_str) {
-            Some("-m") => prog = argv.get(2).cloned().unwrap_or_default(),
-            Some(s) if s.ends_with(".py") => return Some(AppServer::Python),
-            _ => return None,
-        }
-    }
-    Some(match prog.as_str() {
-        "uvicorn" => AppServer::Uvicorn,
-        "gunicorn" => AppServer::Gunicorn,
-        "uwsgi" => AppServer::Uwsgi,
-        "hypercorn" => AppServer::Hypercorn,
-        "granian" => AppServer::Granian,
-        "daphne" => AppServer::Daphne,
-        "streamlit" => AppServer::Streamlit,
-        "flask" | "fastapi" | "litestar" => AppServer::Python,
-        _ => return None,
-    })
-}
 
 /// The app argument of a command (`app:app`, `mysite.wsgi:application`, `app.py` for Streamlit).
 fn strong_target(argv: &[String], server: Option<AppServer>) -> Option<String> {
@@ -336,6 +448,13 @@ fn framework_of(c: Ctor) -> Framework {
         Ctor::Litestar => Framework::Litestar,
         Ctor::Flask => Framework::Flask,
         Ctor::Gradio => Framework::Gradio,
+        Ctor::Quart => Framework::Quart,
+        Ctor::Sanic => Framework::Sanic,
+        Ctor::Falcon => Framework::Falcon,
+        Ctor::Bottle => Framework::Bottle,
+        Ctor::Dash => Framework::Dash,
+        Ctor::Aiohttp => Framework::Aiohttp,
+        Ctor::Tornado => Framework::Tornado,
     }
 }
 
@@ -392,8 +511,12 @@ fn find_framework(
 ) -> Option<(Fact<Framework>, Option<Target>)> {
     let sd = report.source_dir.clone();
     // 1. Web app objects (FastAPI(), Flask(), ...), module level first.
-    let mut apps: Vec<&AppObject> =
-        code.apps.iter().filter(|a| a.ctor != Ctor::Gradio && !is_test_path(&a.file) && a.module_level).collect();
+    let mut apps: Vec<&AppObject> = code
+        .apps
+        .iter()
+        .filter(|a| !a.ctor.serves_itself() && !is_test_path(&a.file) && !is_vendored(&a.file) && a.module_level)
+        .filter(|a| declared(project, a.ctor))
+        .collect();
     apps.sort_by_key(|a| -score(a, code));
     if let Some(a) = apps.first()
         && let Some(m) = module_of(&a.file, sd.as_deref())
@@ -405,8 +528,12 @@ fn find_framework(
         ));
     }
     // 2. Factories: `def create_app(): ... Flask(__name__)`.
-    let mut facts: Vec<_> =
-        code.factories.iter().filter(|f| f.ctor != Ctor::Gradio && !is_test_path(&f.file)).collect();
+    let mut facts: Vec<_> = code
+        .factories
+        .iter()
+        .filter(|f| !f.ctor.serves_itself() && !is_test_path(&f.file) && !is_vendored(&f.file))
+        .filter(|f| declared(project, f.ctor))
+        .collect();
     facts.sort_by_key(|f| {
         let pref = if ["create_app", "make_app", "get_app", "app_factory"].contains(&f.name.as_str()) { 0 } else { 1 };
         (pref, f.file.matches('/').count(), f.file.clone())
@@ -436,6 +563,11 @@ fn find_framework(
             Fact::new(fw, source.clone()),
             Some(Target { app: t.clone(), factory: None, file: Some(r.file.clone()), source }),
         ));
+    }
+    // 3b. A script that starts its own server (aiohttp `web.run_app`, tornado `listen`, NiceGUI
+    //     `ui.run`, Dash `app.run`): the framework of what it imports.
+    if let Some(found) = script_framework(code, project) {
+        return Some(found);
     }
     // 4. Django.
     if let Some(found) = django(ctx, report, code, project) {
@@ -487,9 +619,13 @@ fn find_framework(
         ("streamlit", Framework::Streamlit),
         ("gradio", Framework::Gradio),
     ];
+    // Only first-party code counts, and only for a framework the project declares (any, when
+    // it declares nothing): a vendored copy of bottle that mentions django is not Django.
     for (pkg, fw) in order {
         if let Some((file, line)) = code.first_import(pkg)
             && !is_test_path(file)
+            && !is_vendored(file)
+            && (project.has(pkg) || report.dependencies.is_empty())
         {
             return Some((Fact::new(fw, format!("{file}:{line} (import {pkg}; no app object found)")), None));
         }
@@ -500,6 +636,72 @@ fn find_framework(
         }
     }
     None
+}
+
+/// Whether the framework of an app constructor is a declared dependency (always, when the
+/// project declares none). Checked for the frameworks pyslim learned from the wild, whose
+/// constructors (`Application()`, `App()`, `Bottle()`) also appear in vendored copies.
+fn declared(project: &Project, c: Ctor) -> bool {
+    let fw = framework_of(c);
+    let older = matches!(
+        fw,
+        Framework::Fastapi | Framework::Starlette | Framework::Litestar | Framework::Flask | Framework::Gradio
+    );
+    older || project.runtime_is_empty() || project.has(fw.package())
+}
+
+/// Frameworks whose app a script starts itself, by the package the script imports.
+const SCRIPT_FRAMEWORKS: &[(&str, Framework)] = &[
+    ("aiohttp", Framework::Aiohttp),
+    ("tornado", Framework::Tornado),
+    ("nicegui", Framework::Nicegui),
+    ("dash", Framework::Dash),
+    ("bottle", Framework::Bottle),
+    ("sanic", Framework::Sanic),
+];
+
+/// A first-party script that starts a server of a framework it imports (`python main.py`).
+fn script_framework(code: &Code, project: &Project) -> Option<(Fact<Framework>, Option<Target>)> {
+    let mut hits: Vec<(&RunCall, Framework)> = Vec::new();
+    for r in code.runs.iter().filter(|r| !is_test_path(&r.file) && !is_vendored(&r.file)) {
+        let Some(f) = code.file(&r.file) else { continue };
+        let fw = SCRIPT_FRAMEWORKS.iter().find(|(pkg, _)| f.imports_top(pkg).is_some()).map(|(_, fw)| *fw);
+        let Some(fw) = fw else { continue };
+        let own =
+            r.kind == RunKind::Own || (r.kind == RunKind::AppRun && matches!(fw, Framework::Dash | Framework::Bottle));
+        if own && (project.has(fw.package()) || project.runtime_is_empty()) {
+            hits.push((r, fw));
+        }
+    }
+    hits.sort_by_key(|(r, _)| {
+        let guarded = code.file(&r.file).is_some_and(|f| f.main_guard);
+        (!guarded, r.file.matches('/').count(), r.file.clone())
+    });
+    let (r, fw) = hits.first()?;
+    let source = format!("{}:{} ({}() starts the server)", r.file, r.line, r.callee);
+    Some((
+        Fact::new(*fw, source.clone()),
+        Some(Target { app: r.file.clone(), factory: None, file: Some(r.file.clone()), source }),
+    ))
+}
+
+/// Any first-party script that starts a server itself, when nothing else names one: a guess.
+fn generic_script(code: &Code) -> Option<Target> {
+    let mut runs: Vec<&RunCall> = code
+        .runs
+        .iter()
+        .filter(|r| !is_test_path(&r.file) && !is_vendored(&r.file))
+        .filter(|r| matches!(r.kind, RunKind::Own | RunKind::Uvicorn))
+        .filter(|r| code.file(&r.file).is_some_and(|f| f.main_guard))
+        .collect();
+    runs.sort_by_key(|r| (r.file.matches('/').count(), r.file.clone()));
+    let r = runs.first()?;
+    Some(Target {
+        app: r.file.clone(),
+        factory: None,
+        file: Some(r.file.clone()),
+        source: format!("{}:{} ({}(): a guess, the script seems to start its own server)", r.file, r.line, r.callee),
+    })
 }
 
 /// A module-level `async def app(scope, receive, send)` when uvicorn is a dependency.
@@ -554,6 +756,7 @@ fn django(
             },
         )?;
     let prefix = if mdir.is_empty() { String::new() } else { format!("{mdir}/") };
+    super::django::detect(ctx, report, code, manage, &settings, &prefix);
     let base = format!("{prefix}{}", settings.replace('.', "/"));
     let files = [
         format!("{base}.py"),
@@ -605,7 +808,7 @@ fn django(
 // ---------------------------------------------------------------- server and argv
 
 fn is_asgi(f: Framework) -> bool {
-    matches!(f, Framework::Fastapi | Framework::Starlette | Framework::Litestar)
+    f.is_asgi()
 }
 
 fn dep_source(report: &ScanReport, project: &Project, name: &str) -> String {
@@ -615,208 +818,203 @@ fn dep_source(report: &ScanReport, project: &Project, name: &str) -> String {
     }
 }
 
-fn choose_server(ctx: &mut Ctx, f: Framework, project: &Project, report: &ScanReport) -> (AppServer, String) {
-    let has = |n: &str| project.has(n);
-    let standard = ["fastapi", "litestar", "uvicorn"].iter().find(|p| project.has_extra(p, "standard"));
+/// The production server the project depends on that can serve a framework's app, with why.
+fn dependency_server(f: Framework, project: &Project, report: &ScanReport) -> Option<(AppServer, String)> {
+    let asgi_django = f == Framework::Django
+        && report.app.as_ref().is_some_and(|a| a.value.contains(".asgi:") || a.source.contains("ASGI_APPLICATION"));
+    let order: &[(&str, AppServer)] = match f {
+        Framework::Django if asgi_django => &[
+            ("uvicorn", AppServer::Uvicorn),
+            ("daphne", AppServer::Daphne),
+            ("hypercorn", AppServer::Hypercorn),
+            ("granian", AppServer::Granian),
+            ("gunicorn", AppServer::Gunicorn),
+        ],
+        Framework::Django => &[
+            ("gunicorn", AppServer::Gunicorn),
+            ("uwsgi", AppServer::Uwsgi),
+            ("granian", AppServer::Granian),
+            ("uvicorn", AppServer::Uvicorn),
+            ("waitress", AppServer::Waitress),
+        ],
+        Framework::Flask | Framework::Falcon | Framework::Bottle => &[
+            ("gunicorn", AppServer::Gunicorn),
+            ("uwsgi", AppServer::Uwsgi),
+            ("granian", AppServer::Granian),
+            ("waitress", AppServer::Waitress),
+        ],
+        Framework::Fastapi | Framework::Starlette | Framework::Litestar | Framework::Quart => &[
+            ("uvicorn", AppServer::Uvicorn),
+            ("hypercorn", AppServer::Hypercorn),
+            ("granian", AppServer::Granian),
+            ("daphne", AppServer::Daphne),
+        ],
+        _ => &[],
+    };
+    for (n, sv) in order {
+        if project.has(n) {
+            return Some((*sv, dep_source(report, project, n)));
+        }
+        // `fastapi[standard]` brings uvicorn; Quart depends on hypercorn
+        if let Some(row) = servers::by_name(n)
+            && let Some(p) = row.provided_by.iter().find(|p| match p.split_once('[') {
+                Some((name, extra)) => project.has_extra(name, extra.trim_end_matches(']')),
+                None => project.has(p),
+            })
+        {
+            let name = p.split('[').next().unwrap_or(p);
+            return Some((*sv, format!("{} brings {n}", dep_source(report, project, name))));
+        }
+    }
+    None
+}
+
+fn choose_server(
+    ctx: &mut Ctx,
+    f: Framework,
+    project: &Project,
+    report: &ScanReport,
+    target: Option<&Target>,
+) -> (AppServer, String) {
     match f {
-        Framework::Streamlit => (AppServer::Streamlit, "streamlit runs its own server".into()),
-        Framework::Gradio => (AppServer::Python, "gradio's launch() starts the server".into()),
+        Framework::Streamlit => return (AppServer::Streamlit, "streamlit runs its own server".into()),
+        Framework::Gradio => return (AppServer::Python, "gradio's launch() starts the server".into()),
+        Framework::Sanic => return (AppServer::Sanic, dep_source(report, project, "sanic")),
+        _ => {}
+    }
+    if let Some(t) = target.filter(|t| t.app.ends_with(".py")) {
+        return (AppServer::Python, format!("{} starts its own server", t.source));
+    }
+    if let Some(found) = dependency_server(f, project, report) {
+        return found;
+    }
+    match f {
         Framework::Django => {
-            let asgi = report
-                .app
-                .as_ref()
-                .is_some_and(|a| a.value.contains(".asgi:") || a.source.contains("ASGI_APPLICATION"));
-            for (n, sv) in if asgi {
-                vec![
-                    ("uvicorn", AppServer::Uvicorn),
-                    ("daphne", AppServer::Daphne),
-                    ("hypercorn", AppServer::Hypercorn),
-                    ("granian", AppServer::Granian),
-                    ("gunicorn", AppServer::Gunicorn),
-                ]
-            } else {
-                vec![
-                    ("gunicorn", AppServer::Gunicorn),
-                    ("uwsgi", AppServer::Uwsgi),
-                    ("granian", AppServer::Granian),
-                    ("uvicorn", AppServer::Uvicorn),
-                ]
-            } {
-                if has(n) {
-                    return (sv, dep_source(report, project, n));
-                }
-            }
-            ctx.warn("no production server (gunicorn, uvicorn, ...) among the dependencies: using Django's runserver; add gunicorn");
+            ctx.warn(
+                "no production server (gunicorn, uWSGI, uvicorn, ...) among the dependencies: using Django's runserver, \
+                 which is for development only; gunicorn can be added (to the dependencies, or the image's extra requirements)",
+            );
             (AppServer::Python, "manage.py runserver (no server dependency)".into())
         }
-        Framework::Flask => {
-            for (n, sv) in
-                [("gunicorn", AppServer::Gunicorn), ("uwsgi", AppServer::Uwsgi), ("granian", AppServer::Granian)]
-            {
-                if has(n) {
-                    return (sv, dep_source(report, project, n));
-                }
-            }
-            ctx.warn("no WSGI server (gunicorn, uwsgi) among the dependencies: using Flask's development server; add gunicorn");
-            (AppServer::Python, "flask run (no WSGI server dependency)".into())
-        }
-        _ => {
-            if has("uvicorn") {
-                return (AppServer::Uvicorn, dep_source(report, project, "uvicorn"));
-            }
-            if let Some(p) = standard {
-                return (AppServer::Uvicorn, format!("{} brings uvicorn", dep_source(report, project, p)));
-            }
-            for (n, sv) in
-                [("granian", AppServer::Granian), ("hypercorn", AppServer::Hypercorn), ("daphne", AppServer::Daphne)]
-            {
-                if has(n) {
-                    return (sv, dep_source(report, project, n));
-                }
-            }
+        Framework::Flask | Framework::Falcon | Framework::Bottle => {
             ctx.warn(format!(
-                "no ASGI server among the dependencies: assuming uvicorn; add it (e.g. {}[standard] or uvicorn)",
+                "no WSGI server (gunicorn, uWSGI, waitress) among the dependencies: the image adds gunicorn to serve the {} app",
                 f.as_str()
             ));
-            (AppServer::Uvicorn, "assumed: no ASGI server dependency".into())
+            (
+                AppServer::Gunicorn,
+                format!("assumed: no WSGI server dependency, gunicorn added for the {} app", f.as_str()),
+            )
+        }
+        _ => {
+            ctx.warn(format!(
+                "no ASGI server among the dependencies: the image adds uvicorn to serve the {} app (or add {}[standard] or uvicorn)",
+                f.as_str(),
+                f.as_str()
+            ));
+            (
+                AppServer::Uvicorn,
+                format!("assumed: no ASGI server dependency, uvicorn added for the {} app", f.as_str()),
+            )
         }
     }
 }
 
+/// The argv that serves a target: the server's own arguments, with the listen flags its row in
+/// `assets/servers.toml` gives (`servers::listen_args`), placed where that server reads them.
 fn build_argv(f: Framework, sv: AppServer, t: &Target, port: u16, report: &ScanReport) -> Vec<String> {
-    let p = port.to_string();
-    let bind = format!("0.0.0.0:{p}");
     let v = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<String>>();
+    let listen = |name: &str| servers::by_name(name).map(|row| servers::listen_args(row, port)).unwrap_or_default();
+    let join = |a: Vec<String>, b: Vec<String>, c: Vec<String>| a.into_iter().chain(b).chain(c).collect::<Vec<_>>();
     match (sv, f) {
-        (AppServer::Streamlit, _) => {
-            v(&["streamlit", "run", &t.app, "--server.port", &p, "--server.address", "0.0.0.0"])
-        }
-        (AppServer::Python, Framework::Gradio) => v(&["python", &t.app]),
+        (AppServer::Streamlit, _) => join(v(&["streamlit", "run", &t.app]), listen("streamlit"), vec![]),
+        (AppServer::Python, _) if t.app.ends_with(".py") => script_argv(&t.app, report),
         (AppServer::Python, Framework::Django) => {
             let manage = match &report.source_dir {
                 Some(sd) if !sd.is_empty() => format!("{sd}/manage.py"),
                 _ => "manage.py".into(),
             };
-            v(&["python", &manage, "runserver", &bind])
+            join(v(&["python", &manage, "runserver"]), listen("Django runserver"), vec![])
         }
-        (AppServer::Python, _) => v(&["flask", "--app", &t.app, "run", "--host", "0.0.0.0", "--port", &p]),
+        (AppServer::Python, Framework::Flask) => {
+            join(v(&["flask", "--app", &t.app, "run"]), listen("flask run"), vec![])
+        }
+        (AppServer::Python, _) => v(&["python", &t.app]),
+        (AppServer::Waitress, _) => join(v(&["waitress-serve"]), listen("waitress"), vec![t.app.clone()]),
+        (AppServer::Sanic, _) => join(v(&["sanic", &t.app]), listen("sanic"), vec![]),
         (AppServer::Uvicorn, _) => match &t.factory {
-            Some(fac) => v(&["uvicorn", fac, "--factory", "--host", "0.0.0.0", "--port", &p]),
-            None => v(&["uvicorn", &t.app, "--host", "0.0.0.0", "--port", &p]),
+            Some(fac) => join(v(&["uvicorn", fac, "--factory"]), listen("uvicorn"), vec![]),
+            None => join(v(&["uvicorn", &t.app]), listen("uvicorn"), vec![]),
         },
         (AppServer::Gunicorn, f) if is_asgi(f) => {
-            v(&["gunicorn", "-k", "uvicorn.workers.UvicornWorker", "-b", &bind, &t.app])
+            join(v(&["gunicorn", "-k", "uvicorn.workers.UvicornWorker"]), listen("gunicorn"), vec![t.app.clone()])
         }
-        (AppServer::Gunicorn, _) => v(&["gunicorn", "-b", &bind, &t.app]),
-        (AppServer::Hypercorn, _) => v(&["hypercorn", "-b", &bind, &t.app]),
+        (AppServer::Gunicorn, _) => join(v(&["gunicorn"]), listen("gunicorn"), vec![t.app.clone()]),
+        (AppServer::Hypercorn, _) => join(v(&["hypercorn"]), listen("hypercorn"), vec![t.app.clone()]),
         (AppServer::Granian, f) => {
             let iface = if is_asgi(f) || t.app.contains(".asgi:") { "asgi" } else { "wsgi" };
-            let mut a = v(&["granian", "--interface", iface, "--host", "0.0.0.0", "--port", &p]);
-            match &t.factory {
-                Some(fac) => a.extend(v(&["--factory", fac])),
-                None => a.push(t.app.clone()),
-            }
-            a
+            let app = match &t.factory {
+                Some(fac) => v(&["--factory", fac]),
+                None => vec![t.app.clone()],
+            };
+            join(v(&["granian", "--interface", iface]), listen("granian"), app)
         }
-        (AppServer::Daphne, _) => v(&["daphne", "-b", "0.0.0.0", "-p", &p, &t.app]),
-        (AppServer::Uwsgi, _) => v(&["uwsgi", "--http", &bind, "--master", "--module", &t.app]),
+        (AppServer::Daphne, _) => join(v(&["daphne"]), listen("daphne"), vec![t.app.clone()]),
+        (AppServer::Uwsgi, _) => join(v(&["uwsgi"]), listen("uwsgi"), v(&["--master", "--module", &t.app])),
     }
 }
 
-/// Makes a strong command listen on 0.0.0.0 at `port` (resolving `$PORT`).
-fn bind_all(ctx: &mut Ctx, argv: &[String], server: Option<AppServer>, port: u16) -> Vec<String> {
+/// `python script.py`, or `python -m pkg.script` when the script sits in a package and imports
+/// it by its package name (run from the root, the package is importable without installing).
+fn script_argv(script: &str, report: &ScanReport) -> Vec<String> {
+    if let Some((dir, _)) = script.rsplit_once('/')
+        && report.root.join(dir).join("__init__.py").is_file()
+        && let Some(m) = module_of(script, report.source_dir.as_deref())
+    {
+        let m = m.strip_suffix(".__main__").map(str::to_string).unwrap_or(m);
+        return vec!["python".into(), "-m".into(), m];
+    }
+    vec!["python".into(), script.to_string()]
+}
+
+/// Makes a strong command listen on 0.0.0.0 at `port` (resolving `$PORT`), with its own
+/// server's flags (`assets/servers.toml`); a command of an unknown program is kept as it is.
+fn bind_all(ctx: &mut Ctx, argv: &[String], port: u16) -> (Vec<String>, Option<Fact<String>>) {
     let p = port.to_string();
     let port_re = &*PORT_VARIABLE;
-    let mut out: Vec<String> = argv.iter().map(|a| port_re.replace_all(a, p.as_str()).into_owned()).collect();
-    let local = |h: &str| matches!(h, "127.0.0.1" | "localhost" | "::1" | "");
-    let mut fixed_host = false;
-    let set_flag = |out: &mut Vec<String>, names: &[&str], value: &str, only_if_local: bool| -> bool {
-        for i in 0..out.len() {
-            for n in names {
-                if out[i] == *n && i + 1 < out.len() {
-                    if !only_if_local || local(out[i + 1].rsplit_once(':').map(|(h, _)| h).unwrap_or(&out[i + 1])) {
-                        out[i + 1] = value.to_string();
-                    }
-                    return true;
-                }
-                if let Some(rest) = out[i].strip_prefix(&format!("{n}=")) {
-                    if !only_if_local || local(rest.rsplit_once(':').map(|(h, _)| h).unwrap_or(rest)) {
-                        out[i] = format!("{n}={value}");
-                    }
-                    return true;
-                }
-            }
-        }
-        false
-    };
-    let before = out.clone();
-    match server {
-        Some(AppServer::Uvicorn) | Some(AppServer::Granian) => {
-            if !set_flag(&mut out, &["--host"], "0.0.0.0", true) {
-                out.extend(["--host".to_string(), "0.0.0.0".to_string()]);
-            }
-            if !set_flag(&mut out, &["--port"], &p, false) {
-                out.extend(["--port".to_string(), p.clone()]);
-            }
-        }
-        Some(AppServer::Gunicorn) | Some(AppServer::Hypercorn) => {
-            let bind = format!("0.0.0.0:{p}");
-            if !set_flag(&mut out, &["-b", "--bind"], &bind, true) {
-                let at = if out.first().is_some_and(|a| a.starts_with("python")) { 3 } else { 1 };
-                out.splice(at.min(out.len())..at.min(out.len()), ["-b".to_string(), bind]);
-            }
-        }
-        Some(AppServer::Daphne) => {
-            if !set_flag(&mut out, &["-b", "--bind"], "0.0.0.0", true) {
-                out.splice(1..1, ["-b".to_string(), "0.0.0.0".to_string()]);
-            }
-            if !set_flag(&mut out, &["-p", "--port"], &p, false) {
-                out.splice(1..1, ["-p".to_string(), p.clone()]);
-            }
-        }
-        Some(AppServer::Streamlit) => {
-            if !set_flag(&mut out, &["--server.address"], "0.0.0.0", true) {
-                out.extend(["--server.address".to_string(), "0.0.0.0".to_string()]);
-            }
-            if !set_flag(&mut out, &["--server.port"], &p, false) {
-                out.extend(["--server.port".to_string(), p.clone()]);
-            }
-        }
-        Some(AppServer::Uwsgi) => {
-            let bind = format!("0.0.0.0:{p}");
-            let has_listener = set_flag(&mut out, &["--http", "--http-socket"], &bind, true);
-            if !has_listener && !out.iter().any(|a| a == "--ini" || a.ends_with(".ini")) {
-                out.extend(["--http".to_string(), bind]);
-            }
-        }
-        Some(AppServer::Python) => {
-            if let Some(i) = out.iter().position(|a| a == "runserver") {
-                let addr = format!("0.0.0.0:{p}");
-                match out.get(i + 1) {
-                    Some(a) if !a.starts_with('-') => out[i + 1] = addr,
-                    _ => out.insert(i + 1, addr),
-                }
-            } else if out.first().is_some_and(|a| a == "flask") {
-                if !set_flag(&mut out, &["--host", "-h"], "0.0.0.0", true) {
-                    out.extend(["--host".to_string(), "0.0.0.0".to_string()]);
-                }
-                if !set_flag(&mut out, &["--port", "-p"], &p, false) {
-                    out.extend(["--port".to_string(), p.clone()]);
-                }
-            }
-        }
-        None => {}
-    }
-    for (a, b) in before.iter().zip(&out) {
-        if a != b && (a.contains("127.0.0.1") || a.contains("localhost")) {
-            fixed_host = true;
-        }
-    }
-    if fixed_host {
+    let out: Vec<String> = argv.iter().map(|a| port_re.replace_all(a, p.as_str()).into_owned()).collect();
+    let Some(row) = servers::identify(&out) else { return (out, None) };
+    // a config file that binds `:$(PORT)`: the image must set PORT
+    let port_file = row.ini_port_variable.as_deref().and_then(|var| {
+        config_files(&out).into_iter().find_map(|f| {
+            let text = if ctx.is_file(&f) { ctx.read(&f)? } else { return None };
+            let at = text.find(var)?;
+            Some(Fact::new(
+                format!("PORT={port}"),
+                format!("{f}:{} (binds {var}, read from the environment)", super::files::line_of(&text, at)),
+            ))
+        })
+    });
+    let listen = servers::listen_on(&out, row, port, port_file.is_some());
+    if listen.was_local {
         ctx.warn(format!(
             "`{}` listens on localhost only, unreachable from outside a container; the entrypoint binds 0.0.0.0 instead",
-            before.join(" ")
+            out.join(" ")
         ));
+    }
+    (listen.argv, port_file)
+}
+
+/// Config files an argv names (`uwsgi etc/uwsgi.ini`, `--ini x.ini`, `-c gunicorn.conf.py`).
+fn config_files(argv: &[String]) -> Vec<String> {
+    let mut out = Vec::new();
+    for (i, a) in argv.iter().enumerate().skip(1) {
+        let prev = argv[i - 1].as_str();
+        if a.ends_with(".ini") || matches!(prev, "-c" | "--config" | "--ini") {
+            out.push(a.trim_start_matches("./").to_string());
+        } else if let Some(v) = a.strip_prefix("--ini=").or_else(|| a.strip_prefix("--config=")) {
+            out.push(v.trim_start_matches("./").to_string());
+        }
     }
     out
 }
@@ -838,7 +1036,9 @@ fn check_script_binding(ctx: &mut Ctx, code: &Code, argv: &[String]) {
                 "{}:{}: launch() listens on 127.0.0.1 unless told otherwise: pass server_name=\"0.0.0.0\" or set GRADIO_SERVER_NAME=0.0.0.0 in the image",
                 r.file, r.line
             )),
-            RunKind::AppRun | RunKind::Uvicorn => ctx.warn(format!(
+            // aiohttp, NiceGUI, tornado and waitress listen on every interface by default
+            RunKind::Own if host.is_none() && !r.callee.ends_with("bottle.run") && r.callee != "run" => {}
+            RunKind::AppRun | RunKind::Uvicorn | RunKind::Own => ctx.warn(format!(
                 "{}:{}: the server listens on {} only: pass host=\"0.0.0.0\" so the container can be reached",
                 r.file,
                 r.line,
@@ -850,40 +1050,36 @@ fn check_script_binding(ctx: &mut Ctx, code: &Code, argv: &[String]) {
 
 // ---------------------------------------------------------------- port
 
-/// An explicit port in a command (`--port 8080`, `-b 0.0.0.0:8080`, `${PORT:-5000}`).
+/// An explicit port in a command (`--port 8080`, `-b 0.0.0.0:8080`, `${PORT:-5000}`), read with
+/// its server's own flags.
 fn argv_port(argv: &[String]) -> Option<u16> {
     let default_re = &*PORT_WITH_DEFAULT;
     let argv: Vec<String> = argv.iter().map(|a| default_re.replace_all(a, "$1").into_owned()).collect();
-    let num = |s: &str| s.parse::<u16>().ok().filter(|p| *p > 0);
-    let addr_port = |s: &str| s.rsplit_once(':').and_then(|(_, p)| num(p));
-    for (i, a) in argv.iter().enumerate() {
-        let next = argv.get(i + 1).map(String::as_str).unwrap_or("");
-        let found = match a.as_str() {
-            "--port" | "-p" | "--server.port" => num(next),
-            "-b" | "--bind" | "--http" | "--http-socket" | "--listen" => addr_port(next),
-            "runserver" => addr_port(next).or_else(|| num(next)),
-            _ => {
-                if let Some((k, v)) = a.split_once('=') {
-                    match k {
-                        "--port" | "--server.port" => num(v),
-                        "--bind" | "-b" | "--http" | "--listen" => addr_port(v),
-                        _ => None,
-                    }
-                } else {
-                    None
-                }
-            }
-        };
-        if found.is_some() {
-            return found;
-        }
+    if servers::identify(&argv).is_some() {
+        return servers::port_of(&argv);
     }
-    None
+    // a program the table does not know (the project's own console script): the usual flags
+    argv.windows(2).find(|w| matches!(w[0].as_str(), "--port" | "-p")).and_then(|w| w[1].parse::<u16>().ok())
 }
 
 fn code_port(code: &Code, target: Option<&Target>, fw: Option<Framework>) -> Option<Fact<u16>> {
     let file = target.and_then(|t| t.file.clone());
-    let mut runs: Vec<_> = code.runs.iter().filter(|r| r.port.is_some() && !is_test_path(&r.file)).collect();
+    // `app.listen(options.port)` with `define("port", default=8888)` (tornado.options)
+    let option = |r: &RunCall| code.file(&r.file).and_then(|f| f.port_option);
+    let owned: Vec<RunCall> = code
+        .runs
+        .iter()
+        .map(|r| {
+            let mut r = r.clone();
+            if r.port.is_none() && r.kind == RunKind::Own {
+                r.port = option(&r).map(|(p, _)| p);
+            }
+            r
+        })
+        .collect();
+    let code_runs = &owned;
+    let mut runs: Vec<_> =
+        code_runs.iter().filter(|r| r.port.is_some() && !is_test_path(&r.file) && !is_vendored(&r.file)).collect();
     // A Flask app.run() is only about Flask; launch() only about Gradio.
     runs.retain(|r| match r.kind {
         RunKind::Uvicorn => true,
@@ -892,6 +1088,7 @@ fn code_port(code: &Code, target: Option<&Target>, fw: Option<Framework>) -> Opt
                 || code.apps.iter().any(|a| a.file == r.file && Some(a.var.as_str()) == r.target.as_deref())
         }
         RunKind::Launch => matches!(fw, Some(Framework::Gradio) | None),
+        RunKind::Own => true,
     });
     runs.sort_by_key(|r| (file.as_deref() != Some(r.file.as_str()), r.file.matches('/').count()));
     let r = runs.first()?;
@@ -899,16 +1096,19 @@ fn code_port(code: &Code, target: Option<&Target>, fw: Option<Framework>) -> Opt
         RunKind::Uvicorn => "uvicorn.run",
         RunKind::AppRun => "app.run",
         RunKind::Launch => "launch",
+        RunKind::Own => r.callee.as_str(),
     };
     let port = r.port?;
     let kw = if r.kind == RunKind::Launch { "server_port" } else { "port" };
     Some(Fact::new(port, format!("{}:{} ({what}({kw}={port}))", r.file, r.line)))
 }
 
-fn config_port(ctx: &mut Ctx, server: Option<AppServer>) -> Option<Fact<u16>> {
+fn config_port(ctx: &mut Ctx, server: Option<AppServer>, argv: Option<&[String]>) -> Option<Fact<u16>> {
+    let named = argv.map(config_files).unwrap_or_default();
     match server? {
         AppServer::Gunicorn => {
-            for f in ["gunicorn.conf.py", "gunicorn_config.py", "gunicorn.config.py", "config/gunicorn.conf.py"] {
+            let known = ["gunicorn.conf.py", "gunicorn_config.py", "gunicorn.config.py", "config/gunicorn.conf.py"];
+            for f in named.iter().map(String::as_str).chain(known) {
                 if !ctx.is_file(f) {
                     continue;
                 }
@@ -932,7 +1132,7 @@ fn config_port(ctx: &mut Ctx, server: Option<AppServer>) -> Option<Fact<u16>> {
             None
         }
         AppServer::Uwsgi => {
-            for f in ["uwsgi.ini", "app.ini", "wsgi.ini"] {
+            for f in named.iter().map(String::as_str).chain(["uwsgi.ini", "app.ini", "wsgi.ini"]) {
                 if !ctx.is_file(f) {
                     continue;
                 }
@@ -958,6 +1158,10 @@ fn default_port(fw: Option<Framework>, server: Option<AppServer>) -> Option<Fact
     let (p, who) = match (fw, server) {
         (Framework::Streamlit, _) => (8501, "streamlit"),
         (Framework::Gradio, _) => (7860, "gradio"),
+        (Framework::Aiohttp, _) => (8080, "aiohttp web.run_app"),
+        (Framework::Nicegui, _) => (8080, "nicegui ui.run"),
+        (Framework::Bottle, Some(AppServer::Python)) => (8080, "bottle run"),
+        (Framework::Dash, _) => (8050, "dash"),
         (Framework::Flask, Some(AppServer::Python) | None) => (5000, "flask"),
         (Framework::Django, Some(AppServer::Python) | None) => (8000, "django"),
         (_, Some(sv)) => (8000, sv.as_str()),
@@ -976,8 +1180,6 @@ mod tests {
 
     #[test]
     fn commands_and_targets() {
-        assert_eq!(clean_command("newrelic-admin run-program gunicorn app:app").unwrap(), a("gunicorn app:app"));
-        assert_eq!(clean_command("cd src && poetry run uvicorn main:app").unwrap(), a("uvicorn main:app"));
         assert_eq!(server_of(&a("python -m uvicorn x:y")), Some(AppServer::Uvicorn));
         assert_eq!(server_of(&a("python manage.py runserver")), Some(AppServer::Python));
         assert_eq!(server_of(&a("./start.sh")), None);
@@ -1000,15 +1202,12 @@ mod tests {
     fn binding_is_made_public() {
         let mut ctx = Ctx::new(std::env::temp_dir());
         assert_eq!(
-            bind_all(&mut ctx, &a("uvicorn app:app --host 127.0.0.1 --port $PORT"), Some(AppServer::Uvicorn), 8000),
+            bind_all(&mut ctx, &a("uvicorn app:app --host 127.0.0.1 --port $PORT"), 8000).0,
             a("uvicorn app:app --host 0.0.0.0 --port 8000")
         );
+        assert_eq!(bind_all(&mut ctx, &a("gunicorn app:app"), 8000).0, a("gunicorn -b 0.0.0.0:8000 app:app"));
         assert_eq!(
-            bind_all(&mut ctx, &a("gunicorn app:app"), Some(AppServer::Gunicorn), 8000),
-            a("gunicorn -b 0.0.0.0:8000 app:app")
-        );
-        assert_eq!(
-            bind_all(&mut ctx, &a("python manage.py runserver"), Some(AppServer::Python), 8000),
+            bind_all(&mut ctx, &a("python manage.py runserver"), 8000).0,
             a("python manage.py runserver 0.0.0.0:8000")
         );
         assert!(ctx.into_warnings()[0].contains("localhost only"));

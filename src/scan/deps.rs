@@ -47,6 +47,11 @@ impl Project {
         self.runtime_names.contains(name)
     }
 
+    /// Whether the project declares no runtime dependency at all.
+    pub fn runtime_is_empty(&self) -> bool {
+        self.runtime_names.is_empty()
+    }
+
     pub fn has_extra(&self, name: &str, extra: &str) -> bool {
         self.extras.get(name).is_some_and(|e| e.contains(extra))
     }

@@ -15,6 +15,8 @@ pub struct Command {
     pub line: usize,
     /// Written in shell form (`CMD uvicorn app:app`), not JSON.
     pub shell_form: bool,
+    /// The instruction's text after the keyword, as written (continuations joined).
+    pub raw: String,
 }
 
 /// What an existing Dockerfile says.
@@ -30,6 +32,13 @@ pub struct Dockerfile {
     pub expose: Vec<(u16, usize)>,
     /// `ENV`/`ARG` defaults of the final stage.
     pub env: BTreeMap<String, String>,
+    /// `COPY`/`ADD` sources and destinations of every stage (for finding a script the
+    /// ENTRYPOINT names by its path in the image).
+    pub copies: Vec<(Vec<String>, String)>,
+    /// `WORKDIR` of the final stage.
+    pub workdir: Option<String>,
+    /// Every `RUN` command (shell text) with its line, all stages.
+    pub runs: Vec<(String, usize)>,
 }
 
 impl Dockerfile {
@@ -94,11 +103,32 @@ pub fn parse(text: &str, path: &str) -> Dockerfile {
                 df.cmd = None;
                 df.entrypoint = None;
                 df.expose.clear();
+                df.workdir = None;
             }
             "CMD" => df.cmd = Some(command(&rest, line)),
             "ENTRYPOINT" => {
                 df.entrypoint = Some(command(&rest, line));
                 df.cmd = None; // ENTRYPOINT resets an inherited CMD
+            }
+            "COPY" | "ADD" => {
+                let words: Vec<String> = if rest.starts_with('[') {
+                    serde_json::from_str(&rest).unwrap_or_default()
+                } else {
+                    rest.split_whitespace().filter(|w| !w.starts_with("--")).map(String::from).collect()
+                };
+                if let Some((dest, srcs)) = words.split_last() {
+                    df.copies.push((srcs.to_vec(), substitute(dest, &df.env)));
+                }
+            }
+            "WORKDIR" => df.workdir = Some(substitute(&rest, &df.env)),
+            "RUN" => {
+                let body = rest.split_whitespace().skip_while(|w| w.starts_with("--")).collect::<Vec<_>>().join(" ");
+                let body = if body.starts_with('[') {
+                    serde_json::from_str::<Vec<String>>(&body).map(|v| v.join(" ")).unwrap_or(body)
+                } else {
+                    body
+                };
+                df.runs.push((body, line));
             }
             "EXPOSE" => {
                 for p in rest.split_whitespace() {
@@ -155,12 +185,12 @@ fn command(rest: &str, line: usize) -> Command {
     if rest.starts_with('[')
         && let Ok(v) = serde_json::from_str::<Vec<String>>(rest)
     {
-        return Command { argv: v, line, shell_form: false };
+        return Command { argv: v, line, shell_form: false, raw: rest.to_string() };
     }
     let argv = shlex::split(rest).unwrap_or_else(|| rest.split_whitespace().map(String::from).collect());
     // `exec uvicorn ...` in shell form is the same program.
     let argv = if argv.first().is_some_and(|a| a == "exec") { argv[1..].to_vec() } else { argv };
-    Command { argv, line, shell_form: true }
+    Command { argv, line, shell_form: true, raw: rest.to_string() }
 }
 
 /// `ENV A=1 B="x y"` or legacy `ENV A 1`.

@@ -18,7 +18,9 @@
 mod app;
 pub mod build_deps;
 mod deps;
+mod django;
 mod dockerfile;
+mod env;
 mod files;
 pub(crate) mod index;
 mod index_auth;
@@ -29,6 +31,8 @@ pub use lock::LockedPackage;
 mod pycode;
 mod python_version;
 mod secrets;
+mod shell;
+mod start;
 pub use secrets::is_gitignored;
 pub mod system_libs;
 mod walk;
@@ -96,6 +100,14 @@ pub enum Framework {
     Django,
     Streamlit,
     Gradio,
+    Aiohttp,
+    Quart,
+    Tornado,
+    Sanic,
+    Falcon,
+    Bottle,
+    Nicegui,
+    Dash,
 }
 
 impl Framework {
@@ -108,7 +120,25 @@ impl Framework {
             Self::Django => "django",
             Self::Streamlit => "streamlit",
             Self::Gradio => "gradio",
+            Self::Aiohttp => "aiohttp",
+            Self::Quart => "quart",
+            Self::Tornado => "tornado",
+            Self::Sanic => "sanic",
+            Self::Falcon => "falcon",
+            Self::Bottle => "bottle",
+            Self::Nicegui => "nicegui",
+            Self::Dash => "dash",
         }
+    }
+
+    /// The PyPI distribution (and top-level import) that makes a project this framework.
+    pub fn package(self) -> &'static str {
+        self.as_str()
+    }
+
+    /// Whether the app object is an ASGI application (served by uvicorn, hypercorn, ...).
+    pub fn is_asgi(self) -> bool {
+        matches!(self, Self::Fastapi | Self::Starlette | Self::Litestar | Self::Quart)
     }
 }
 
@@ -123,7 +153,10 @@ pub enum AppServer {
     Granian,
     Daphne,
     Streamlit,
-    /// `python app.py` (the script starts its own server, e.g. Gradio `launch()`).
+    Waitress,
+    Sanic,
+    /// `python app.py` (the script starts its own server, e.g. Gradio `launch()`), or a
+    /// framework's own command (`flask run`, `fastapi run`, `manage.py runserver`).
     Python,
 }
 
@@ -137,7 +170,26 @@ impl AppServer {
             Self::Granian => "granian",
             Self::Daphne => "daphne",
             Self::Streamlit => "streamlit",
+            Self::Waitress => "waitress",
+            Self::Sanic => "sanic",
             Self::Python => "python",
+        }
+    }
+
+    /// The AppServer a server-table row counts as (`app_server = "gunicorn"`); `fastapi run`
+    /// and other framework commands count as `python`.
+    pub fn from_table(name: &str) -> Self {
+        match name {
+            "uvicorn" => Self::Uvicorn,
+            "gunicorn" => Self::Gunicorn,
+            "uwsgi" => Self::Uwsgi,
+            "hypercorn" => Self::Hypercorn,
+            "granian" => Self::Granian,
+            "daphne" => Self::Daphne,
+            "streamlit" => Self::Streamlit,
+            "waitress" => Self::Waitress,
+            "sanic" => Self::Sanic,
+            _ => Self::Python,
         }
     }
 }
@@ -228,6 +280,12 @@ pub struct ScanReport {
     /// (`os.environ["SERVER_NAME"]` at import), so verify needs them (`--env KEY=VALUE`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub required_env: Vec<Fact<String>>,
+    /// `KEY=VALUE` settings the project's own Dockerfile gives the container (`ENV`) that its
+    /// code reads (`ENV HTD_HOST=0.0.0.0` for `os.environ.get("HTD_HOST", "127.0.0.1")`): the
+    /// image needs them too, or the service behaves differently (listens on localhost); and
+    /// `PORT=N` when the server's config file binds `:$(PORT)` (uWSGI reads it when it parses).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub runtime_env: Vec<Fact<String>>,
     pub system_libs: Option<Fact<Vec<SystemLib>>>,
     /// Distributions that compile from source on the chosen Python (a source-only pin, or no
     /// wheel for it), with the compiler and headers the builder stage needs.

@@ -17,6 +17,16 @@ pub enum Ctor {
     Flask,
     /// `gr.Blocks`, `gr.Interface`, `gr.ChatInterface`, `gr.TabbedInterface`.
     Gradio,
+    Quart,
+    Sanic,
+    /// `falcon.App()` / `falcon.API()` (WSGI) or `falcon.asgi.App()`.
+    Falcon,
+    Bottle,
+    Dash,
+    /// aiohttp `web.Application()`.
+    Aiohttp,
+    /// tornado `web.Application()` (or a subclass named `Application`).
+    Tornado,
 }
 
 impl Ctor {
@@ -27,7 +37,20 @@ impl Ctor {
             Self::Litestar => "Litestar()",
             Self::Flask => "Flask()",
             Self::Gradio => "gradio Blocks/Interface",
+            Self::Quart => "Quart()",
+            Self::Sanic => "Sanic()",
+            Self::Falcon => "falcon.App()",
+            Self::Bottle => "Bottle()",
+            Self::Dash => "Dash()",
+            Self::Aiohttp => "web.Application()",
+            Self::Tornado => "tornado Application()",
         }
+    }
+
+    /// Whether the app is started by its own script (`web.run_app`, `app.listen`), not by a
+    /// server given `module:attr`.
+    pub fn serves_itself(self) -> bool {
+        matches!(self, Self::Gradio | Self::Aiohttp | Self::Tornado | Self::Dash)
     }
 }
 
@@ -61,6 +84,10 @@ pub enum RunKind {
     AppRun,
     /// `<gradio>.launch(server_port=...)`
     Launch,
+    /// A call that starts a server in the script itself: aiohttp `web.run_app(app, port=)`,
+    /// tornado `app.listen(8888)`, NiceGUI `ui.run(port=)`, `bottle.run(port=)`, waitress
+    /// `serve(app, port=)`, `make_server(host, port, app)`, `pn.serve(port=)`.
+    Own,
 }
 
 /// A call that starts a server.
@@ -75,6 +102,17 @@ pub struct RunCall {
     pub target_is_string: bool,
     pub port: Option<u16>,
     pub host: Option<String>,
+    /// What the call is (`web.run_app`, `ui.run`), for the fact's source.
+    pub callee: String,
+}
+
+/// How a module reads an environment variable with no default when it is imported.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EnvRead {
+    pub name: String,
+    pub line: usize,
+    /// The expression as written (`os.environ['SERVER_NAME']`).
+    pub how: String,
 }
 
 /// One parsed file.
@@ -86,6 +124,16 @@ pub struct PyFile {
     /// `os.environ.setdefault("KEY", "value")` pairs with their line.
     pub env_defaults: Vec<(String, String, usize)>,
     pub main_guard: bool,
+    /// Variables read at import time with no default (module or class level, not guarded by an
+    /// `if ... in os.environ` or a `try`): `os.environ["X"]`, or `os.getenv("X")` handed to a
+    /// call that cannot take None (`Redis.from_url(os.getenv("REDIS_URL"))`).
+    pub env_required: Vec<EnvRead>,
+    /// `from . import x` / `from .config import y`: relative imports as written (`.config`).
+    pub relative_imports: Vec<String>,
+    /// `define("port", default=8888)` (tornado.options): the default port.
+    pub port_option: Option<(u16, usize)>,
+    /// Every variable the file reads by name (`os.environ.get("HTD_HOST", ...)`), with its line.
+    pub env_reads: Vec<(String, usize)>,
 }
 
 impl PyFile {
@@ -132,6 +180,25 @@ pub fn is_test_path(path: &str) -> bool {
         || name == "conftest.py"
 }
 
+/// Whether a path is a vendored copy of someone else's code (`vendor/`, `third_party/`, or a
+/// single-file framework such as `bottle.py` kept in the tree): never the service's framework.
+pub fn is_vendored(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    path.split('/').any(|c| {
+        matches!(
+            c,
+            "vendor"
+                | "vendored"
+                | "_vendor"
+                | "third_party"
+                | "thirdparty"
+                | "external"
+                | "externals"
+                | "site-packages"
+        )
+    }) || matches!(name, "bottle.py" | "six.py" | "cherrypy.py")
+}
+
 /// Parses the given files (relative paths). Unreadable files become warnings.
 pub fn analyze(ctx: &mut Ctx, paths: &[String]) -> Code {
     let mut code = Code::default();
@@ -149,8 +216,20 @@ pub fn analyze(ctx: &mut Ctx, paths: &[String]) -> Code {
             continue;
         };
         let mut file = PyFile { path: path.clone(), ..Default::default() };
-        let mut v = Visitor { src: &src, file: &mut file, code: &mut code, calls: &mut calls, gradio: false };
+        let mut v = Visitor {
+            src: &src,
+            file: &mut file,
+            code: &mut code,
+            calls: &mut calls,
+            gradio: false,
+            imports: Vec::new(),
+        };
         v.gradio = src.contains("gradio");
+        v.imports =
+            ["aiohttp", "tornado", "bottle", "falcon", "dash", "quart", "sanic", "nicegui", "waitress", "panel"]
+                .into_iter()
+                .filter(|m| src.contains(&format!("import {m}")) || src.contains(&format!("from {m}")))
+                .collect();
         v.visit(tree.root_node());
         code.files.push(file);
     }
@@ -169,6 +248,10 @@ struct Scope {
     /// Name of the enclosing module-level function.
     top_fn: Option<(String, usize)>,
     nested: bool,
+    /// Inside a function body (not run at import).
+    in_function: bool,
+    /// Inside an `if` that tests the environment, or a `try`.
+    guarded: bool,
 }
 
 struct Visitor<'a> {
@@ -177,9 +260,15 @@ struct Visitor<'a> {
     code: &'a mut Code,
     calls: &'a mut Vec<(String, String, String, usize)>,
     gradio: bool,
+    /// Framework packages the file imports (gates `Application()`, `App()`, `run()`).
+    imports: Vec<&'static str>,
 }
 
 impl Visitor<'_> {
+    fn imports(&self, m: &str) -> bool {
+        self.imports.contains(&m)
+    }
+
     fn text(&self, n: Node) -> &str {
         n.utf8_text(self.src.as_bytes()).unwrap_or("")
     }
@@ -203,10 +292,22 @@ impl Visitor<'_> {
                     }
                 }
                 "import_from_statement" => {
-                    if let Some(m) = node.child_by_field_name("module_name")
-                        && m.kind() == "dotted_name"
-                    {
-                        self.import(self.text(m).to_string(), line(node));
+                    if let Some(m) = node.child_by_field_name("module_name") {
+                        if m.kind() == "dotted_name" {
+                            self.import(self.text(m).to_string(), line(node));
+                        } else if m.kind() == "relative_import" {
+                            let base = self.text(m).to_string();
+                            let mut c = node.walk();
+                            let names: Vec<String> = node
+                                .children_by_field_name("name", &mut c)
+                                .map(|n| self.text(n).split_whitespace().next().unwrap_or("").to_string())
+                                .collect();
+                            self.file.relative_imports.push(base.clone());
+                            for n in names {
+                                let sep = if base.ends_with('.') { "" } else { "." };
+                                self.file.relative_imports.push(format!("{base}{sep}{n}"));
+                            }
+                        }
                     }
                 }
                 "function_definition" | "class_definition" => {
@@ -222,15 +323,25 @@ impl Visitor<'_> {
                         child_scope.top_fn = name.map(|n| (n, line(node)));
                     }
                     child_scope.nested = true;
+                    if node.kind() == "function_definition" {
+                        child_scope.in_function = true;
+                    }
                 }
-                "if_statement" => {
+                "if_statement" | "conditional_expression" | "boolean_operator" => {
                     if let Some(cond) = node.child_by_field_name("condition") {
                         let t = self.text(cond);
                         if t.contains("__name__") && t.contains("__main__") {
                             self.file.main_guard = true;
                         }
                     }
+                    // `if "X" in os.environ:` and `os.environ["X"] if ... else ...` guard their reads
+                    let tested = node.child_by_field_name("condition").map(|c| self.text(c)).unwrap_or(self.text(node));
+                    if node.kind() != "if_statement" || tested.contains("environ") || tested.contains("getenv") {
+                        child_scope.guarded = true;
+                    }
                 }
+                "try_statement" => child_scope.guarded = true,
+                "subscript" => self.subscript(node, &scope),
                 "assignment" => self.assignment(node, &scope),
                 "with_item" => self.with_item(node, &scope),
                 "call" => self.call(node, &scope),
@@ -264,6 +375,13 @@ impl Visitor<'_> {
             "Litestar" => Some(Ctor::Litestar),
             "Flask" | "APIFlask" => Some(Ctor::Flask),
             "Blocks" | "Interface" | "ChatInterface" | "TabbedInterface" if self.gradio => Some(Ctor::Gradio),
+            "Quart" if self.imports("quart") => Some(Ctor::Quart),
+            "Sanic" if self.imports("sanic") => Some(Ctor::Sanic),
+            "App" | "API" if full.starts_with("falcon.") => Some(Ctor::Falcon),
+            "Bottle" if self.imports("bottle") => Some(Ctor::Bottle),
+            "Dash" if self.imports("dash") => Some(Ctor::Dash),
+            "Application" if self.imports("aiohttp") && !self.imports("tornado") => Some(Ctor::Aiohttp),
+            "Application" if self.imports("tornado") => Some(Ctor::Tornado),
             _ => None,
         }
     }
@@ -334,13 +452,48 @@ impl Visitor<'_> {
             }
             return;
         }
+        self.env_call(node, &callee, args, scope);
+        if matches!(callee.as_str(), "define" | "options.define" | "tornado.options.define") {
+            let mut c = args.walk();
+            let vals: Vec<Node> = args.named_children(&mut c).collect();
+            if vals.first().and_then(|a| self.string(*a)).as_deref() == Some("port") {
+                for a in &vals[1..] {
+                    if a.kind() == "keyword_argument"
+                        && a.child_by_field_name("name").map(|n| self.text(n)) == Some("default")
+                        && let Some(p) = a.child_by_field_name("value").and_then(|v| self.port(v))
+                    {
+                        self.file.port_option = Some((p, line(node)));
+                    }
+                }
+            }
+            return;
+        }
+        let last = callee.rsplit('.').next().unwrap_or(&callee);
         let (kind, receiver) = if callee == "uvicorn.run" {
             (RunKind::Uvicorn, None)
+        } else if matches!(callee.as_str(), "web.run_app" | "aiohttp.web.run_app" | "run_app")
+            && self.imports("aiohttp")
+            || callee == "ui.run" && self.imports("nicegui")
+            || matches!(callee.as_str(), "bottle.run" | "run") && self.imports("bottle")
+            || matches!(callee.as_str(), "serve" | "waitress.serve") && self.imports("waitress")
+            || matches!(callee.as_str(), "pn.serve" | "panel.serve") && self.imports("panel")
+            || matches!(last, "make_server" | "serve_forever" | "run_simple")
+        {
+            (RunKind::Own, None)
         } else if f.kind() == "attribute" {
             let attr = f.child_by_field_name("attribute").map(|a| self.text(a)).unwrap_or("");
             let obj = f.child_by_field_name("object").map(|o| self.text(o).to_string());
             match attr {
-                "run" => (RunKind::AppRun, obj),
+                "listen" if self.imports("tornado") => (RunKind::Own, obj),
+                // `asyncio.run(main())` runs a coroutine, not a server
+                "run" | "run_server"
+                    if !matches!(
+                        obj.as_deref(),
+                        Some("asyncio" | "anyio" | "trio" | "loop" | "subprocess" | "cli")
+                    ) =>
+                {
+                    (RunKind::AppRun, obj)
+                }
                 "launch" => (RunKind::Launch, obj),
                 _ => return,
             }
@@ -355,6 +508,7 @@ impl Visitor<'_> {
             target_is_string: false,
             port: None,
             host: None,
+            callee: callee.clone(),
         };
         let mut c = args.walk();
         let mut first_positional = true;
@@ -364,6 +518,7 @@ impl Visitor<'_> {
                 let Some(value) = a.child_by_field_name("value") else { continue };
                 match name {
                     "port" | "server_port" => call.port = self.port(value),
+                    "app" if kind == RunKind::Own => call.target = Some(self.text(value).to_string()),
                     "host" | "server_name" => call.host = self.string(value),
                     _ => {}
                 }
@@ -383,8 +538,95 @@ impl Visitor<'_> {
             } else if kind == RunKind::AppRun && call.port.is_none() {
                 call.port = self.port(a);
             }
+            if kind == RunKind::Own && a.kind() == "integer" && call.port.is_none() {
+                call.port = self.port(a);
+            }
         }
         self.code.runs.push(call);
+    }
+
+    /// `os.environ["X"]` read at import time.
+    fn subscript(&mut self, node: Node, scope: &Scope) {
+        let Some(value) = node.child_by_field_name("value") else { return };
+        if !matches!(self.text(value), "os.environ" | "environ") {
+            return;
+        }
+        if let Some(key) = node.child_by_field_name("subscript").and_then(|k| self.string(k)) {
+            self.file.env_reads.push((key, line(node)));
+        }
+        if scope.in_function || scope.guarded {
+            return;
+        }
+        // an assignment target (`os.environ["X"] = ...`) sets it
+        if let Some(parent) = node.parent()
+            && parent.kind() == "assignment"
+            && parent.child_by_field_name("left").is_some_and(|l| l.id() == node.id())
+        {
+            return;
+        }
+        let Some(key) = node.child_by_field_name("subscript").and_then(|k| self.string(k)) else { return };
+        self.file.env_required.push(EnvRead { name: key, line: line(node), how: self.text(node).to_string() });
+    }
+
+    /// `os.getenv("X")` / `os.environ.get("X")` with no default handed straight to a call that
+    /// needs a value (`Redis.from_url`, `create_engine`, `int`, `MongoClient`), at import time.
+    fn env_call(&mut self, node: Node, callee: &str, args: Node, scope: &Scope) {
+        if matches!(callee, "os.getenv" | "os.environ.get" | "getenv" | "environ.get") {
+            let mut c = args.walk();
+            if let Some(first) = args.named_children(&mut c).next() {
+                if let Some(key) = self.string(first) {
+                    self.file.env_reads.push((key, line(node)));
+                } else if first.kind() == "binary_operator"
+                    && let Some(prefix) = first.child_by_field_name("left").and_then(|l| self.string(l))
+                    && !prefix.is_empty()
+                {
+                    // `os.getenv("HTD_" + name.upper())`: every variable with that prefix
+                    self.file.env_reads.push((format!("{prefix}*"), line(node)));
+                }
+            }
+        }
+        if scope.in_function || scope.guarded {
+            return;
+        }
+        let last = callee.rsplit('.').next().unwrap_or(callee);
+        let needs_value = matches!(
+            last,
+            "from_url"
+                | "create_engine"
+                | "create_async_engine"
+                | "int"
+                | "MongoClient"
+                | "AsyncIOMotorClient"
+                | "connect"
+                | "parse"
+                | "urlparse"
+                | "Path"
+        );
+        if !needs_value {
+            return;
+        }
+        let mut c = args.walk();
+        for a in args.named_children(&mut c) {
+            if a.kind() != "call" {
+                continue;
+            }
+            let Some(f) = a.child_by_field_name("function") else { continue };
+            if !matches!(self.text(f), "os.getenv" | "os.environ.get" | "getenv" | "environ.get") {
+                continue;
+            }
+            let Some(inner) = a.child_by_field_name("arguments") else { continue };
+            let mut c2 = inner.walk();
+            let vals: Vec<Node> = inner.named_children(&mut c2).collect();
+            if vals.len() == 1
+                && let Some(key) = self.string(vals[0])
+            {
+                self.file.env_required.push(EnvRead {
+                    name: key,
+                    line: line(node),
+                    how: format!("{}({})", callee, self.text(a)),
+                });
+            }
+        }
     }
 
     /// A plain string literal's content (no f-string interpolation).

@@ -298,6 +298,8 @@ pub enum Phase {
     Queued,
     /// Not built: its images cannot work (the reason).
     Skipped(String),
+    /// A base image is being pulled before the build.
+    Pulling,
     Building,
     Built,
     Verifying,
@@ -320,6 +322,8 @@ pub struct VariantRow {
     pub ended: Option<Duration>,
     pub size_bytes: Option<u64>,
     pub detail: Option<String>,
+    /// The image being pulled and how far it got.
+    pub pull: Option<(String, crate::engine::events::Transfer)>,
 }
 
 impl VariantRow {
@@ -337,6 +341,7 @@ impl VariantRow {
             ended: None,
             size_bytes: None,
             detail: None,
+            pull: None,
         }
     }
 
@@ -354,7 +359,7 @@ impl VariantRow {
     }
 
     pub fn is_active(&self) -> bool {
-        matches!(self.phase, Phase::Building | Phase::Built | Phase::Verifying)
+        matches!(self.phase, Phase::Pulling | Phase::Building | Phase::Built | Phase::Verifying)
     }
 }
 
@@ -407,6 +412,8 @@ pub enum Dialog {
     ExportFormat { choice: usize },
     /// Quit while a build runs?
     ConfirmQuit { yes: bool },
+    /// Push the verified image of `variant` (`source`) to the registry reference typed in `target`.
+    PushTo { variant: Variant, source: String, target: super::input::TextInput },
 }
 
 /// How a status line reads.
@@ -441,6 +448,8 @@ pub struct App {
     pub preview: PreviewScreen,
     pub build: BuildScreen,
     pub results: Option<Comparison>,
+    /// A push from the results screen is running.
+    pub pushing: bool,
     pub docker: DockerState,
     pub dialog: Option<Dialog>,
     pub help: bool,
@@ -487,6 +496,7 @@ impl App {
             preview: PreviewScreen::default(),
             build: BuildScreen::default(),
             results: None,
+            pushing: false,
             docker: DockerState::Checking,
             dialog: None,
             help: false,

@@ -9,7 +9,7 @@ use ratatui::crossterm::event::KeyEvent;
 
 use crate::engine::events::BuildEvent;
 use crate::plan::{BuildPlan, Config, Flavour, Variant};
-use crate::report::{Comparison, SkippedVariant};
+use crate::report::{Comparison, PushedImage, SkippedVariant};
 use crate::scan::ScanReport;
 
 /// Everything the wizard learns about the project folder in the background.
@@ -47,6 +47,8 @@ pub enum Msg {
     },
     /// Files were written: one human line per file, or the error.
     Written(Result<Vec<String>, String>),
+    /// A push from the results screen ended: where it went and its digest, or why it failed.
+    Pushed(Variant, Result<PushedImage, String>),
     /// SIGTERM or SIGHUP: leave like Ctrl-C (a running build is stopped and cleaned up first).
     Terminate,
 }
@@ -108,6 +110,9 @@ pub enum Command {
     StartBuild(Box<BuildJob>),
     /// Stop the running build and remove its containers; answers `Msg::BuildCancelled`.
     CancelBuild,
+    /// Tag the verified image `source` as `target` and push it; answers with `Msg::Build` push
+    /// events, then `Msg::Pushed`.
+    Push { variant: Variant, source: String, target: String },
     /// Leave the wizard (after stopping any build).
     Quit,
 }

@@ -164,6 +164,12 @@ impl Executor {
                     let _ = tx.send(Msg::BuildCancelled);
                 }
             },
+            Command::Push { variant, source, target } => {
+                self.rt.spawn(async move {
+                    let result = push(variant, &source, &target, &tx).await.map_err(|e| e.to_string());
+                    let _ = tx.send(Msg::Pushed(variant, result));
+                });
+            }
             Command::Quit => {}
         }
     }
@@ -251,6 +257,32 @@ pub fn write_files(files: &[FileToWrite]) -> Result<Vec<String>, String> {
     Ok(out)
 }
 
+/// Tags the verified image under the registry reference and pushes it, forwarding progress.
+async fn push(
+    variant: crate::plan::Variant,
+    source: &str,
+    target: &str,
+    tx: &Sender<Msg>,
+) -> Result<crate::report::PushedImage, EngineError> {
+    let engine = Engine::connect().await?;
+    if source != target {
+        engine.tag_image(source, target).await?;
+    }
+    let (etx, mut erx) = tokio::sync::mpsc::unbounded_channel();
+    let fwd_tx = tx.clone();
+    let forward = tokio::spawn(async move {
+        while let Some(ev) = erx.recv().await {
+            if fwd_tx.send(Msg::Build(ev)).is_err() {
+                break;
+            }
+        }
+    });
+    let result = engine.push(target, variant, &etx, &CancellationToken::new()).await;
+    drop(etx);
+    let _ = forward.await;
+    Ok(crate::report::PushedImage { reference: target.to_string(), digest: result? })
+}
+
 /// Builds and verifies each variant in turn through the engine, forwarding its events, then
 /// sends the comparison. Cancel stops the current step; the engine removes its containers.
 async fn build_all(job: BuildJob, tx: Sender<Msg>, cancel: CancellationToken) {
@@ -296,7 +328,13 @@ async fn build_and_compare(
         match engine.run_variant(&vjob, &etx, cancel).await {
             Ok(outcome) => comparison.variants.push(outcome.to_result()),
             Err(EngineError::Cancelled) => return Err(EngineError::Cancelled),
-            Err(e @ (EngineError::Unavailable { .. } | EngineError::Api { .. })) => return Err(e),
+            // The daemon or the registry failing fails every variant alike: stop at the first.
+            Err(
+                e @ (EngineError::Unavailable { .. }
+                | EngineError::Api { .. }
+                | EngineError::PullFailed { .. }
+                | EngineError::Credentials(_)),
+            ) => return Err(e),
             // The engine reported the failure as an event; go on with the next variant.
             Err(e) => comparison.skipped.push(run::skipped(variant, &e)),
         }

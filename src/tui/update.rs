@@ -43,6 +43,22 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Command> {
             on_build_event(app, event);
             Vec::new()
         }
+        Msg::Pushed(variant, result) => {
+            app.pushing = false;
+            app.status = Some(match result {
+                Ok(p) => {
+                    let text = format!("Pushed {} ({})", p.reference, p.digest);
+                    if let Some(c) = &mut app.results
+                        && let Some(v) = c.variants.iter_mut().find(|v| v.name == variant)
+                    {
+                        v.pushed = Some(p);
+                    }
+                    (StatusKind::Success, text)
+                }
+                Err(e) => (StatusKind::Error, e.replace('\n', " ")),
+            });
+            Vec::new()
+        }
         Msg::BuildFinished(result) => {
             app.build.ended = Some(app.clock);
             match result {
@@ -882,10 +898,45 @@ fn build_key(app: &mut App, key: KeyEvent) -> Option<Vec<Command>> {
 }
 
 fn on_build_event(app: &mut App, event: BuildEvent) {
+    // A push from the results screen reports on the status line (its variant's row is done).
+    if let BuildEvent::Push { tag, transfer, .. } = &event {
+        let bytes = if transfer.bytes_total > 0 {
+            format!(", {} of {}", report::human_size(transfer.bytes_done), report::human_size(transfer.bytes_total))
+        } else {
+            String::new()
+        };
+        app.status = Some((
+            StatusKind::Info,
+            format!("Pushing {tag}: {}/{} layers{bytes}…", transfer.layers_done, transfer.layers_total),
+        ));
+        return;
+    }
     let clock = app.clock;
     let Some(row) = app.build.row_mut(event.variant()) else { return };
     match event {
+        BuildEvent::Pull { image, transfer, .. } => {
+            if row.started.is_none() {
+                row.started = Some(clock);
+            }
+            row.phase = Phase::Pulling;
+            row.pull = Some((image, transfer));
+        }
+        BuildEvent::Pulled { image, transfer, seconds, .. } => {
+            row.pull = None;
+            row.push_log(&if transfer.layers_total == 0 {
+                format!("pulled {image}: every layer already in the daemon, {seconds:.1} s")
+            } else {
+                format!(
+                    "pulled {image}: {} layers, {} in {seconds:.1} s",
+                    transfer.layers_total,
+                    crate::report::human_size(transfer.bytes_total)
+                )
+            });
+        }
+        // Pushes from the results screen report through `Msg::Pushed`; the rows are done by then.
+        BuildEvent::Push { .. } | BuildEvent::Pushed { .. } => {}
         BuildEvent::Started { steps, .. } => {
+            row.pull = None;
             row.phase = Phase::Building;
             row.started = Some(clock);
             row.total = steps;
@@ -939,8 +990,48 @@ fn results_key(app: &mut App, key: KeyEvent) -> Option<Vec<Command>> {
         }
         KeyCode::Char('m') => Some(export(app, 0)),
         KeyCode::Char('J') => Some(export(app, 1)),
+        KeyCode::Char('p') => {
+            open_push(app);
+            Some(Vec::new())
+        }
         _ => None,
     }
+}
+
+/// Offers to push the recommended variant's image (or, when it did not start, the smallest
+/// one that did): only a verified image is pushed.
+fn open_push(app: &mut App) {
+    if app.pushing {
+        app.status = Some((StatusKind::Info, "A push is already running.".into()));
+        return;
+    }
+    let Some(c) = &app.results else { return };
+    let wanted = app.plan.as_ref().and_then(|p| p.as_ref().ok()).map(|p| p.variant);
+    let verified = |v: &&crate::report::VariantResult| v.verified == Some(true);
+    let pick = c
+        .variants
+        .iter()
+        .filter(verified)
+        .find(|v| Some(v.name) == wanted)
+        .or_else(|| c.variants.iter().filter(verified).min_by_key(|v| v.size_bytes));
+    let Some(v) = pick else {
+        app.status =
+            Some((StatusKind::Error, "Nothing to push: only an image that started (verified) is pushed.".into()));
+        return;
+    };
+    let mirror = app.plan.as_ref().and_then(|p| p.as_ref().ok()).and_then(|p| p.image_mirror.clone());
+    app.dialog = Some(Dialog::PushTo {
+        variant: v.name,
+        source: v.image.clone(),
+        target: TextInput::new(&push_suggestion(&v.image, mirror.as_deref())),
+    });
+}
+
+/// Where a push goes unless the user types otherwise: the image mirror's registry when it has
+/// one (a team's registry), else a placeholder registry to edit.
+pub fn push_suggestion(image: &str, mirror: Option<&str>) -> String {
+    let registry = mirror.and_then(crate::engine::registry::registry_host).unwrap_or("registry.example");
+    format!("{registry}/{image}")
 }
 
 /// Offers the comparison for writing into the project: 0 Markdown, 1 JSON.
@@ -960,6 +1051,28 @@ fn export(app: &mut App, format: usize) -> Vec<Command> {
 
 fn dialog_key(app: &mut App, key: KeyEvent) -> Vec<Command> {
     let Some(dialog) = app.dialog.take() else { return Vec::new() };
+    // The push dialog is a text input: letters edit the reference instead of answering.
+    if let Dialog::PushTo { variant, source, mut target } = dialog {
+        return match key.code {
+            KeyCode::Esc => Vec::new(),
+            KeyCode::Enter => {
+                let reference = target.value().trim().to_string();
+                if let Err(e) = crate::engine::registry::push_target(&reference) {
+                    app.status = Some((StatusKind::Error, e.to_string()));
+                    app.dialog = Some(Dialog::PushTo { variant, source, target });
+                    return Vec::new();
+                }
+                app.pushing = true;
+                app.status = Some((StatusKind::Info, format!("Pushing {reference}…")));
+                vec![Command::Push { variant, source, target: reference }]
+            }
+            _ => {
+                target.handle_key(key);
+                app.dialog = Some(Dialog::PushTo { variant, source, target });
+                Vec::new()
+            }
+        };
+    }
     let toggle = matches!(
         key.code,
         KeyCode::Left | KeyCode::Right | KeyCode::Tab | KeyCode::BackTab | KeyCode::Char('h') | KeyCode::Char('l')
@@ -1010,6 +1123,8 @@ fn dialog_key(app: &mut App, key: KeyEvent) -> Vec<Command> {
                 Vec::new()
             }
         },
+        // Handled above, before the yes/no keys.
+        Dialog::PushTo { .. } => Vec::new(),
         Dialog::ConfirmQuit { yes } => {
             if toggle {
                 app.dialog = Some(Dialog::ConfirmQuit { yes: !yes });

@@ -17,6 +17,7 @@ fn phase(app: &App, row: &VariantRow) -> (String, Style) {
     match &row.phase {
         Phase::Queued => ("· queued".into(), t.dim()),
         Phase::Skipped(_) => ("− skipped".into(), t.warning()),
+        Phase::Pulling => (format!("{} pulling base image", app.spinner()), t.accent()),
         Phase::Building => (format!("{} building", app.spinner()), t.accent()),
         Phase::Built => ("✓ built".into(), t.ok()),
         Phase::Verifying => (format!("{} starting the image", app.spinner()), t.accent()),
@@ -100,6 +101,14 @@ fn draw_row(frame: &mut Frame, app: &App, row: &VariantRow, area: Rect) {
         _ => ratio,
     };
     let label = if row.total > 0 { format!("{:>2}/{:<2}", row.step, row.total) } else { "  -  ".into() };
+    // While pulling, the gauge shows the download's bytes and the label its layers.
+    let (ratio, label) = match (&row.phase, &row.pull) {
+        (Phase::Pulling, Some((_, tr))) => (
+            if tr.bytes_total > 0 { (tr.bytes_done as f64 / tr.bytes_total as f64).clamp(0.0, 1.0) } else { 0.0 },
+            format!("{:>2}/{:<2}", tr.layers_done, tr.layers_total),
+        ),
+        _ => (ratio, label),
+    };
     let gauge =
         LineGauge::default().ratio(ratio).label(label).filled_style(t.variant(row.variant)).unfilled_style(t.dim());
     frame.render_widget(gauge, gauge_a);
@@ -118,6 +127,25 @@ fn draw_row(frame: &mut Frame, app: &App, row: &VariantRow, area: Rect) {
     match &row.phase {
         Phase::Skipped(why) => lines.push(Line::styled(format!("   {why}"), t.warning())),
         Phase::Failed(why) => lines.push(Line::styled(format!("   {}", why.replace('\n', " ")), t.error())),
+        Phase::Pulling => {
+            if let Some((image, tr)) = &row.pull {
+                // Numbers first: a long mirrored reference is what gets cut on a narrow terminal.
+                lines.push(Line::from(vec![
+                    Span::styled("   pull ", t.dim()),
+                    Span::styled(
+                        format!(
+                            "{}/{} layers · {} of {} · ",
+                            tr.layers_done,
+                            tr.layers_total,
+                            size(tr.bytes_done),
+                            size(tr.bytes_total)
+                        ),
+                        t.text(),
+                    ),
+                    Span::styled(image.clone(), t.dim()),
+                ]));
+            }
+        }
         _ => {
             if !row.step_name.is_empty() {
                 lines.push(Line::from(vec![

@@ -147,7 +147,9 @@ pub fn keys(app: &App) -> Vec<(&'static str, &'static str)> {
             RunState::Finished => vec![("Enter", "results"), ("Esc", "back")],
             _ => vec![("Esc", "back to preview")],
         },
-        Step::Results => vec![("e", "export"), ("m", "Markdown"), ("J", "JSON"), ("Esc", "back")],
+        Step::Results => {
+            vec![("e", "export"), ("m", "Markdown"), ("J", "JSON"), ("p", "push"), ("Esc", "back")]
+        }
     };
     if app.step == Step::Entrypoint
         && matches!(app.entry.focus, EntryFocus::Candidates | EntryFocus::Steps)
@@ -267,6 +269,17 @@ fn draw_dialog(frame: &mut Frame, app: &App, dialog: &Dialog, area: Rect) {
             ];
             (" Export ", lines, ["Export", "Cancel"], true)
         }
+        Dialog::PushTo { variant, source, target } => {
+            let lines = vec![
+                Line::raw(format!("Push the verified {variant} image {source} to")),
+                Line::raw(""),
+                Line::from(vec![Span::styled("  ▸ ", t.accent()), Span::styled(target.value(), t.selected())]),
+                Line::raw(""),
+                Line::styled("Type the registry reference (registry/name:tag); the docker CLI's", t.dim()),
+                Line::styled("credentials are used ($DOCKER_CONFIG or ~/.docker/config.json).", t.dim()),
+            ];
+            (" Push to a registry ", lines, ["Push", "Cancel"], true)
+        }
         Dialog::ConfirmQuit { yes } => {
             let lines = vec![
                 Line::raw("A build is running."),
@@ -285,7 +298,14 @@ fn draw_dialog(frame: &mut Frame, app: &App, dialog: &Dialog, area: Rect) {
         button(buttons[0], yes),
         Span::raw("   "),
         button(buttons[1], !yes),
-        Span::styled("   y/n, ←→ and Enter", t.dim()),
+        Span::styled(
+            if matches!(dialog, Dialog::PushTo { .. }) {
+                "   Enter pushes, Esc cancels"
+            } else {
+                "   y/n, ←→ and Enter"
+            },
+            t.dim(),
+        ),
     ]));
     let w = 76.min(area.width);
     let h = (lines.len() as u16 + 2).min(area.height);
