@@ -62,6 +62,21 @@ pub struct VariantResult {
     /// `None` when verify was not run.
     pub verified: Option<bool>,
     pub verify_detail: Option<String>,
+    /// The last HTTP status verify got (a failure's 500 included).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http_status: Option<u16>,
+    /// Why the image did not start, in one line (`None` when it started or was not run).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// What to do about `error`, in one line.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
+    /// Stable id of the cause (`env-missing`, `no-port`, `http-error`, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_kind: Option<String>,
+    /// The container's last log lines when it did not start.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub log_tail: Vec<String>,
     pub dockerfile: String,
     /// The `minimal` variant: what was kept and dropped, and how the trace was made.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -176,7 +191,45 @@ impl VariantResult {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct SkippedVariant {
     pub name: Variant,
+    /// The whole message (a failed build names its step).
     pub reason: String,
+    /// Stable id of the cause (`no-wheel`, `missing-tool`, `stale-lock`, `plan`, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_kind: Option<String>,
+    /// The cause in one line.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// The way forward in one line.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
+    /// The failed step's last log lines.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub log_tail: Vec<String>,
+}
+
+impl SkippedVariant {
+    /// A variant the plan's checks rule out (no image for its Python, ...): the reason is the
+    /// cause, the checks carry their own remedy in the words.
+    pub fn by_plan(name: Variant, reason: String) -> SkippedVariant {
+        SkippedVariant {
+            name,
+            error_kind: Some("plan".into()),
+            error: Some(reason.clone()),
+            hint: None,
+            reason,
+            log_tail: Vec::new(),
+        }
+    }
+
+    /// Whether it was attempted and failed (rather than ruled out by the plan).
+    pub fn failed(&self) -> bool {
+        self.error_kind.as_deref().is_some_and(|k| k != "plan")
+    }
+
+    /// The cause to show: the one-line error, else the whole reason.
+    pub fn cause(&self) -> &str {
+        self.error.as_deref().unwrap_or(&self.reason)
+    }
 }
 
 /// A side-by-side comparison of variants.
@@ -268,7 +321,15 @@ pub fn text(c: &Comparison, bar_width: usize) -> String {
         out.push_str(&line([&r[0], &r[1], &r[2], &r[3], &r[4], &r[5]]));
     }
     for s in &c.skipped {
-        out.push_str(&format!("{:<w$}  skipped: {}\n", s.name.to_string(), s.reason, w = widths[0]));
+        let name = s.name.to_string();
+        if s.failed() {
+            out.push_str(&format!("{name:<w$}  FAILED: {}\n", s.cause(), w = widths[0]));
+        } else {
+            out.push_str(&format!("{name:<w$}  skipped: {}\n", s.reason, w = widths[0]));
+        }
+        if let Some(h) = &s.hint {
+            out.push_str(&format!("{:<w$}  hint: {h}\n", "", w = widths[0].max(name.chars().count())));
+        }
     }
     if !c.variants.is_empty() {
         out.push('\n');
@@ -277,6 +338,12 @@ pub fn text(c: &Comparison, bar_width: usize) -> String {
     for v in c.variants.iter().filter(|v| v.verified == Some(false)) {
         if let Some(d) = &v.verify_detail {
             out.push_str(&format!("\n{} did not start: {d}\n", v.name));
+        }
+        if let Some(e) = &v.error {
+            out.push_str(&format!("  cause: {e}\n"));
+        }
+        if let Some(h) = &v.hint {
+            out.push_str(&format!("  hint: {h}\n"));
         }
     }
     for v in &c.variants {
@@ -348,7 +415,20 @@ pub fn markdown(c: &Comparison) -> String {
         ));
     }
     for s in &c.skipped {
-        out.push_str(&format!("| `{}` | skipped: {} | | | | | | |\n", s.name, s.reason.replace('|', "\\|")));
+        let what = if s.failed() { format!("failed: {}", s.cause()) } else { format!("skipped: {}", s.reason) };
+        let hint = s.hint.as_ref().map(|h| format!(" ({h})")).unwrap_or_default();
+        out.push_str(&format!(
+            "| `{}` | {}{} | | | | | | |\n",
+            s.name,
+            what.replace('|', "\\|"),
+            hint.replace('|', "\\|")
+        ));
+    }
+    for v in c.variants.iter().filter(|v| v.verified == Some(false)) {
+        if let Some(e) = &v.error {
+            let hint = v.hint.as_ref().map(|h| format!(" ({h})")).unwrap_or_default();
+            out.push_str(&format!("\n`{}` did not start: {}{}\n", v.name, e.replace('|', "\\|"), hint));
+        }
     }
     for v in &c.variants {
         if let Some(m) = &v.minimal {
@@ -381,6 +461,11 @@ mod tests {
             build_seconds: 12.34,
             verified,
             verify_detail: None,
+            http_status: None,
+            error: None,
+            hint: None,
+            error_kind: None,
+            log_tail: Vec::new(),
             dockerfile: "FROM x\n".into(),
             minimal: None,
             pushed: None,
@@ -395,10 +480,10 @@ mod tests {
                 v(Variant::Distroless, 100, 40, Some(true)),
                 v(Variant::Slim, 400, 60, Some(false)),
             ],
-            skipped: vec![SkippedVariant {
-                name: Variant::MultistageSlim,
-                reason: "no distroless image ships Python 3.12".into(),
-            }],
+            skipped: vec![SkippedVariant::by_plan(
+                Variant::MultistageSlim,
+                "no distroless image ships Python 3.12".into(),
+            )],
         }
     }
 
@@ -435,6 +520,36 @@ mod tests {
         assert!(m.contains("| `distroless` | 100.0 MB | 40.0 MB | 1.0 MB | 3 | 9.6x smaller | 12.3 s | ✅ |"), "{m}");
         assert!(m.contains("| `slim` | 400.0 MB | 60.0 MB | 1.0 MB | 3 | 2.4x smaller | 12.3 s | ❌ |"), "{m}");
         assert!(m.contains("skipped: no distroless"), "{m}");
+    }
+
+    #[test]
+    fn failures_carry_their_cause_and_hint_in_every_form() {
+        let mut c = sample();
+        c.skipped.push(SkippedVariant {
+            name: Variant::Slim,
+            reason: "slim build failed at RUN pip install: exit code: 1".into(),
+            error_kind: Some("resolver-conflict".into()),
+            error: Some("the dependencies cannot be installed together".into()),
+            hint: Some("relax the pins".into()),
+            log_tail: vec!["ERROR: ResolutionImpossible".into()],
+        });
+        c.variants[2].error = Some("the app reads the environment variable SERVER_NAME".into());
+        c.variants[2].hint = Some("set it with --env SERVER_NAME=...".into());
+        let t = text(&c, 20);
+        assert!(t.contains("\nslim        FAILED: the dependencies cannot be installed together\n"), "{t}");
+        assert!(t.contains("\n            hint: relax the pins\n"), "{t}");
+        assert!(t.contains("  cause: the app reads the environment variable SERVER_NAME\n  hint: set it with"), "{t}");
+        let m = markdown(&c);
+        assert!(
+            m.contains("| `slim` | failed: the dependencies cannot be installed together (relax the pins) |"),
+            "{m}"
+        );
+        let j = json(&c);
+        assert_eq!(j["skipped"][1]["error_kind"], "resolver-conflict");
+        assert_eq!(j["skipped"][1]["hint"], "relax the pins");
+        assert_eq!(j["skipped"][0]["error_kind"], "plan");
+        assert_eq!(j["variants"][2]["hint"], "set it with --env SERVER_NAME=...");
+        assert!(j["variants"][0].get("error").is_none(), "no error key when it started");
     }
 
     #[test]

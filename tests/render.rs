@@ -668,10 +668,14 @@ fn structural_invariants() {
 
         // dependency files are copied before the source (not for naive: it copies everything first)
         if r.variant != Variant::Naive && !scan.dependency_files.is_empty() {
-            let first_source = ins
-                .iter()
-                .position(|i| i.starts_with("COPY . ") || i.starts_with("COPY --from=source "))
-                .expect("source copied");
+            // The source is `.`, or a folder of the `source` stage (index credentials stripped);
+            // single files from that stage are dependency files.
+            let is_source = |i: &str| {
+                i.starts_with("COPY . ")
+                    || i.starts_with("COPY --from=source ")
+                        && i.split_whitespace().nth(2).is_some_and(|p| p.ends_with('/'))
+            };
+            let first_source = ins.iter().position(|i| is_source(i)).expect("source copied");
             for f in &scan.dependency_files {
                 if matches!(
                     scan.package_manager.as_ref().map(|p| p.value),
@@ -681,7 +685,12 @@ fn structural_invariants() {
                 }
                 let at = ins
                     .iter()
-                    .position(|i| keyword(i) == "COPY" && !i.contains("--from") && i.split_whitespace().any(|w| w == f))
+                    .position(|i| {
+                        let from_source = i.contains("--from=source ") && !is_source(i);
+                        keyword(i) == "COPY"
+                            && (!i.contains("--from") || from_source)
+                            && i.split_whitespace().any(|w| w == f || w == format!("/app/{f}"))
+                    })
                     .unwrap_or_else(|| panic!("{name}: {f} not copied\n{df}"));
                 assert!(at < first_source, "{name}: {f} copied after the source\n{df}");
             }
@@ -689,8 +698,13 @@ fn structural_invariants() {
 
         if r.variant.is_multistage() {
             let images = plan.images(r.variant).unwrap();
-            let froms: Vec<usize> =
-                ins.iter().enumerate().filter(|(_, i)| keyword(i) == "FROM").map(|(n, _)| n).collect();
+            // The `source` stage (index credentials stripped) only copies and cleans the context.
+            let froms: Vec<usize> = ins
+                .iter()
+                .enumerate()
+                .filter(|(_, i)| keyword(i) == "FROM" && !i.ends_with(" AS source"))
+                .map(|(n, _)| n)
+                .collect();
             assert_eq!(froms.len(), 2, "{name}: two stages");
             let (builder, runtime) = (&ins[froms[0]..froms[1]], &ins[froms[1]..]);
             // the venv interpreter is the runtime image's interpreter, at the same venv path

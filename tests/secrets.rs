@@ -8,7 +8,6 @@
 //! `pyslim-test/` and removed at the end, also when an assertion fails.
 
 use std::collections::HashMap;
-use std::io::Read;
 use std::path::Path;
 use std::process::Command;
 
@@ -42,61 +41,6 @@ impl Drop for Tags {
             let _ = Command::new("docker").args(["rmi", "-f", t]).output();
         }
     }
-}
-
-/// Every place of a `docker save` archive where `marker` occurs: the archive's own entries
-/// (image config with its history, manifests) and every file inside every layer tar
-/// (gzip-compressed layers are decompressed first).
-fn occurrences(tag: &str, marker: &str, dir: &Path) -> Vec<String> {
-    let file = dir.join(format!("{}.tar", tag.replace(['/', ':'], "_")));
-    let out = Command::new("docker").args(["save", "-o"]).arg(&file).arg(tag).output().unwrap();
-    assert!(out.status.success(), "docker save {tag}: {}", String::from_utf8_lossy(&out.stderr));
-    let mut found = Vec::new();
-    let mut outer = tar::Archive::new(std::fs::File::open(&file).unwrap());
-    let mut entries_seen = 0;
-    for e in outer.entries().unwrap() {
-        let mut e = e.unwrap();
-        let name = e.path().unwrap().to_string_lossy().to_string();
-        let mut data = Vec::new();
-        e.read_to_end(&mut data).unwrap();
-        entries_seen += 1;
-        if data.starts_with(&[0x1f, 0x8b]) {
-            let mut child = Command::new("gzip")
-                .arg("-dc")
-                .stdin(std::process::Stdio::piped())
-                .stdout(std::process::Stdio::piped())
-                .spawn()
-                .unwrap();
-            let mut stdin = child.stdin.take().unwrap();
-            let input = data.clone();
-            let writer = std::thread::spawn(move || std::io::Write::write_all(&mut stdin, &input));
-            let out = child.wait_with_output().unwrap();
-            writer.join().unwrap().unwrap();
-            data = out.stdout;
-        }
-        if contains(&data, marker.as_bytes()) {
-            found.push(name.clone());
-        }
-        // a layer: look at each file too (names where the marker is)
-        let mut inner = tar::Archive::new(data.as_slice());
-        if let Ok(files) = inner.entries() {
-            for f in files.flatten() {
-                let path = f.path().map(|p| p.to_string_lossy().to_string()).unwrap_or_default();
-                let mut body = Vec::new();
-                let mut f = f;
-                if f.read_to_end(&mut body).is_ok() && contains(&body, marker.as_bytes()) {
-                    found.push(format!("{name}:{path}"));
-                }
-            }
-        }
-    }
-    assert!(entries_seen > 2, "docker save of {tag} is empty");
-    let _ = std::fs::remove_file(&file);
-    found
-}
-
-fn contains(hay: &[u8], needle: &[u8]) -> bool {
-    hay.windows(needle.len()).any(|w| w == needle)
 }
 
 fn inspect(tag: &str, format: &str) -> String {
@@ -150,7 +94,7 @@ async fn build_secret_reaches_the_builder_only() {
             ),
             Err(e) => panic!("{what}: {e}"),
         }
-        let leaks = occurrences(&tag, &marker, tmp.path());
+        let leaks = common::occurrences(&tag, &marker, tmp.path());
         assert!(leaks.is_empty(), "{what}: the secret is in the final image at {leaks:?}\n{}", job.rendered.dockerfile);
         // (the stand-in base images set PIP_CERT themselves: look for the secret's own path)
         let config = inspect(&tag, "{{json .Config}}");
@@ -186,7 +130,7 @@ async fn build_secret_reaches_the_builder_only() {
         .build(&req, &tx, &cancel)
         .await
         .unwrap_or_else(|e| panic!("builder stage: {e}"));
-    let found = occurrences(&tag, &marker, tmp.path());
+    let found = common::occurrences(&tag, &marker, tmp.path());
     assert!(
         found.iter().any(|f| f.ends_with("run/pyslim-secrets/ca.pem")),
         "the builder stage should hold the secret at its target: {found:?}"

@@ -112,6 +112,11 @@ fn variant_result(name: Variant, base: f64, deps: f64, app: f64, verified: bool)
         build_seconds: 12.0,
         verified: Some(verified),
         verify_detail: Some(if verified { "HTTP 200 after 1.2 s".into() } else { "no answer in 60 s".into() }),
+        http_status: None,
+        error: None,
+        hint: None,
+        error_kind: None,
+        log_tail: Vec::new(),
         dockerfile: String::new(),
         minimal: None,
         pushed: None,
@@ -552,13 +557,43 @@ fn without_docker_the_wizard_previews_and_says_why_it_cannot_build() {
     assert!(text.contains("nonexistent.sock"), "{text}");
 }
 
+/// A slim build that failed compiling greenlet, as `engine::run::skipped` reports it.
+fn failed_build(name: Variant) -> SkippedVariant {
+    SkippedVariant {
+        name,
+        reason: format!("{name} build failed at RUN pip install: exit code 1"),
+        error_kind: Some("no-wheel".into()),
+        error: Some("greenlet has no wheel for Python 3.13, and building it from source failed".into()),
+        hint: Some("choose a Python that greenlet has wheels for with --python X.Y".into()),
+        log_tail: vec!["ERROR: Failed building wheel for greenlet".into()],
+    }
+}
+
+#[test]
+fn results_when_every_variant_failed_list_the_causes_not_an_empty_chart() {
+    let mut app = loaded_app();
+    let all = [Variant::Naive, Variant::Slim, Variant::MultistageSlim, Variant::Distroless];
+    app.results = Some(Comparison {
+        variants: Vec::new(),
+        skipped: all.iter().map(|v| failed_build(*v)).collect(),
+        ..comparison()
+    });
+    app.step = Step::Results;
+    for (w, h) in [(80, 24), (120, 40)] {
+        let text = screen_text(&app, w, h);
+        assert!(text.contains("No image was built"), "{text}");
+        assert!(!text.contains("Image size"), "no empty chart: {text}");
+        for v in all {
+            assert!(text.contains(&format!("{v} ✗ greenlet has no wheel")), "{v} at {w}x{h}: {text}");
+        }
+        assert!(text.contains("hint: choose a Python that greenlet"), "{text}");
+    }
+}
+
 #[test]
 fn results_screen_from_a_comparison() {
     let mut app = loaded_app();
-    app.results = Some(Comparison {
-        skipped: vec![SkippedVariant { name: Variant::Slim, reason: "exit code 1 at RUN pip install".into() }],
-        ..comparison()
-    });
+    app.results = Some(Comparison { skipped: vec![failed_build(Variant::Slim)], ..comparison() });
     app.results.as_mut().expect("set").variants.retain(|v| v.name != Variant::Slim);
     app.results.as_mut().expect("set").variants[2].verified = Some(false);
     app.step = Step::Results;
@@ -567,7 +602,9 @@ fn results_screen_from_a_comparison() {
     for s in ["naive", "multistage-slim", "distroless", "baseline", "6.3x smaller", "15.7x smaller", "66.2 MB"] {
         assert!(text.contains(s), "{s} missing:\n{text}");
     }
-    assert!(text.contains("not built: exit code 1"), "{text}");
+    assert!(text.contains("✗ greenlet has no wheel for Python 3.13"), "{text}");
+    assert!(text.contains("hint: choose a Python that greenlet has wheels for"), "{text}");
+    assert!(!text.contains("exit code 1 at RUN"), "the cause replaces the step: {text}");
     assert!(text.contains("✗ no"), "{text}");
     // What minimal kept and dropped is one line under the table.
     let mut m = variant_result(Variant::Minimal, 19.6, 10.5, 0.07, true);

@@ -126,6 +126,18 @@ pub fn build(mut args: BuildArgs) -> Result<ExitCode> {
                 eprintln!("cancelled; containers started by pyslim were removed");
                 return Ok(ExitCode::from(EXIT_CANCELLED));
             }
+            Err(
+                e @ (EngineError::BuildFailed { .. }
+                | EngineError::MissingBaseImage { .. }
+                | EngineError::PullFailed { .. }),
+            ) if args.json => {
+                // The JSON reader gets the cause and the remedy too, not only stderr.
+                let failed = run::skipped(variant, &e);
+                let mut out = std::io::stdout().lock();
+                serde_json::to_writer_pretty(&mut out, &failed)?;
+                writeln!(out)?;
+                return Err(e.into());
+            }
             Err(e) => return Err(e.into()),
         };
         let result = outcome.to_result();
@@ -171,7 +183,7 @@ pub fn compare(mut args: CompareArgs) -> Result<ExitCode> {
                 Ok(r) => r,
                 Err(reason) => {
                     eprintln!("skipping {variant}: {reason}");
-                    comparison.skipped.push(SkippedVariant { name: variant, reason });
+                    comparison.skipped.push(SkippedVariant::by_plan(variant, reason));
                     continue;
                 }
             };
@@ -203,7 +215,7 @@ pub fn compare(mut args: CompareArgs) -> Result<ExitCode> {
                 }
                 Err(e) => {
                     failed = true;
-                    comparison.skipped.push(SkippedVariant { name: variant, reason: e.to_string() });
+                    comparison.skipped.push(run::skipped(variant, &e));
                 }
             }
         }
@@ -298,6 +310,12 @@ fn summary(r: &VariantResult) -> String {
     }
     if let Some(m) = &r.minimal {
         s.push_str(&format!("minimal: {}\n", m.summary()));
+    }
+    if let Some(e) = &r.error {
+        s.push_str(&format!("cause: {e}\n"));
+    }
+    if let Some(h) = &r.hint {
+        s.push_str(&format!("hint: {h}\n"));
     }
     if let Some(p) = &r.pushed {
         s.push_str(&format!("pushed: {} ({})\n", p.reference, p.digest));

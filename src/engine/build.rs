@@ -135,7 +135,7 @@ impl Engine {
         let send = |e: BuildEvent| {
             let _ = events.send(e);
         };
-        let fail = |step: Option<String>, message: String, mut log_tail: Vec<String>| {
+        let fail = |step: Option<String>, message: String, mut log_tail: Vec<String>, log: Vec<String>| {
             // The wizard shows the log tail, so the remedy goes there too.
             if let Some(h) = super::hint_for(&message) {
                 log_tail.push(format!("hint: {h}"));
@@ -146,7 +146,7 @@ impl Engine {
                 message: message.clone(),
                 log_tail: log_tail.clone(),
             });
-            EngineError::BuildFailed { variant, step, message, log_tail }
+            EngineError::BuildFailed { variant, step, message, log_tail, log, diagnosis: None }
         };
         // The image this tag names now; if the build moves the tag, that image is left dangling.
         let previous = self.docker.inspect_image(&req.tag).await.ok();
@@ -241,18 +241,18 @@ impl Engine {
                 send(BuildEvent::Failed { variant, step: None, message: e.to_string(), log_tail: Vec::new() });
                 return Err(e.into());
             }
-            let (step, tail) = match self.builder {
+            let (step, tail, log) = match self.builder {
                 Builder::Classic => {
                     let step = classic.fail(&message, &mut out);
-                    (step, classic.tail.to_vec())
+                    (step, classic.tail.to_vec(), classic.tail.all())
                 }
-                Builder::Buildkit => (buildkit.failed_step(), buildkit.failure_tail()),
+                Builder::Buildkit => (buildkit.failed_step(), buildkit.failure_tail(), buildkit.failure_log()),
             };
             for e in out.drain(..) {
                 send(e);
             }
             self.remove_created(&classic.created_images).await;
-            return Err(fail(step, message.trim().to_string(), tail));
+            return Err(fail(step, message.trim().to_string(), tail, log));
         }
         classic.finish(&mut out);
         for e in out.drain(..) {

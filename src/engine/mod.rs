@@ -18,6 +18,7 @@ mod address;
 pub mod build;
 pub mod connect;
 pub mod context;
+pub mod diagnose;
 pub mod events;
 pub mod layers;
 pub mod progress;
@@ -69,9 +70,22 @@ pub enum EngineError {
     PushRefused { tag: String, reason: String },
     #[error(transparent)]
     Credentials(#[from] registry::CredentialError),
-    /// `log_tail` ends with a `hint:` line when [`hint_for`] knows a remedy.
-    #[error("{variant} build failed{}: {message}", step.as_ref().map(|s| format!(" at {s}")).unwrap_or_default())]
-    BuildFailed { variant: Variant, step: Option<String>, message: String, log_tail: Vec<String> },
+    /// `log_tail` ends with a `hint:` line when [`hint_for`] knows a remedy; `diagnosis` is the
+    /// cause and remedy read from the log ([`diagnose`]), when one is known.
+    #[error(
+        "{variant} build failed{}: {message}{}",
+        step.as_ref().map(|s| format!(" at {s}")).unwrap_or_default(),
+        diagnosis.as_ref().map(|d| format!("\ncause: {}\nhint: {}", d.cause, d.hint)).unwrap_or_default()
+    )]
+    BuildFailed {
+        variant: Variant,
+        step: Option<String>,
+        message: String,
+        log_tail: Vec<String>,
+        /// The failed step's longer tail ([`progress::DIAGNOSIS_TAIL`] lines), read by the diagnosis.
+        log: Vec<String>,
+        diagnosis: Option<Box<diagnose::Diagnosis>>,
+    },
     #[error(transparent)]
     Context(#[from] context::ContextError),
     #[error("cancelled")]
@@ -112,6 +126,65 @@ pub fn hint_for(message: &str) -> Option<&'static str> {
 }
 
 impl EngineError {
+    /// The one-line cause and remedy of this error: the diagnosis of a failed build, else the
+    /// error's own words (its first line) and its `hint:` line when it has one.
+    pub fn explain(&self) -> diagnose::Diagnosis {
+        if let EngineError::BuildFailed { diagnosis: Some(d), .. } = self {
+            return (**d).clone();
+        }
+        let text = self.to_string();
+        let mut lines = text.lines();
+        let first = lines.next().unwrap_or_default().to_string();
+        let hint = text.lines().find_map(|l| l.strip_prefix("hint: ")).map(str::to_string);
+        let kind = match self {
+            EngineError::BuildFailed { .. } => "build-failed",
+            EngineError::MissingBaseImage { .. } => "missing-base-image",
+            EngineError::Unavailable { .. } => "no-daemon",
+            EngineError::Context(_) => "context-error",
+            EngineError::Cancelled => "cancelled",
+            EngineError::Lock { .. } => "lock-error",
+            EngineError::Api { .. } => "api-error",
+            EngineError::PullFailed { .. } => "pull-failed",
+            EngineError::PushFailed { .. } => "push-failed",
+            EngineError::PushRefused { .. } => "push-refused",
+            EngineError::Credentials(_) => "credentials",
+            EngineError::Trace(_) => "trace-failed",
+        };
+        let hint = hint.unwrap_or_else(|| match self {
+            EngineError::PullFailed { hint, .. } | EngineError::PushFailed { hint, .. } => hint.clone(),
+            EngineError::BuildFailed { .. } => {
+                "the build log above shows the failing command's output; `pyslim dockerfile` prints the Dockerfile to try by hand".into()
+            }
+            EngineError::MissingBaseImage { image } => format!("run `docker pull {image}`"),
+            _ => "see the message".into(),
+        });
+        let cause = match self {
+            EngineError::MissingBaseImage { image } => format!("base image {image} is not present locally"),
+            // No pattern knows it: the step and the line of its output that names the error.
+            EngineError::BuildFailed { step, log_tail, .. } => match diagnose::error_line(log_tail) {
+                Some(line) => {
+                    let step: String = step.as_deref().unwrap_or("a step").chars().take(70).collect();
+                    format!("{step} failed: {line}")
+                }
+                None => first,
+            },
+            _ => first,
+        };
+        diagnose::Diagnosis { kind: kind.into(), cause, hint }
+    }
+
+    /// Fills the diagnosis of a failed build from its log tail and message.
+    pub fn diagnosed(self, facts: &diagnose::Facts) -> EngineError {
+        match self {
+            EngineError::BuildFailed { variant, step, message, log_tail, log, diagnosis: None } => {
+                let mut text = if log.is_empty() { log_tail.clone() } else { log.clone() };
+                text.push(message.clone());
+                let diagnosis = diagnose::diagnose(diagnose::Phase::Build, &text, facts).map(Box::new);
+                EngineError::BuildFailed { variant, step, message, log_tail, log, diagnosis }
+            }
+            other => other,
+        }
+    }
     pub(crate) fn api(action: impl Into<String>) -> impl FnOnce(bollard::errors::Error) -> EngineError {
         let action = action.into();
         move |source| EngineError::Api { action, source }

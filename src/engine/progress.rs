@@ -13,6 +13,10 @@ use crate::plan::Variant;
 /// How many log lines a failure report keeps.
 pub const LOG_TAIL: usize = 20;
 
+/// How many log lines a failure's diagnosis reads: the cause (`pg_config executable not
+/// found`) often scrolls out of the last 20 under pip's own summary.
+pub const DIAGNOSIS_TAIL: usize = 300;
+
 /// Counts the instructions of a Dockerfile (what the classic builder numbers as steps).
 pub fn count_steps(dockerfile: &str) -> usize {
     count_instructions(dockerfile, |_| true)
@@ -55,12 +59,17 @@ pub struct Tail {
 
 impl Tail {
     pub fn push(&mut self, line: String) {
-        if self.lines.len() == LOG_TAIL {
+        if self.lines.len() == DIAGNOSIS_TAIL {
             self.lines.pop_front();
         }
         self.lines.push_back(line);
     }
+    /// The last [`LOG_TAIL`] lines (what a failure report shows).
     pub fn to_vec(&self) -> Vec<String> {
+        self.lines.iter().skip(self.lines.len().saturating_sub(LOG_TAIL)).cloned().collect()
+    }
+    /// The last [`DIAGNOSIS_TAIL`] lines (what a diagnosis reads).
+    pub fn all(&self) -> Vec<String> {
         self.lines.iter().cloned().collect()
     }
 }
@@ -278,6 +287,15 @@ impl BuildkitProgress {
             .and_then(|(digest, _)| self.tails.get(digest))
             .map(Tail::to_vec)
             .unwrap_or_else(|| self.tail.to_vec())
+    }
+
+    /// The longer tail of the failed step, for its diagnosis.
+    pub fn failure_log(&self) -> Vec<String> {
+        self.failed
+            .as_ref()
+            .and_then(|(digest, _)| self.tails.get(digest))
+            .map(Tail::all)
+            .unwrap_or_else(|| self.tail.all())
     }
 
     /// The name of the failed step, if any.

@@ -13,7 +13,7 @@ use crate::engine::events::BuildEvent;
 use crate::layout::TRACE_FILE;
 use crate::plan::{BuildPlan, Flavour, PullPolicy, Severity, Variant};
 use crate::render::{self, Rendered};
-use crate::report::{MinimalReport, PathCheck, PushedImage, VariantResult};
+use crate::report::{MinimalReport, PathCheck, PushedImage, SkippedVariant, VariantResult};
 use crate::scan::{Fact, ScanReport};
 
 /// Why a variant is not built; shown as "skipped: <reason>".
@@ -74,6 +74,10 @@ pub struct VariantJob {
     pub secrets: Vec<super::context::SecretSource>,
     /// The builder image, to probe from when the daemon is remote.
     pub probe: Option<ProbeImage>,
+    /// The plan's Python (`3.13`), named in failure diagnoses.
+    pub python: String,
+    /// Compiled packages of the lock and the Pythons they have wheels for (diagnoses name them).
+    pub wheel_pythons: std::collections::BTreeMap<String, Vec<String>>,
     /// When the base images are pulled (the plan's `pull`).
     pub pull: PullPolicy,
     /// Push `tag` to its registry once verify passed (needs `verify`).
@@ -132,6 +136,8 @@ impl VariantJob {
         VariantJob {
             minimal,
             tag: tag.unwrap_or_else(|| super::default_tag(&project, rendered.variant)),
+            python: plan.python.to_string(),
+            wheel_pythons: scan.lock_state.as_ref().map(|s| s.value.wheel_pythons.clone()).unwrap_or_default(),
             rendered,
             context: context_root(scan),
             project,
@@ -169,7 +175,13 @@ pub struct VariantOutcome {
 
 impl VariantOutcome {
     pub fn to_result(&self) -> VariantResult {
+        let diagnosis = self.verify.as_ref().and_then(|v| v.diagnosis.clone());
         VariantResult {
+            http_status: self.verify.as_ref().and_then(|v| v.http_status),
+            log_tail: self.verify.as_ref().filter(|v| !v.ok).map(|v| v.log_tail.clone()).unwrap_or_default(),
+            error_kind: diagnosis.as_ref().map(|d| d.kind.clone()),
+            error: diagnosis.as_ref().map(|d| d.cause.clone()),
+            hint: diagnosis.map(|d| d.hint),
             name: self.built.variant,
             image: self.built.tag.clone(),
             size_bytes: self.built.size_bytes,
@@ -181,6 +193,24 @@ impl VariantOutcome {
             minimal: self.minimal.clone(),
             pushed: self.pushed.clone(),
         }
+    }
+}
+
+/// A variant that failed to build (or whose build could not run), with its one-line cause and
+/// remedy, for the comparison's `skipped` list.
+pub fn skipped(variant: Variant, error: &EngineError) -> SkippedVariant {
+    let d = error.explain();
+    let log_tail = match error {
+        EngineError::BuildFailed { log_tail, .. } => log_tail.clone(),
+        _ => Vec::new(),
+    };
+    SkippedVariant {
+        name: variant,
+        reason: error.to_string(),
+        error_kind: Some(d.kind),
+        error: Some(d.cause),
+        hint: Some(d.hint),
+        log_tail,
     }
 }
 
@@ -236,7 +266,12 @@ impl Engine {
             secrets: job.secrets.clone(),
             pull,
         };
-        let built = self.build(&req, events, cancel).await?;
+        let facts = super::diagnose::Facts {
+            python: Some(job.python.clone()),
+            port: job.port,
+            wheel_pythons: job.wheel_pythons.clone(),
+        };
+        let built = self.build(&req, events, cancel).await.map_err(|e| e.diagnosed(&facts))?;
         let mut verify = match job.verify {
             None => None,
             Some(timeout) => {
@@ -244,6 +279,7 @@ impl Engine {
                 v.timeout = timeout;
                 v.labels = job.labels.clone();
                 v.probe = job.probe.clone();
+                v.python = Some(job.python.clone());
                 v.env = job.verify_env.clone();
                 Some(self.verify(&v, events, cancel).await?)
             }

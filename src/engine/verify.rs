@@ -16,6 +16,7 @@ use bollard::query_parameters::{CreateContainerOptionsBuilder, LogsOptionsBuilde
 use futures_util::StreamExt;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+use super::diagnose::{self, Diagnosis, Facts, StartFailure};
 use super::events::BuildEvent;
 use super::progress::LOG_TAIL;
 use super::{CancellationToken, Engine, EngineError, EventSender, LABEL_CONTAINER};
@@ -38,6 +39,8 @@ pub struct VerifyRequest {
     pub labels: HashMap<String, String>,
     /// The image and interpreter that probe from the daemon's side (see [`Engine::probe_from_daemon`]).
     pub probe: Option<ProbeImage>,
+    /// The image's Python (`3.13`), named by diagnoses.
+    pub python: Option<String>,
     /// `KEY=VALUE` settings of the service's container (`--env`, `[verify] env`): given to this
     /// run only, never part of the image.
     pub env: Vec<String>,
@@ -62,6 +65,7 @@ impl VerifyRequest {
             path: "/".into(),
             labels: HashMap::new(),
             probe: None,
+            python: None,
             env: Vec::new(),
         }
     }
@@ -104,16 +108,42 @@ impl Clock {
         self.0.elapsed().as_secs_f64()
     }
     fn outcome(self, ok: bool, detail: String) -> VerifyOutcome {
-        VerifyOutcome { ok, detail, log_tail: Vec::new(), seconds: self.secs() }
+        VerifyOutcome {
+            ok,
+            detail,
+            log_tail: Vec::new(),
+            seconds: self.secs(),
+            http_status: None,
+            failure: (!ok).then_some(StartFailure::Other),
+            diagnosis: None,
+        }
+    }
+    /// A service that answered `code` (below 500 is a success).
+    fn answered(self, code: u16, detail: String) -> VerifyOutcome {
+        VerifyOutcome { http_status: Some(code), ..self.outcome(code < 500, detail) }
+    }
+    /// A service that failed to answer well: `failure` says how.
+    fn failed(self, failure: StartFailure, detail: String) -> VerifyOutcome {
+        let http_status = match failure {
+            StartFailure::Http(code) => Some(code),
+            _ => None,
+        };
+        VerifyOutcome { http_status, failure: Some(failure), ..self.outcome(false, detail) }
     }
 }
 
-/// Why a service that never answered well failed, whichever side asked.
-fn no_answer(req: &VerifyRequest, last_http: &str) -> String {
-    if last_http.is_empty() {
-        format!("nothing answered on port {} within {}s", req.port, req.timeout.as_secs())
-    } else {
-        format!("no healthy answer within {}s (last: {last_http})", req.timeout.as_secs())
+/// Why a service that never answered well failed, whichever side asked; `last_http` is the
+/// last status line seen (`HTTP 500`), empty when nothing answered.
+fn no_answer(req: &VerifyRequest, last_http: &str) -> (StartFailure, String) {
+    let code = last_http.strip_prefix("HTTP ").and_then(|c| c.trim().parse::<u16>().ok());
+    match code {
+        None => {
+            (StartFailure::NoAnswer, format!("nothing answered on port {} within {}s", req.port, req.timeout.as_secs()))
+        }
+        Some(code) => (
+            StartFailure::Http(code),
+            format!("no healthy answer within {}s (last: HTTP {code} on GET {})", req.timeout.as_secs(), req.path),
+        ),
     }
 }
 
@@ -147,6 +177,12 @@ pub struct VerifyOutcome {
     /// The container's last log lines (always collected on failure).
     pub log_tail: Vec<String>,
     pub seconds: f64,
+    /// The last HTTP status the service answered with, if it answered at all.
+    pub http_status: Option<u16>,
+    /// How it failed (exit, no answer, HTTP 5xx), `None` on success.
+    pub failure: Option<StartFailure>,
+    /// Cause and remedy of a failure, from the logs and the way it failed.
+    pub diagnosis: Option<Diagnosis>,
 }
 
 /// A free TCP port on loopback (the OS picks; there is a small race until Docker binds it).
@@ -230,6 +266,10 @@ impl Engine {
         self.remove_container(&id).await;
         let mut outcome = result?;
         outcome.log_tail = log_tail;
+        if let Some(failure) = outcome.failure {
+            let facts = Facts { python: req.python.clone(), port: req.port, ..Default::default() };
+            outcome.diagnosis = Some(diagnose::start_failure(failure, &outcome.log_tail, &facts));
+        }
         let _ = events.send(BuildEvent::Verified {
             variant: req.variant,
             ok: outcome.ok,
@@ -254,18 +294,19 @@ impl Engine {
                 return Err(EngineError::Cancelled);
             }
             if clock.secs() > req.timeout.as_secs_f64() {
-                return Ok(clock.outcome(false, no_answer(req, &last_http)));
+                let (failure, detail) = no_answer(req, &last_http);
+                return Ok(clock.failed(failure, detail));
             }
             match tokio::time::timeout(Duration::from_secs(3), http_status(host_port, &req.path)).await {
                 Ok(Ok(Some(code))) if code < 500 => {
                     let detail = format!("HTTP {code} on GET {} after {:.1}s", req.path, clock.secs());
-                    return Ok(clock.outcome(true, detail));
+                    return Ok(clock.answered(code, detail));
                 }
                 Ok(Ok(Some(code))) => last_http = format!("HTTP {code}"),
                 _ => {}
             }
-            if let Some(why) = self.exited(id).await {
-                return Ok(clock.outcome(false, why));
+            if let Some((code, why)) = self.exited(id).await {
+                return Ok(clock.failed(StartFailure::Exited(code), why));
             }
             tokio::select! {
                 _ = cancel.cancelled() => return Err(EngineError::Cancelled),
@@ -274,15 +315,15 @@ impl Engine {
         }
     }
 
-    /// `Some(why)` once the service's container has stopped.
-    async fn exited(&self, id: &str) -> Option<String> {
+    /// `Some((exit code, why))` once the service's container has stopped.
+    async fn exited(&self, id: &str) -> Option<(i64, String)> {
         let s = self.docker.inspect_container(id, None).await.ok()?.state?;
         if s.running != Some(false) {
             return None;
         }
         let code = s.exit_code.unwrap_or(-1);
         let err = s.error.filter(|e| !e.is_empty()).map(|e| format!(": {e}")).unwrap_or_default();
-        Some(format!("the container exited with code {code}{err}"))
+        Some((code, format!("the container exited with code {code}{err}")))
     }
 
     /// Where this engine's verify requests come from (see [`probe_from`]).
@@ -341,8 +382,8 @@ impl Engine {
             if clock.secs() > (req.timeout + Duration::from_secs(15)).as_secs_f64() {
                 return Ok(clock.outcome(false, format!("the probe did not finish within {}s", req.timeout.as_secs())));
             }
-            if let Some(why) = self.exited(id).await {
-                return Ok(clock.outcome(false, why));
+            if let Some((code, why)) = self.exited(id).await {
+                return Ok(clock.failed(StartFailure::Exited(code), why));
             }
             let probe = self.docker.inspect_container(probe_id, None).await.ok().and_then(|c| c.state);
             if probe
@@ -353,14 +394,14 @@ impl Engine {
                 let detail = match said.strip_prefix("HTTP ").and_then(|c| c.trim().parse::<u16>().ok()) {
                     Some(code) => {
                         let what = format!("HTTP {code} on GET {} after {:.1}s", req.path, clock.secs());
-                        return Ok(clock.outcome(true, format!("{what}, from the daemon's side")));
+                        return Ok(clock.answered(code, format!("{what}, from the daemon's side")));
                     }
                     None => match said.strip_prefix("TIMEOUT") {
                         Some(last) => no_answer(req, last.trim()),
-                        None => format!("the probe failed: {said}"),
+                        None => (StartFailure::Other, format!("the probe failed: {said}")),
                     },
                 };
-                return Ok(clock.outcome(false, detail));
+                return Ok(clock.failed(detail.0, detail.1));
             }
             tokio::select! {
                 _ = cancel.cancelled() => return Err(EngineError::Cancelled),

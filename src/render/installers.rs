@@ -22,6 +22,11 @@ use super::text::{Run, sh_quote};
 const POETRY: &[&str] = &["poetry>=2,<3", "poetry-plugin-export>=1.9,<2"];
 const UV: &[&str] = &["uv>=0.13,<1"];
 const PDM: &[&str] = &["pdm>=2,<3"];
+/// A stale lock written by Poetry 1.x: Poetry 1.8 reads every 1.x lock and, like the Poetry that
+/// wrote it, only warns that it is stale (Poetry 2's export refuses it). Its own dependency
+/// brings the matching export plugin (1.x), so `poetry export` works.
+const POETRY1: &[&str] = &["poetry>=1.8,<2"];
+
 const PIPENV: &[&str] = &["pipenv>=2024.1"];
 
 pub(crate) const PIP_CACHE: &str = "--mount=type=cache,target=/root/.cache/pip";
@@ -175,10 +180,66 @@ impl Recipe<'_> {
             .unwrap_or_else(|| "requirements.txt".into())
     }
 
+    /// A stale poetry.lock written by Poetry 1.x (see [`POETRY1`]).
+    fn stale_poetry1_lock(&self) -> bool {
+        self.scan.lock_state.as_ref().is_some_and(|s| s.value.stale && s.value.poetry1())
+    }
+
+    /// A pdm.lock without environment markers whose pins the scan read (see [`Self::pins_recipe`]).
+    fn old_pdm_lock(&self) -> bool {
+        self.scan.lock_state.as_ref().is_some_and(|s| s.value.without_markers && !s.value.pins.is_empty())
+    }
+
+    /// A lock no tool here can export (a pdm.lock without `inherit_metadata`: PDM 2.17 and newer
+    /// refuse it, older PDM fails on current Pythons): the pins the scan read from it, with their
+    /// markers, are written in the Dockerfile and pip installs them.
+    fn pins_recipe(&self) -> Install {
+        let pins = self.scan.lock_state.as_ref().map(|s| s.value.pins.clone()).unwrap_or_default();
+        let lines: Vec<String> = pins.iter().map(|p| sh_quote(p)).collect();
+        let pip = self.pip();
+        let deps = self
+            .pip_run()
+            .cmd(format!("printf '%s\\n' {} > /tmp/requirements.txt", lines.join(" ")))
+            .cmd(format!("{pip} -r /tmp/requirements.txt"))
+            .cmd("rm /tmp/requirements.txt");
+        let mut out = Install {
+            dep_files: self.dep_files(&["pyproject.toml", "pdm.lock"]),
+            deps,
+            why: vec![
+                "pdm.lock has no environment markers (written before PDM 2.11's inherit_metadata), which no current \
+                 PDM exports: its runtime pins, read by pyslim with the markers of the paths that reach them, are \
+                 installed by pip"
+                    .into(),
+            ],
+            ..Default::default()
+        };
+        if self.scan.installable {
+            out.project = self.pip_run().cmd(format!("{pip} --no-deps ."));
+            out.installs_project = true;
+        }
+        out
+    }
+
+    /// A stale uv.lock: `--locked` refuses it, `--frozen` installs it as locked.
+    fn stale_uv_lock(&self) -> bool {
+        self.scan.lock_state.as_ref().is_some_and(|s| s.value.stale)
+    }
+
     /// Recipe for the package manager.
     pub fn install(&self) -> Result<Install, RenderError> {
         let mut out = match self.pm {
             PackageManager::Pip => self.pip_recipe(),
+            PackageManager::Poetry if self.stale_poetry1_lock() => self.export_recipe(
+                "poetry",
+                POETRY1,
+                &["pyproject.toml", "poetry.lock"],
+                match self.mode {
+                    // Poetry 1.x has no --all-groups; by default it exports the non-optional groups.
+                    Mode::Naive => "export -f requirements.txt -o /tmp/requirements.txt",
+                    _ => "export --only main -f requirements.txt -o /tmp/requirements.txt",
+                },
+                "poetry.lock is stale and was written by Poetry 1.x: Poetry 1.8 exports it (with a warning, as the Poetry that wrote it would) where Poetry 2 refuses; pip installs the export",
+            ),
             PackageManager::Poetry => self.export_recipe(
                 "poetry",
                 POETRY,
@@ -189,6 +250,7 @@ impl Recipe<'_> {
                 },
                 "Poetry exports its lockfile and pip installs it: `poetry install` needs the PyPI JSON API, and Poetry stays out of the image",
             ),
+            PackageManager::Pdm if self.old_pdm_lock() => self.pins_recipe(),
             PackageManager::Pdm => self.export_recipe(
                 "pdm",
                 PDM,
@@ -349,7 +411,7 @@ impl Recipe<'_> {
         if self.trim.bytecode && !naive {
             env.push(("UV_COMPILE_BYTECODE".into(), "1".into()));
         }
-        let mut sync = format!("{uv} sync --locked");
+        let mut sync = if self.stale_uv_lock() { format!("{uv} sync --frozen") } else { format!("{uv} sync --locked") };
         if !naive {
             sync.push_str(" --no-dev");
         }
@@ -362,15 +424,19 @@ impl Recipe<'_> {
             let r = self.pip_run();
             if self.buildkit() { r.mount(UV_CACHE) } else { r }
         };
+        let mut why = vec![
+            "uv syncs the locked runtime dependencies into the venv (no dev group), the project after the source"
+                .into(),
+        ];
+        if self.stale_uv_lock() {
+            why.push("uv.lock is stale: `--frozen` installs it as locked, where `--locked` would refuse it".into());
+        }
         let mut out = Install {
             env,
             setup: tool.setup.clone(),
             dep_files: self.dep_files(&["pyproject.toml", "uv.lock"]),
             uses_venv: !naive,
-            why: vec![
-                "uv syncs the locked runtime dependencies into the venv (no dev group), the project after the source"
-                    .into(),
-            ],
+            why,
             ..Default::default()
         };
         if naive {

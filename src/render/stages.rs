@@ -219,19 +219,59 @@ fn with_secrets(ctx: &Ctx, run: Run) -> Run {
 /// With build secrets the context holds `.pyslim-secrets/`, so the image must not `COPY .`
 /// straight from it: a `source` stage copies the context and deletes that folder, and the
 /// final stage copies the source from there. Returns the `COPY` source prefix to use.
+///
+/// Files with package-index credentials (`--index-url https://user:token@host`) take the same
+/// path: the `source` stage removes pip configuration files and strips the user-info from every
+/// URL in the others, so no final image holds the token (the builder stage, which is never
+/// shipped, installs with the files as they are).
 fn source_stage(s: &mut Stage, ctx: &Ctx, image: &BaseImage) -> bool {
-    if ctx.plan.build_secrets.is_empty() {
+    let creds = crate::scan::credential_files(&ctx.scan.index_credentials);
+    if ctx.plan.build_secrets.is_empty() && creds.is_empty() {
         return false;
     }
     let df = s.df();
-    df.comment(&format!(
-        "The source without the build secrets: the final stage copies {APP_DIR} from here, never `.` from the context."
-    ));
+    if creds.is_empty() {
+        df.comment(&format!(
+            "The source without the build secrets: the final stage copies {APP_DIR} from here, never `.` from the context."
+        ));
+    } else {
+        df.comment(&format!(
+            "The source without index credentials{}: the final stage copies {APP_DIR} from here, never `.` from the\n\
+             context ({} named a package index with a user and token).",
+            if ctx.plan.build_secrets.is_empty() { "" } else { " and build secrets" },
+            creds.join(", ")
+        ));
+    }
     df.from(&ctx.plan.image_ref(image), Some("source"));
     df.line(format!("COPY . {APP_DIR}/"));
-    df.line(format!("RUN rm -rf {APP_DIR}/{SECRETS_DIR}"));
+    let mut cleanup: Vec<String> = Vec::new();
+    if !ctx.plan.build_secrets.is_empty() {
+        cleanup.push(format!("rm -rf {APP_DIR}/{SECRETS_DIR}"));
+    }
+    for f in &creds {
+        let path = sh_quote(&format!("{APP_DIR}/{f}"));
+        if crate::scan::is_pip_config(f) {
+            cleanup.push(format!("rm -f {path}"));
+        } else {
+            cleanup.push(format!("sed -i -E 's#://[^/@[:space:]]+@#://#g' {path}"));
+        }
+    }
+    df.line(format!("RUN {}", cleanup.join(" \\\n    && ")));
     df.blank();
     true
+}
+
+/// The dependency files before the install step: from the `source` stage when they carry
+/// index credentials (a single-stage image keeps every layer), else from the context.
+fn copy_dep_files(s: &mut Stage, ctx: &Ctx, from_source: bool, files: &[String]) {
+    if !from_source || ctx.scan.index_credentials.is_empty() {
+        s.df().copy_files(files, ".");
+        return;
+    }
+    for f in files {
+        let parent = f.rsplit_once('/').map(|(p, _)| format!("{p}/")).unwrap_or_default();
+        s.df().line(format!("COPY --from=source {APP_DIR}/{f} ./{parent}"));
+    }
 }
 
 /// `COPY <context path> <dest>`, from the `source` stage when there are build secrets.
@@ -389,7 +429,7 @@ pub(crate) fn single_stage(ctx: &Ctx, image: &BaseImage, header: Dockerfile) -> 
     } else {
         s.run(setup);
         if !install.dep_files.is_empty() {
-            s.df().copy_files(&install.dep_files, ".");
+            copy_dep_files(&mut s, ctx, from_source, &install.dep_files);
         }
         if ctx.member.is_some() {
             s.df().line(format!("WORKDIR {}", work_dir(ctx)));

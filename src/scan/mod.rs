@@ -23,7 +23,9 @@ mod dockerfile;
 mod env;
 mod files;
 pub(crate) mod index;
+mod index_auth;
 mod lock;
+mod lock_state;
 pub use index::{OFFLINE_ENV, stay_offline};
 pub use lock::LockedPackage;
 mod pycode;
@@ -34,6 +36,9 @@ mod start;
 pub use secrets::is_gitignored;
 pub mod system_libs;
 mod walk;
+
+pub use index_auth::{credential_files, is_pip_config};
+pub use lock_state::LockState;
 
 use std::path::{Path, PathBuf};
 
@@ -322,6 +327,14 @@ pub struct ScanReport {
     /// ignores ([`is_gitignored`]); not part of the JSON report.
     #[serde(skip)]
     pub git_ignore: Vec<String>,
+    /// Whether the lockfile is stale or old (and which tool version wrote it); the render side
+    /// picks a tool that can still read it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lock_state: Option<Fact<LockState>>,
+    /// Package-index URLs with literal credentials, as `file:line` (`requirements.txt:1`); the
+    /// final images get those files without them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub index_credentials: Vec<String>,
     pub warnings: Vec<String>,
 }
 
@@ -463,6 +476,8 @@ fn scan_folder(root: &Path) -> Result<ScanReport, ScanError> {
         system_libs::detect(&mut report, &project);
         report.minimal_trace = minimal_trace(&report.root);
         build_deps::detect(&mut report);
+        lock_state::detect(&mut ctx, &mut report);
+        index_auth::detect(&mut ctx, &mut report);
         let files = context.join().unwrap_or_else(|_| {
             ctx.warn("the build-context walk failed; secrets were not checked");
             Vec::new()

@@ -319,7 +319,7 @@ async fn build_and_compare(
             Err(reason) => {
                 let _ =
                     etx.send(BuildEvent::Failed { variant, step: None, message: reason.clone(), log_tail: Vec::new() });
-                comparison.skipped.push(SkippedVariant { name: variant, reason });
+                comparison.skipped.push(SkippedVariant::by_plan(variant, reason));
                 continue;
             }
         };
@@ -336,7 +336,7 @@ async fn build_and_compare(
                 | EngineError::Credentials(_)),
             ) => return Err(e),
             // The engine reported the failure as an event; go on with the next variant.
-            Err(e) => comparison.skipped.push(SkippedVariant { name: variant, reason: e.to_string() }),
+            Err(e) => comparison.skipped.push(run::skipped(variant, &e)),
         }
     }
     drop(etx);

@@ -864,7 +864,7 @@ fn start_build(app: &mut App) -> Vec<Command> {
             variants.push(v);
         } else {
             row.phase = Phase::Skipped(errors.join("; "));
-            skipped.push(report::SkippedVariant { name: v, reason: errors.join("; ") });
+            skipped.push(report::SkippedVariant::by_plan(v, errors.join("; ")));
         }
         rows.push(row);
     }

@@ -3,6 +3,7 @@
 
 #![allow(dead_code)] // each test binary uses its own subset
 
+use std::io::Read;
 use std::path::Path;
 use std::process::{Child, Command as Std, Stdio};
 use std::time::{Duration, Instant};
@@ -126,4 +127,59 @@ pub fn wait_for(what: &str, log: &Path, mut ready: impl FnMut() -> bool) {
 /// `--bridge=none` deletes it; the tests that start daemons check they did not).
 pub fn docker0_present() -> bool {
     Std::new("ip").args(["link", "show", "docker0"]).output().is_ok_and(|o| o.status.success())
+}
+
+/// Every place of a `docker save` archive where `marker` occurs: the archive's own entries
+/// (image config with its history, manifests) and every file inside every layer tar
+/// (gzip-compressed layers are decompressed first).
+pub fn occurrences(tag: &str, marker: &str, dir: &Path) -> Vec<String> {
+    let file = dir.join(format!("{}.tar", tag.replace(['/', ':'], "_")));
+    let out = Std::new("docker").args(["save", "-o"]).arg(&file).arg(tag).output().unwrap();
+    assert!(out.status.success(), "docker save {tag}: {}", String::from_utf8_lossy(&out.stderr));
+    let mut found = Vec::new();
+    let mut outer = tar::Archive::new(std::fs::File::open(&file).unwrap());
+    let mut entries_seen = 0;
+    for e in outer.entries().unwrap() {
+        let mut e = e.unwrap();
+        let name = e.path().unwrap().to_string_lossy().to_string();
+        let mut data = Vec::new();
+        e.read_to_end(&mut data).unwrap();
+        entries_seen += 1;
+        if data.starts_with(&[0x1f, 0x8b]) {
+            let mut child = Std::new("gzip")
+                .arg("-dc")
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::piped())
+                .spawn()
+                .unwrap();
+            let mut stdin = child.stdin.take().unwrap();
+            let input = data.clone();
+            let writer = std::thread::spawn(move || std::io::Write::write_all(&mut stdin, &input));
+            let out = child.wait_with_output().unwrap();
+            writer.join().unwrap().unwrap();
+            data = out.stdout;
+        }
+        if contains(&data, marker.as_bytes()) {
+            found.push(name.clone());
+        }
+        // a layer: look at each file too (names where the marker is)
+        let mut inner = tar::Archive::new(data.as_slice());
+        if let Ok(files) = inner.entries() {
+            for f in files.flatten() {
+                let path = f.path().map(|p| p.to_string_lossy().to_string()).unwrap_or_default();
+                let mut body = Vec::new();
+                let mut f = f;
+                if f.read_to_end(&mut body).is_ok() && contains(&body, marker.as_bytes()) {
+                    found.push(format!("{name}:{path}"));
+                }
+            }
+        }
+    }
+    assert!(entries_seen > 2, "docker save of {tag} is empty");
+    let _ = std::fs::remove_file(&file);
+    found
+}
+
+pub fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
 }

@@ -5,9 +5,8 @@ use ratatui::Frame;
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, BorderType, Cell, Paragraph, Row, Table};
+use ratatui::widgets::{Block, BorderType, Cell, Paragraph, Row, Table, Wrap};
 
-use crate::plan::Variant;
 use crate::report::{Comparison, LayerRole, human_size as size};
 use crate::tui::app::App;
 use crate::tui::theme::Theme;
@@ -18,10 +17,12 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
         frame.render_widget(Paragraph::new(Line::styled(" No results yet: build first.", t.dim())), area);
         return;
     };
-    let minimal: Vec<(Variant, String)> =
-        c.variants.iter().filter_map(|v| v.minimal.as_ref().map(|m| (v.name, m.summary()))).collect();
-    let notes_h = (c.skipped.len() + minimal.len()) as u16;
-    let table_h = (c.variants.len() as u16 + notes_h + 3).min(area.height / 2);
+    if c.variants.is_empty() {
+        draw_all_failed(frame, area, c, t);
+        return;
+    }
+    let notes = notes(c, t);
+    let table_h = ((c.variants.len() + notes.len()) as u16 + 3).min(area.height / 2);
     let [chart, table] = Layout::vertical([Constraint::Min(6), Constraint::Length(table_h)]).areas(area);
     let block = Block::bordered()
         .border_type(BorderType::Rounded)
@@ -57,7 +58,8 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
             format!("{:.0} s", v.build_seconds)
         }));
         if wide {
-            cells.push(Cell::from(Span::styled(v.verify_detail.clone().unwrap_or_default(), t.dim())));
+            let said = v.error.clone().or_else(|| v.verify_detail.clone()).unwrap_or_default();
+            cells.push(Cell::from(Span::styled(said, if v.error.is_some() { t.error() } else { t.dim() })));
         }
         Row::new(cells)
     });
@@ -85,26 +87,66 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
         .title(Span::styled(" Where the bytes are ", t.bold()));
     let inner = block.inner(table);
     frame.render_widget(block, table);
-    let [rows_area, skipped_area] = Layout::vertical([Constraint::Min(1), Constraint::Length(notes_h)]).areas(inner);
+    let [rows_area, skipped_area] =
+        Layout::vertical([Constraint::Min(1), Constraint::Length(notes.len() as u16)]).areas(inner);
     frame.render_widget(Table::new(rows, widths).header(Row::new(header).style(t.dim())), rows_area);
-    let mut skipped: Vec<Line> = c
-        .skipped
-        .iter()
-        .map(|s| {
-            Line::from(vec![
-                Span::styled(format!("{:<16}", s.name.as_str()), t.variant(s.name)),
-                Span::styled(format!("not built: {}", s.reason.replace('\n', " ")), t.warning()),
-            ])
-        })
-        .collect();
-    // What minimal kept and dropped, one line each.
-    skipped.extend(minimal.into_iter().map(|(name, summary)| {
-        Line::from(vec![
+    frame.render_widget(Paragraph::new(notes), skipped_area);
+}
+
+/// One line per variant that was not built or did not start, with its cause, and its remedy
+/// on the next line.
+fn notes<'a>(c: &'a Comparison, t: &Theme) -> Vec<Line<'a>> {
+    let mut out = Vec::new();
+    let mut push = |name: crate::plan::Variant, what: String, hint: Option<&String>, failed: bool| {
+        out.push(Line::from(vec![
             Span::styled(format!("{:<16}", name.as_str()), t.variant(name)),
-            Span::styled(summary, t.dim()),
-        ])
-    }));
-    frame.render_widget(Paragraph::new(skipped), skipped_area);
+            Span::styled(what.replace('\n', " "), if failed { t.error() } else { t.warning() }),
+        ]));
+        if let Some(h) = hint {
+            out.push(Line::from(vec![Span::raw(" ".repeat(16)), Span::styled(format!("hint: {h}"), t.dim())]));
+        }
+    };
+    for s in &c.skipped {
+        let what = if s.failed() { format!("✗ {}", s.cause()) } else { format!("not built: {}", s.reason) };
+        push(s.name, what, s.hint.as_ref(), s.failed());
+    }
+    for v in c.variants.iter().filter(|v| v.verified == Some(false)) {
+        if let Some(e) = &v.error {
+            push(v.name, format!("did not start: {e}"), v.hint.as_ref(), true);
+        }
+    }
+    // What minimal kept and dropped, one line each.
+    for v in &c.variants {
+        if let Some(m) = &v.minimal {
+            out.push(Line::from(vec![
+                Span::styled(format!("{:<16}", v.name.as_str()), t.variant(v.name)),
+                Span::styled(m.summary(), t.dim()),
+            ]));
+        }
+    }
+    out
+}
+
+/// Nothing was built: no chart, but every variant with its cause and remedy.
+fn draw_all_failed(frame: &mut Frame, area: Rect, c: &Comparison, t: &Theme) {
+    let block = Block::bordered()
+        .border_type(BorderType::Rounded)
+        .border_style(t.error())
+        .title(Span::styled(" No image was built ", t.bold()));
+    let mut lines =
+        vec![Line::styled("Every variant failed; the cause of each, and what to do:", t.bold()), Line::raw("")];
+    for s in &c.skipped {
+        let what = if s.failed() { s.cause().to_string() } else { format!("not built: {}", s.reason) };
+        lines.push(Line::from(vec![
+            Span::styled(format!("{} ", s.name.as_str()), t.variant(s.name).patch(t.bold())),
+            Span::styled(format!("✗ {}", what.replace('\n', " ")), t.error()),
+        ]));
+        if let Some(h) = &s.hint {
+            lines.push(Line::from(vec![Span::raw("  "), Span::styled(format!("hint: {h}"), t.dim())]));
+        }
+        lines.push(Line::raw(""));
+    }
+    frame.render_widget(Paragraph::new(lines).block(block).wrap(Wrap { trim: false }), area);
 }
 
 /// Vertical bars, one per variant, scaled to the largest image: size and ratio above each bar,

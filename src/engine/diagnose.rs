@@ -1,0 +1,407 @@
+//! Diagnosis: turns the words of a failure (the failed build step's last log lines, the
+//! container's last log lines when verify failed) into one line of cause and one line of remedy.
+//! The patterns are data (`assets/diagnoses.toml`); this module owns only the matching and the
+//! fallbacks by outcome (exit code, no answer, HTTP 5xx). The engine collects the text, the
+//! front ends show the result.
+
+use std::sync::OnceLock;
+
+use regex::Regex;
+use serde::{Deserialize, Serialize};
+
+const TABLE: &str = include_str!("../../assets/diagnoses.toml");
+
+/// Why something failed, and what to do about it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Diagnosis {
+    /// Stable id of the cause (`missing-tool`, `no-wheel`, `stale-lock`, `env-missing`, ...).
+    pub kind: String,
+    /// One line: what went wrong.
+    pub cause: String,
+    /// One line: the way forward.
+    pub hint: String,
+}
+
+/// Where the text comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Phase {
+    /// The build log (the failed step's last lines and the daemon's error).
+    Build,
+    /// The service container's logs.
+    Start,
+}
+
+/// Facts of the build that the templates may name.
+#[derive(Clone, Debug, Default)]
+pub struct Facts {
+    /// The build's Python (`3.13`).
+    pub python: Option<String>,
+    /// The port verify waited on.
+    pub port: u16,
+    /// Compiled packages of the lockfile and the Pythons (`3.10`) their locked files have
+    /// wheels for (PEP 503 names).
+    pub wheel_pythons: std::collections::BTreeMap<String, Vec<String>>,
+}
+
+/// `; its locked files have wheels for Python 3.8 to 3.10` for a package the lock lists.
+fn wheels_note(facts: &Facts, package: Option<&str>) -> String {
+    let Some(p) = package else { return String::new() };
+    let key = p.to_ascii_lowercase().replace(['_', '.'], "-");
+    let Some(minors) = facts.wheel_pythons.get(&key) else { return String::new() };
+    let minor = |v: &str| v.split('.').nth(1).and_then(|m| m.parse::<u32>().ok()).unwrap_or(0);
+    let contiguous = minors.windows(2).all(|w| minor(&w[1]) == minor(&w[0]) + 1);
+    match minors.as_slice() {
+        [] => "; its locked files have no Linux wheel at all".to_string(),
+        [one] => format!("; its locked files have wheels for Python {one} only"),
+        [first, .., last] if contiguous => format!("; its locked files have wheels for Python {first} to {last}"),
+        all => format!("; its locked files have wheels for Python {}", all.join(", ")),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Table {
+    diagnosis: Vec<Entry>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Entry {
+    kind: String,
+    phase: Phase,
+    pattern: String,
+    cause: String,
+    hint: String,
+    #[allow(dead_code)] // read by the unit test
+    sample: String,
+}
+
+struct Compiled {
+    entry: Entry,
+    re: Regex,
+}
+
+fn table() -> &'static [Compiled] {
+    static CELL: OnceLock<Vec<Compiled>> = OnceLock::new();
+    CELL.get_or_init(|| {
+        let t: Table = toml::from_str(TABLE).expect("assets/diagnoses.toml is checked by a unit test");
+        t.diagnosis
+            .into_iter()
+            .map(|entry| {
+                let re = Regex::new(&entry.pattern).expect("every pattern in assets/diagnoses.toml is tested");
+                Compiled { entry, re }
+            })
+            .collect()
+    })
+}
+
+/// The distribution being built from source when the log ends (`Building wheel for greenlet`,
+/// uv's `Failed to build `greenlet==3.0.1``).
+fn package_in_build(lines: &[String]) -> Option<String> {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    let re = RE.get_or_init(|| {
+        Regex::new(
+            r"(?:Building wheel for|Failed building wheel for|Failed to build|Running setup\.py install for|Collecting|Processing|No matching distribution found for) `?(?:\./)?([A-Za-z0-9_.-]+)",
+        )
+            .expect("a fixed, tested pattern")
+    });
+    lines
+        .iter()
+        .rev()
+        .filter_map(|l| re.captures(l))
+        .map(|c| c[1].split("==").next().unwrap_or_default().to_string())
+        .find(|p| p != "installable" && !p.is_empty())
+}
+
+/// The index pip used (`Looking in indexes: https://pypi.python.org/simple`), user-info masked.
+fn index_in_build(lines: &[String]) -> Option<String> {
+    let url = lines.iter().rev().find_map(|l| l.trim().strip_prefix("Looking in indexes: "))?;
+    let url = url.split([',', ' ']).next()?.to_string();
+    Some(match url.split_once("://").and_then(|(s, rest)| rest.split_once('@').map(|(_, host)| (s, host))) {
+        Some((scheme, host)) => format!("{scheme}://***@{host}"),
+        None => url,
+    })
+}
+
+/// Fills `{1}`, `{2}` (the groups that took part in the match, in order), `{python}`, `{port}`,
+/// `{index}` and `{package}`.
+fn fill(template: &str, groups: &[String], facts: &Facts, package: Option<&str>, index: Option<&str>) -> String {
+    let mut out = template
+        .to_string()
+        .replace("{index}", &index.map(|i| format!(" at {i}")).unwrap_or_default())
+        .replace("{wheels}", &wheels_note(facts, package));
+    for (i, g) in groups.iter().enumerate() {
+        out = out.replace(&format!("{{{}}}", i + 1), g);
+    }
+    let python = facts.python.clone().unwrap_or_else(|| "X.Y".into());
+    let out = out.replace("{python}", &python).replace("{port}", &facts.port.to_string());
+    match package {
+        Some(p) => out.replace("{package}", p),
+        // At the start of the line the sentence needs its capital.
+        None => out.replacen("{package} is", "A dependency is", 1).replace("{package}", "the dependency"),
+    }
+}
+
+/// The first entry of `phase` (in table order) that matches one of `lines` (the last matching
+/// line wins), with its templates filled.
+pub fn diagnose(phase: Phase, lines: &[String], facts: &Facts) -> Option<Diagnosis> {
+    for c in table().iter().filter(|c| c.entry.phase == phase) {
+        let Some(caps) = lines.iter().rev().find_map(|l| c.re.captures(l.trim_end())) else { continue };
+        let groups: Vec<String> = caps.iter().skip(1).flatten().map(|m| m.as_str().trim().to_string()).collect();
+        let package = package_in_build(lines);
+        let index = index_in_build(lines);
+        return Some(Diagnosis {
+            kind: c.entry.kind.clone(),
+            cause: fill(&c.entry.cause, &groups, facts, package.as_deref(), index.as_deref()),
+            hint: fill(&c.entry.hint, &groups, facts, package.as_deref(), index.as_deref()),
+        });
+    }
+    None
+}
+
+/// The last log line worth quoting (a traceback's final line rather than a blank or a frame).
+pub fn last_words(lines: &[String]) -> Option<String> {
+    lines
+        .iter()
+        .rev()
+        .map(|l| l.trim())
+        .find(|l| !l.is_empty() && !l.starts_with("File \"") && !l.starts_with('^') && !l.starts_with('~'))
+        .map(|l| {
+            let mut s: String = l.chars().take(160).collect();
+            if l.chars().count() > 160 {
+                s.push('…');
+            }
+            s
+        })
+}
+
+/// The last line of a failed step that names an error (`ValueError: ...`, `ERROR: ...`), for a
+/// failure no pattern knows.
+pub fn error_line(lines: &[String]) -> Option<String> {
+    let pick = |pred: &dyn Fn(&str) -> bool| {
+        lines.iter().rev().map(|l| l.trim()).find(|l| pred(l)).map(|l| l.chars().take(200).collect::<String>())
+    };
+    pick(&|l| l.contains("Error: ") || l.contains("Exception: "))
+        .or_else(|| pick(&|l| l.starts_with("ERROR") || l.starts_with("error:") || l.starts_with("E:")))
+}
+
+/// How a verify run ended, for the fallback when no pattern names the cause.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StartFailure {
+    /// The container stopped with this exit code.
+    Exited(i64),
+    /// It answered, but only with this status (500 and up).
+    Http(u16),
+    /// Nothing answered on the port in time.
+    NoAnswer,
+    /// Verify itself could not run (no probe, container did not start).
+    Other,
+}
+
+/// Why a service did not start: a pattern in its logs, else the outcome itself with the last
+/// log line quoted.
+pub fn start_failure(failure: StartFailure, log_tail: &[String], facts: &Facts) -> Diagnosis {
+    if let Some(d) = diagnose(Phase::Start, log_tail, facts) {
+        // The status says more than "the app raised" when it answered at all.
+        return match failure {
+            StartFailure::Http(code) => Diagnosis { cause: format!("answered HTTP {code}: {}", d.cause), ..d },
+            _ => d,
+        };
+    }
+    let said = last_words(log_tail).map(|l| format!(" (last log line: {l})")).unwrap_or_default();
+    match failure {
+        StartFailure::Exited(code) => Diagnosis {
+            kind: "app-exited".into(),
+            cause: format!("the app exited with code {code} at start{said}"),
+            hint: "run the image to see its whole output (`docker run --rm IMAGE`); fix the start command with \
+                   --entrypoint or the configuration with --env KEY=VALUE"
+                .into(),
+        },
+        StartFailure::Http(code) => Diagnosis {
+            kind: "http-error".into(),
+            cause: format!("the app started but answered HTTP {code}{said}"),
+            hint: "the container's last log lines show the error; a missing build step (collectstatic), setting \
+                   (--env KEY=VALUE) or database is the usual cause"
+                .into(),
+        },
+        StartFailure::NoAnswer => Diagnosis {
+            kind: "no-port".into(),
+            cause: format!("nothing answered HTTP on port {} in time{said}", facts.port),
+            hint: format!(
+                "make the server listen on 0.0.0.0:{0} (not 127.0.0.1), or tell pyslim its port with --port N; \
+                 a slow start needs a longer --timeout",
+                facts.port
+            ),
+        },
+        StartFailure::Other => Diagnosis {
+            kind: "verify-error".into(),
+            cause: format!("verify could not run the image{said}"),
+            hint: "see the detail above; check the daemon with `docker run --rm IMAGE`".into(),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn facts() -> Facts {
+        Facts { python: Some("3.13".into()), port: 8000, ..Default::default() }
+    }
+
+    fn lines(s: &[&str]) -> Vec<String> {
+        s.iter().map(|l| l.to_string()).collect()
+    }
+
+    #[test]
+    fn every_entry_parses_and_matches_its_sample() {
+        for c in table() {
+            let got = diagnose(c.entry.phase, std::slice::from_ref(&c.entry.sample), &facts());
+            let got = got.unwrap_or_else(|| panic!("{}: sample does not match: {}", c.entry.kind, c.entry.sample));
+            assert!(!got.cause.contains('{') && !got.hint.contains("{1}"), "{got:?}");
+            assert!(!got.cause.is_empty() && !got.hint.is_empty());
+        }
+    }
+
+    #[test]
+    fn every_entry_is_reachable() {
+        // An entry shadowed by an earlier one of the same phase for its own sample is dead data.
+        for c in table() {
+            let got = diagnose(c.entry.phase, std::slice::from_ref(&c.entry.sample), &facts()).unwrap();
+            assert_eq!(got.kind, c.entry.kind, "sample of {} is claimed by {}", c.entry.pattern, got.kind);
+        }
+    }
+
+    #[test]
+    fn specific_causes_win_over_generic_ones() {
+        let log = lines(&[
+            "Building wheel for psycopg2 (setup.py): started",
+            "Error: pg_config executable not found.",
+            "ERROR: Failed building wheel for psycopg2",
+        ]);
+        let d = diagnose(Phase::Build, &log, &facts()).unwrap();
+        assert_eq!(d.kind, "missing-tool");
+        assert!(d.cause.contains("pg_config") && d.cause.contains("3.13"), "{d:?}");
+        let gcc = lines(&[
+            "  Building wheel for greenlet (pyproject.toml): started",
+            "  error: command 'gcc' failed: No such file or directory",
+        ]);
+        let d = diagnose(Phase::Build, &gcc, &facts()).unwrap();
+        assert_eq!(d.kind, "missing-tool");
+        assert!(d.cause.starts_with("greenlet is compiled from source (no wheel for Python 3.13)"), "{d:?}");
+        assert!(d.hint.starts_with("choose a Python greenlet has wheels for with --python"), "{d:?}");
+        let d = diagnose(Phase::Build, &lines(&["/bin/sh: 1: gcc: not found"]), &facts()).unwrap();
+        assert!(d.cause.starts_with("A dependency is compiled"), "{d:?}");
+        let d = diagnose(Phase::Build, &lines(&["  ERROR: Failed building wheel for greenlet"]), &facts()).unwrap();
+        assert_eq!(d.cause, "greenlet has no wheel for Python 3.13, and building it from source failed");
+        assert!(d.hint.contains("--python"), "{d:?}");
+        let uv = lines(&["  × Failed to build `greenlet==3.0.1`"]);
+        assert_eq!(diagnose(Phase::Build, &uv, &facts()).unwrap().cause.split(' ').next(), Some("greenlet"));
+    }
+
+    #[test]
+    fn start_failures_name_the_variable_or_module() {
+        let tb = lines(&[
+            "Traceback (most recent call last):",
+            "  File \"/app/config.py\", line 4, in <module>",
+            "    SERVER_NAME = os.environ['SERVER_NAME']",
+            "KeyError: 'SERVER_NAME'",
+        ]);
+        let d = start_failure(StartFailure::Exited(1), &tb, &facts());
+        assert_eq!(d.kind, "env-missing");
+        assert_eq!(d.hint, "set it with --env SERVER_NAME=... (or give it a default in the code)");
+        let d = start_failure(
+            StartFailure::Exited(1),
+            &lines(&["ModuleNotFoundError: No module named 'altair'"]),
+            &facts(),
+        );
+        assert!(d.cause.contains("altair"), "{d:?}");
+    }
+
+    #[test]
+    fn fallbacks_say_what_happened() {
+        let d = start_failure(StartFailure::Exited(3), &lines(&["bye"]), &facts());
+        assert_eq!(d.cause, "the app exited with code 3 at start (last log line: bye)");
+        let d = start_failure(StartFailure::NoAnswer, &[], &facts());
+        assert!(d.cause.contains("port 8000") && d.hint.contains("0.0.0.0:8000"), "{d:?}");
+        let d = start_failure(StartFailure::Http(500), &lines(&["GET / 500", "Internal Server Error"]), &facts());
+        assert_eq!(d.kind, "http-error");
+        assert!(d.cause.contains("HTTP 500") && d.cause.contains("Internal Server Error"), "{d:?}");
+        let d = start_failure(
+            StartFailure::Http(500),
+            &lines(&["ValueError: Missing staticfiles manifest entry"]),
+            &facts(),
+        );
+        assert!(d.cause.starts_with("answered HTTP 500: the app raised ValueError"), "{d:?}");
+    }
+
+    #[test]
+    fn project_and_metadata_failures() {
+        let log = lines(&[
+            "      ValueError: Unable to determine which files to ship inside the wheel using the following heuristics",
+            "error: metadata-generation-failed",
+        ]);
+        assert_eq!(diagnose(Phase::Build, &log, &facts()).unwrap().kind, "project-build");
+        let log = lines(&["Collecting psycopg2==2.7.3", "error: metadata-generation-failed"]);
+        let d = diagnose(Phase::Build, &log, &facts()).unwrap();
+        assert!(d.cause.starts_with("psycopg2's package metadata"), "{d:?}");
+        let tail = lines(&["  File \"x.py\", line 1", "      RuntimeError: boom", "hint: See above for details."]);
+        assert_eq!(error_line(&tail).as_deref(), Some("RuntimeError: boom"));
+    }
+
+    #[test]
+    fn the_unreachable_index_is_named_without_its_token() {
+        let log = lines(&[
+            "Looking in indexes: https://deploy:s3cret@pypi.example.com/simple",
+            "WARNING: Retrying ... Failed to establish a new connection: [Errno -2] Name or service not known",
+        ]);
+        let d = diagnose(Phase::Build, &log, &facts()).unwrap();
+        assert_eq!(
+            d.cause,
+            "the build could not reach the package index at https://***@pypi.example.com/simple (network, DNS or proxy)"
+        );
+    }
+
+    #[test]
+    fn a_pin_for_another_python_and_meson_without_pkg_config() {
+        let log = lines(&[
+            "ERROR: Ignored the following versions that require a different python version: 6.0 Requires-Python >=3.12; 6.1 Requires-Python >=3.12",
+            "ERROR: Could not find a version that satisfies the requirement Django<6.1,>=6.0 (from versions: 1.1.3)",
+            "ERROR: No matching distribution found for Django<6.1,>=6.0",
+        ]);
+        let d = diagnose(Phase::Build, &log, &Facts { python: Some("3.11".into()), port: 8000, ..Default::default() })
+            .unwrap();
+        assert_eq!(d.cause, "Django needs Python >=3.12, and the build uses Python 3.11");
+        let log = lines(&[
+            "Collecting pycairo",
+            "../cairo/meson.build:31:12: ERROR: Dependency lookup for cairo with method 'pkg-config' failed: Pkg-config for machine host machine not found. Giving up.",
+            "error: metadata-generation-failed",
+        ]);
+        let d = diagnose(Phase::Build, &log, &facts()).unwrap();
+        assert!(d.cause.starts_with("pycairo is compiled from source"), "{d:?}");
+    }
+
+    #[test]
+    fn a_locked_package_names_the_pythons_it_has_wheels_for() {
+        let mut f = facts();
+        f.wheel_pythons.insert("psycopg2-binary".into(), vec!["3.8".into(), "3.9".into(), "3.10".into()]);
+        let log = lines(&[
+            "  Building wheel for psycopg2-binary (setup.py): started",
+            "Error: pg_config executable not found.",
+        ]);
+        let d = diagnose(Phase::Build, &log, &f).unwrap();
+        assert_eq!(
+            d.cause,
+            "psycopg2-binary is compiled from source (no wheel for Python 3.13; its locked files have wheels for \
+             Python 3.8 to 3.10) and the builder has no pg_config (libpq-dev)"
+        );
+        let d = diagnose(Phase::Build, &lines(&["ERROR: Failed building wheel for greenlet"]), &f).unwrap();
+        assert_eq!(d.cause, "greenlet has no wheel for Python 3.13, and building it from source failed");
+    }
+
+    #[test]
+    fn nothing_known_is_none() {
+        assert_eq!(diagnose(Phase::Build, &lines(&["all good", ""]), &facts()), None);
+    }
+}
