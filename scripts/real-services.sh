@@ -55,15 +55,14 @@ trap 'rm -rf "$WORK"' EXIT
 standins=$(docker images --format '{{.Repository}}:{{.Tag}}' |
   sed -n "s#^${PYSLIM_IMAGE_MIRROR}/python:\([0-9]*\.[0-9]*\)-slim\$#\1#p" | sort -t. -k2,2n -u | tr '\n' ' ')
 
-# nearest_standin 3.12 -> the stand-in version closest to it (the newer one on a tie).
-nearest_standin() {
-  python3 - "$1" $standins <<'EOF'
+# standins_by_distance 3.12 -> the stand-in versions, nearest first (the newer one on a tie).
+standins_by_distance() {
+  python3 - "$1" $standins <<'EOF2'
 import sys
 want = int(sys.argv[1].split(".")[1])
-have = [v for v in sys.argv[2:]]
-if have:
-    print(min(have, key=lambda v: (abs(int(v.split(".")[1]) - want), -int(v.split(".")[1]))))
-EOF
+have = sys.argv[2:]
+print(" ".join(sorted(have, key=lambda v: (abs(int(v.split(".")[1]) - want), -int(v.split(".")[1])))))
+EOF2
 }
 
 rows=$WORK/rows.tsv
@@ -76,23 +75,34 @@ for dir in "${dirs[@]}"; do
   note=""
   flags=()
   python=$("$BIN" scan "$copy" --json 2>/dev/null | python3 -c 'import json,sys; f=json.load(sys.stdin).get("python"); print(f["value"] if f else "")' || true)
+  tries=("")
   if [ -n "$python" ] && ! grep -qw -- "$python" <<<"$standins"; then
-    near=$(nearest_standin "$python")
-    if [ -n "$near" ]; then
-      flags=(--python "$near")
-      note="pyslim picks $python, which has no stand-in here: measured with --python $near"
-    fi
+    # No stand-in for the chosen Python: the nearest ones, in turn, until one verifies (at most two).
+    read -r -a near <<<"$(standins_by_distance "$python")"
+    tries=("${near[@]:0:2}")
   fi
   tag=pyslim-scoreboard/$name:latest
-  echo "==> $name ${flags[*]:-}" >&2
   start=$SECONDS
-  set +e
-  timeout --signal=INT "$TIMEOUT" "$BIN" build "$copy" --verify --json --tag "$tag" ${flags[@]+"${flags[@]}"} \
-    > "$log.json" 2> "$log.stderr"
-  code=$?
-  set -e
+  tried=()
+  for v in "${tries[@]}"; do
+    flags=()
+    [ -n "$v" ] && flags=(--python "$v")
+    echo "==> $name ${flags[*]:-}" >&2
+    set +e
+    timeout --signal=INT "$TIMEOUT" "$BIN" build "$copy" --verify --json --tag "$tag" ${flags[@]+"${flags[@]}"} \
+      > "$log.json" 2> "$log.stderr"
+    code=$?
+    set -e
+    docker image rm -f "$tag" >/dev/null 2>&1 || true
+    [ -n "$v" ] && tried+=("$v")
+    [ "$code" = 0 ] && break
+  done
+  if [ ${#tried[@]} -gt 0 ]; then
+    last=${tried[-1]}
+    note="pyslim picks $python, which has no stand-in here: measured with --python $last"
+    [ ${#tried[@]} -gt 1 ] && note="$note (after --python ${tried[0]} did not verify)"
+  fi
   secs=$((SECONDS - start))
-  docker image rm -f "$tag" >/dev/null 2>&1 || true
   python3 - "$name" "$code" "$secs" "$log.json" "$log.stderr" "$note" >> "$rows" <<'EOF'
 import json, sys
 name, code, secs, jpath, epath, note = sys.argv[1:]

@@ -677,10 +677,9 @@ fn structural_invariants() {
             };
             let first_source = ins.iter().position(|i| is_source(i)).expect("source copied");
             for f in &scan.dependency_files {
-                if matches!(
-                    scan.package_manager.as_ref().map(|p| p.value),
-                    Some(PackageManager::Pyproject | PackageManager::SetupPy)
-                ) {
+                let pm = scan.package_manager.as_ref().map(|p| p.value);
+                let poetry_without_lock = pm == Some(PackageManager::Poetry) && scan.lockfile.is_none();
+                if matches!(pm, Some(PackageManager::Pyproject | PackageManager::SetupPy)) || poetry_without_lock {
                     continue; // no lockfile: one install step after the source (documented)
                 }
                 let at = ins

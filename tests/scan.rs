@@ -219,6 +219,23 @@ fn pdm_litestar() {
 }
 
 #[test]
+fn a_poetry_project_without_a_lock_is_built_by_its_backend_under_pip() {
+    let out = Command::cargo_bin("pyslim")
+        .unwrap()
+        .env("PYSLIM_OFFLINE", "1")
+        .args(["dockerfile", "--variant", "multistage-slim"])
+        .arg(fixture("poetry-nolock"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let df = String::from_utf8_lossy(&out.stdout);
+    assert!(!df.contains("poetry export"), "no lock to export: {df}");
+    assert!(df.contains("-m pip --python /opt/venv/bin/python install --no-compile ."), "{df}");
+    let r = scan_fixture("poetry-nolock");
+    assert!(r.warnings.iter().any(|w| w.contains("without poetry.lock")), "{:?}", r.warnings);
+}
+
+#[test]
 fn a_service_in_the_only_subfolder_with_dependencies_is_scanned_there() {
     let d = project(&[
         ("README.md", b"# repo\n"),

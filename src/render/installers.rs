@@ -229,6 +229,11 @@ impl Recipe<'_> {
     pub fn install(&self) -> Result<Install, RenderError> {
         let mut out = match self.pm {
             PackageManager::Pip => self.pip_recipe(),
+            // No poetry.lock to export: an installable project builds with its own backend
+            // (poetry-core) under pip, from pyproject.toml's ranges (scan warns it is unpinned).
+            PackageManager::Poetry if !self.has_file("poetry.lock") && self.scan.installable => {
+                self.pyproject_recipe()
+            }
             PackageManager::Poetry if self.stale_poetry1_lock() => self.export_recipe(
                 "poetry",
                 POETRY1,
@@ -273,11 +278,21 @@ impl Recipe<'_> {
                     "pipenv",
                     PIPENV,
                     &["Pipfile", "Pipfile.lock"],
+                    // Pipfiles written before 2018 name PyPI by its retired host; pip is pointed at
+                    // pypi.org, which that host only redirects to (and which is all a locked-down
+                    // network may let through).
                     match self.mode {
-                        Mode::Naive => "requirements --dev > /tmp/requirements.txt",
-                        _ => "requirements > /tmp/requirements.txt",
+                        Mode::Naive => {
+                            "requirements --dev > /tmp/requirements.txt \
+                             && sed -i 's#://pypi.python.org/#://pypi.org/#' /tmp/requirements.txt"
+                        }
+                        _ => {
+                            "requirements > /tmp/requirements.txt \
+                             && sed -i 's#://pypi.python.org/#://pypi.org/#' /tmp/requirements.txt"
+                        }
                     },
-                    "Pipenv turns Pipfile.lock (default packages only) into requirements and pip installs them",
+                    "Pipenv turns Pipfile.lock (default packages only) into requirements (PyPI's retired host pypi.python.org \
+                     named as pypi.org) and pip installs them",
                 )
             }
             PackageManager::Uv => self.uv_recipe(),
