@@ -24,21 +24,8 @@ fn fixture(name: &str) -> PathBuf {
 /// A copy of a fixture in a temporary folder (builds must not write into the repository).
 fn copy_fixture(name: &str, tmp: &Path) -> PathBuf {
     let dst = tmp.join(name);
-    copy_dir(&fixture(name), &dst);
+    common::copy_dir(&fixture(name), &dst);
     dst
-}
-
-fn copy_dir(src: &Path, dst: &Path) {
-    std::fs::create_dir_all(dst).unwrap();
-    for e in std::fs::read_dir(src).unwrap() {
-        let e = e.unwrap();
-        let to = dst.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &to);
-        } else {
-            std::fs::copy(e.path(), &to).unwrap();
-        }
-    }
 }
 
 fn scan_json(name: &str) -> Value {

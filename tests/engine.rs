@@ -84,19 +84,6 @@ async fn test_containers(engine: &Engine, test: &str) -> Vec<String> {
     engine.containers_with_labels(&[&format!("{TEST_LABEL}={}", label_value(test))]).await.unwrap()
 }
 
-fn copy_dir(src: &Path, dst: &Path) {
-    std::fs::create_dir_all(dst).unwrap();
-    for e in std::fs::read_dir(src).unwrap() {
-        let e = e.unwrap();
-        let to = dst.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &to);
-        } else {
-            std::fs::copy(e.path(), &to).unwrap();
-        }
-    }
-}
-
 /// pyslim's Dockerfile for `variant`; every variant these tests build must be buildable.
 fn rendered(plan: &BuildPlan, scan: &scan::ScanReport, variant: Variant, engine: &Engine, label: &str) -> Rendered {
     run::prepare(plan, scan, variant, engine.builder)
@@ -168,7 +155,7 @@ async fn demo_variants_build_verify_compare_and_cache() {
     let Some(engine) = engine().await else { return };
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("demo-service");
-    copy_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/demo"), &root);
+    common::copy_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/demo"), &root);
     let (report, plan) = plan_for(&root, Config::default());
     let mut tags = Tags("demo", Vec::new());
     let (tx, collected) = events();
@@ -525,7 +512,7 @@ fn fixture_projects(tmp: &Path) -> Vec<(String, PathBuf, String, Vec<Option<Vari
             _ => fixtures.join(name),
         };
         let to = tmp.join(format!("{name}-{}", python.replace('.', "")));
-        copy_dir(&present, &to);
+        common::copy_dir(&present, &to);
         out.push((format!("{name}-{}", python.replace('.', "")), to, python.to_string(), variants));
     }
     out

@@ -187,7 +187,7 @@ fn the_daemon_connection_cut_mid_build() {
     // A project name of its own, so leftovers are attributable to this test.
     let project = dir.path().join("faults-cut-demo");
     let demo = pyslim::demo::DemoProject::extract().unwrap();
-    copy_dir(&demo.path(), &project);
+    common::copy_dir(&demo.path(), &project);
     let out = pyslim()
         .env("DOCKER_HOST", format!("unix://{}", sock.display()))
         .args(["build", "--no-cache", "--variant", "multistage-slim", "--tag", "pyslim-test/faults-cut:latest"])
@@ -205,17 +205,4 @@ fn the_daemon_connection_cut_mid_build() {
         .output()
         .unwrap();
     assert!(!tagged.status.success(), "a half-built image was tagged");
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let dest = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &dest);
-        } else {
-            std::fs::copy(e.path(), dest).unwrap();
-        }
-    }
 }

@@ -57,26 +57,13 @@ impl Drop for Cleanup {
     }
 }
 
-fn copy_dir(src: &Path, dst: &Path) {
-    std::fs::create_dir_all(dst).unwrap();
-    for e in std::fs::read_dir(src).unwrap() {
-        let e = e.unwrap();
-        let to = dst.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &to);
-        } else {
-            std::fs::copy(e.path(), &to).unwrap();
-        }
-    }
-}
-
 fn project(tmp: &Path, from: &str, name: &str) -> PathBuf {
     let src = match from {
         "demo" => Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/demo"),
         f => Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(f),
     };
     let root = tmp.join(name);
-    copy_dir(&src, &root);
+    common::copy_dir(&src, &root);
     root
 }
 
