@@ -506,9 +506,20 @@ pub(crate) fn multi_stage(
     if !build_pkgs.is_empty() {
         s.run(apt_install(&build_pkgs));
     }
-    if ctx.plan.trim.strip && builder.family == crate::catalogue::Family::PythonSlim {
-        // slim images have no binutils; the builder stage never reaches the final image
-        s.run(apt_install(&["binutils".to_string()]));
+    let compiler_brings_strip = build_pkgs.iter().any(|p| p == "build-essential" || p == "binutils");
+    if ctx.plan.trim.strip && builder.family == crate::catalogue::Family::PythonSlim && !compiler_brings_strip {
+        // slim images have no binutils; the builder stage never reaches the final image. Stripping
+        // is an optimisation: without the Debian mirror (an offline build) the modules stay as
+        // they are and the build goes on, as it did before stripping was the default.
+        s.run(
+            Run::new()
+                .cmd(
+                    "{ apt-get update && apt-get install -y --no-install-recommends binutils; } \
+                     || echo 'pyslim: binutils could not be installed (no Debian mirror?): extension modules stay unstripped' >&2",
+                )
+                .cmd("rm -rf /var/lib/apt/lists/*")
+                .ignore(APT_IGNORE.0, APT_IGNORE.1),
+        );
         // its own layer, the same for every project on this builder
         s.flush();
     }
