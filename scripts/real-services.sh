@@ -84,23 +84,32 @@ for dir in "${dirs[@]}"; do
   tag=pyslim-scoreboard/$name:latest
   start=$SECONDS
   tried=()
+  best=""
   for v in "${tries[@]}"; do
     flags=()
     [ -n "$v" ] && flags=(--python "$v")
     echo "==> $name ${flags[*]:-}" >&2
     set +e
     timeout --signal=INT "$TIMEOUT" "$BIN" build "$copy" --verify --json --tag "$tag" ${flags[@]+"${flags[@]}"} \
-      > "$log.json" 2> "$log.stderr"
-    code=$?
+      > "$log.try${#tried[@]}.json" 2> "$log.try${#tried[@]}.stderr"
+    rc=$?
     set -e
     docker image rm -f "$tag" >/dev/null 2>&1 || true
-    [ -n "$v" ] && tried+=("$v")
-    [ "$code" = 0 ] && break
+    # The row shows the attempt that verified, else the first (the nearest stand-in).
+    if [ -z "$best" ] || [ "$rc" = 0 ]; then best=${#tried[@]}; code=$rc; fi
+    tried+=("$v")
+    [ "$rc" = 0 ] && break
   done
-  if [ ${#tried[@]} -gt 0 ]; then
-    last=${tried[-1]}
-    note="pyslim picks $python, which has no stand-in here: measured with --python $last"
-    [ ${#tried[@]} -gt 1 ] && note="$note (after --python ${tried[0]} did not verify)"
+  mv "$log.try$best.json" "$log.json"
+  mv "$log.try$best.stderr" "$log.stderr"
+  if [ -n "${tried[0]}" ]; then
+    note="pyslim picks $python, which has no stand-in here: measured with --python ${tried[$best]}"
+    others=()
+    for i in "${!tried[@]}"; do [ "$i" != "$best" ] && others+=("${tried[$i]}"); done
+    if [ ${#others[@]} -gt 0 ]; then
+      if [ "$code" = 0 ]; then note="$note (--python ${others[*]} did not verify)"
+      else note="$note (--python ${others[*]} did not verify either)"; fi
+    fi
   fi
   secs=$((SECONDS - start))
   python3 - "$name" "$code" "$secs" "$log.json" "$log.stderr" "$note" >> "$rows" <<'EOF'
