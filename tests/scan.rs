@@ -236,6 +236,22 @@ fn a_poetry_project_without_a_lock_is_built_by_its_backend_under_pip() {
 }
 
 #[test]
+fn a_hatchling_project_with_nothing_named_like_it_is_not_installed() {
+    let pyproject = b"[project]\nname = \"hello-world\"\nversion = \"0.1\"\ndependencies = [\"fastapi\", \"uvicorn\"]\n\n[build-system]\nrequires = [\"hatchling\"]\nbuild-backend = \"hatchling.build\"\n";
+    let app = b"from fastapi import FastAPI\napp = FastAPI()\n";
+    let d = project(&[("pyproject.toml", pyproject), ("app.py", app)]);
+    let out = Command::cargo_bin("pyslim").unwrap().args(["scan", "--json"]).arg(d.path()).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["installable"], false, "hatchling would not find hello_world: {v}");
+    assert!(v["warnings"].to_string().contains("hatchling would find no package"), "{}", v["warnings"]);
+
+    // a module named like the project is what hatchling ships: installable
+    let ok = project(&[("pyproject.toml", pyproject), ("hello_world.py", app)]);
+    assert!(scan::scan(ok.path()).unwrap().installable);
+}
+
+#[test]
 fn a_service_in_the_only_subfolder_with_dependencies_is_scanned_there() {
     let d = project(&[
         ("README.md", b"# repo\n"),

@@ -187,6 +187,14 @@ pub fn detect(ctx: &mut Ctx, report: &mut ScanReport, _code: &Code) -> Project {
             }
             pyproject_deps(ctx, &py, manager, &mut deps);
             installable = is_installable(&py, manager, has_build_system);
+            if installable && build_backend == "hatchling.build" && !hatch_finds_files(ctx, &py) {
+                installable = false;
+                ctx.warn(
+                    "pyproject.toml builds with hatchling, but hatchling would find no package or module named \
+                     like the project (and no [tool.hatch.build.targets.wheel] packages): the project is not \
+                     installed, its dependencies are, and its source runs from the image's /app",
+                );
+            }
         }
     }
 
@@ -650,6 +658,28 @@ fn setup_deps(ctx: &mut Ctx, deps: &mut Vec<Dependency>) {
             }
         }
     }
+}
+
+/// Whether hatchling's default file selection finds something to put in a wheel: explicit
+/// wheel-target files, else `<name>/__init__.py`, `src/<name>/__init__.py` or `<name>.py` (the
+/// project name with `-` and `.` as `_`). Without any, `pip install .` fails ("Unable to
+/// determine which files to ship inside the wheel").
+fn hatch_finds_files(ctx: &Ctx, py: &toml::Table) -> bool {
+    let wheel = get(py, &["tool", "hatch", "build", "targets", "wheel"]);
+    let build = get(py, &["tool", "hatch", "build"]);
+    let explicit = |t: Option<&toml::Value>| {
+        ["packages", "include", "only-include", "sources", "force-include"]
+            .iter()
+            .any(|k| t.and_then(|t| t.get(*k)).is_some())
+    };
+    if explicit(wheel) || explicit(build) {
+        return true;
+    }
+    let Some(name) = get_str(py, &["project", "name"]) else { return true };
+    let module: String = name.to_lowercase().chars().map(|c| if c == '-' || c == '.' { '_' } else { c }).collect();
+    [format!("{module}/__init__.py"), format!("src/{module}/__init__.py"), format!("{module}.py")]
+        .iter()
+        .any(|p| ctx.exists(p))
 }
 
 fn is_installable(py: &toml::Table, manager: PackageManager, has_build_system: bool) -> bool {
