@@ -119,7 +119,7 @@ pub struct PlanArgs {
     /// Runtime image (e.g. gcr.io/distroless/python3-debian13:nonroot, python:3.13-slim).
     #[arg(long, value_name = "IMAGE")]
     pub runtime: Option<String>,
-    /// Python version (major.minor) when the project does not say.
+    /// Python version (major.minor): overrides the one the scan picks from the project and its pins.
     #[arg(long, value_name = "X.Y")]
     pub python: Option<crate::python::PythonVersion>,
     /// Command that starts the service, e.g. 'uvicorn app:app --host 0.0.0.0'.
