@@ -291,14 +291,7 @@ impl Engine {
             report.trace_written = trace_written;
             let check = verify.as_ref().is_some_and(|v| v.ok) && m.paths.len() > 1;
             if let (true, Some(v)) = (check, verify.as_mut()) {
-                let run = PathRun {
-                    image: built.tag.clone(),
-                    port: job.port,
-                    paths: m.paths.clone(),
-                    timeout: job.verify.unwrap_or(super::verify::DEFAULT_TIMEOUT),
-                    labels: job.labels.clone(),
-                    env: job.verify_env.clone(),
-                };
+                let run = path_run(job, m, &built.tag);
                 let seen = self.request_paths(&run, events, cancel).await?;
                 report.paths = seen
                     .answers
@@ -361,14 +354,7 @@ impl Engine {
             line: format!("tracing: building the full image {tag} (whole stdlib and venv) to run under the trace hook"),
         });
         let built = self.build(&req, events, cancel).await?;
-        let run = PathRun {
-            image: built.tag.clone(),
-            port: job.port,
-            paths: m.paths.clone(),
-            timeout: job.verify.unwrap_or(super::verify::DEFAULT_TIMEOUT),
-            labels: job.labels.clone(),
-            env: job.verify_env.clone(),
-        };
+        let run = path_run(job, m, &built.tag);
         let outcome = self.trace(&run, events, cancel).await;
         let _ = self.remove_image(&tag).await;
         let outcome = outcome?;
@@ -420,6 +406,19 @@ impl Engine {
         serde_json::from_str(&text).map_err(|e| {
             EngineError::Trace(format!("{image}: {} is not a pyslim manifest: {e}", render::minimal::MANIFEST))
         })
+    }
+}
+
+/// The requests a `minimal` job makes of `image` (tracing it, or checking the minimal image):
+/// `/` and the trace paths, with the verify run's port, timeout, labels and environment.
+fn path_run(job: &VariantJob, m: &MinimalJob, image: &str) -> PathRun {
+    PathRun {
+        image: image.to_string(),
+        port: job.port,
+        paths: m.paths.clone(),
+        timeout: job.verify.unwrap_or(super::verify::DEFAULT_TIMEOUT),
+        labels: job.labels.clone(),
+        env: job.verify_env.clone(),
     }
 }
 

@@ -599,15 +599,22 @@ pub(crate) fn multi_stage(
     }
     s.df().line(format!("WORKDIR {APP_DIR}"));
     s.df().line(format!("COPY --from=builder {VENV} {VENV}"));
+    app_and_start(&mut s, ctx, from_source, source_from_builder);
+    Ok(s.finish())
+}
+
+/// The end of every multi-stage runtime: the source (from the builder when build steps wrote
+/// into it, else from the context or the secrets-free `source` stage), the user and port, and
+/// the venv's server as the exec-form ENTRYPOINT.
+fn app_and_start(s: &mut Stage, ctx: &Ctx, from_source: bool, source_from_builder: bool) {
     if source_from_builder {
         s.df().line(format!("COPY --from=builder {}/ {APP_DIR}/", work_dir(ctx)));
     } else {
-        copy_source(&mut s, from_source, ctx.member.as_deref(), &format!("{APP_DIR}/"));
+        copy_source(s, from_source, ctx.member.as_deref(), &format!("{APP_DIR}/"));
     }
-    user_and_port(&mut s, ctx);
+    user_and_port(s, ctx);
     let server = entrypoint::from_venv(&ctx.plan.entrypoint, VENV);
-    start(&mut s, ctx, "ENTRYPOINT", &format!("{VENV}/bin/python"), server);
-    Ok(s.finish())
+    start(s, ctx, "ENTRYPOINT", &format!("{VENV}/bin/python"), server);
 }
 
 /// `minimal`: the builder assembles a root from the trace (`super::minimal`); the final stage is
@@ -651,13 +658,6 @@ fn minimal_runtime(
         .collect();
     s.df().env(&env);
     s.df().line(format!("WORKDIR {APP_DIR}"));
-    if source_from_builder {
-        s.df().line(format!("COPY --from=builder {}/ {APP_DIR}/", work_dir(ctx)));
-    } else {
-        copy_source(&mut s, from_source, ctx.member.as_deref(), &format!("{APP_DIR}/"));
-    }
-    user_and_port(&mut s, ctx);
-    let server = entrypoint::from_venv(&ctx.plan.entrypoint, VENV);
-    start(&mut s, ctx, "ENTRYPOINT", &format!("{VENV}/bin/python"), server);
+    app_and_start(&mut s, ctx, from_source, source_from_builder);
     s.finish()
 }

@@ -268,6 +268,18 @@ async fn push(
     if source != target {
         engine.tag_image(source, target).await?;
     }
+    let (etx, forward) = forward_events(tx);
+    let result = engine.push(target, variant, &etx, &CancellationToken::new()).await;
+    drop(etx);
+    let _ = forward.await;
+    Ok(crate::report::PushedImage { reference: target.to_string(), digest: result? })
+}
+
+/// An engine event channel whose events reach the wizard as `Msg::Build`; the task ends when
+/// the sender is dropped (await it to deliver the last events).
+fn forward_events(
+    tx: &Sender<Msg>,
+) -> (tokio::sync::mpsc::UnboundedSender<crate::engine::events::BuildEvent>, tokio::task::JoinHandle<()>) {
     let (etx, mut erx) = tokio::sync::mpsc::unbounded_channel();
     let fwd_tx = tx.clone();
     let forward = tokio::spawn(async move {
@@ -277,10 +289,7 @@ async fn push(
             }
         }
     });
-    let result = engine.push(target, variant, &etx, &CancellationToken::new()).await;
-    drop(etx);
-    let _ = forward.await;
-    Ok(crate::report::PushedImage { reference: target.to_string(), digest: result? })
+    (etx, forward)
 }
 
 /// Builds and verifies each variant in turn through the engine, forwarding its events, then
@@ -300,15 +309,7 @@ async fn build_and_compare(
     cancel: &CancellationToken,
 ) -> Result<Comparison, EngineError> {
     let engine = Engine::connect().await?;
-    let (etx, mut erx) = tokio::sync::mpsc::unbounded_channel();
-    let fwd_tx = tx.clone();
-    let forward = tokio::spawn(async move {
-        while let Some(ev) = erx.recv().await {
-            if fwd_tx.send(Msg::Build(ev)).is_err() {
-                break;
-            }
-        }
-    });
+    let (etx, forward) = forward_events(tx);
     let (plan, scan) = (&job.plan, &job.scan);
     let mut comparison =
         Comparison { project: run::project_name(scan), variants: Vec::new(), skipped: job.skipped.clone() };
