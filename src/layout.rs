@@ -13,3 +13,6 @@ pub const SECRETS_DIR: &str = ".pyslim-secrets";
 /// The `minimal` variant's trace in the project: what a traced run of the service loaded.
 /// Written by pyslim, committed by the user, read by the minimal Dockerfile's builder stage.
 pub const TRACE_FILE: &str = ".pyslim/trace.txt";
+/// Stands for the site-packages folder of the image's environment in a writable path
+/// (`{site-packages}/blog`): an installed package's folder, resolved in the builder stage.
+pub const SITE_PACKAGES: &str = "{site-packages}";

@@ -46,8 +46,9 @@ pub fn summary(r: &ScanReport) -> String {
     }
     line(&mut out, "port", &r.port, |v| v.to_string());
     // start-command facts: one line each, only when there are some
-    let lists: [(&str, &Vec<Fact<String>>); 7] = [
+    let lists: [(&str, &Vec<Fact<String>>); 8] = [
         ("pre-start", &r.pre_start),
+        ("writable", &r.writable),
         ("build step", &r.build_steps),
         ("build offer", &r.build_step_candidates),
         ("build env", &r.build_env),

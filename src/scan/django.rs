@@ -73,11 +73,31 @@ pub fn detect(ctx: &mut Ctx, report: &mut ScanReport, code: &Code, manage: &str,
 
     let has_migrate = report.pre_start.iter().any(|s| s.value.contains("migrate"));
     let has_migrations = code.files.iter().any(|f| f.path.contains("/migrations/0001_"));
-    if !has_migrate && has_migrations {
-        report.pre_start.push(Fact::new(
-            format!("python {manage} migrate --noinput"),
-            format!("{manage} (Django: the database needs its tables before the server answers)"),
-        ));
+    // A Procfile `release:` line that migrates (Heroku runs it before the new release serves)
+    // is the project's own word for it; else pyslim adds the step.
+    let release = report.build_step_candidates.iter().filter(|c| c.source.contains("release:")).find_map(|c| {
+        c.value
+            .split(['|', ';', '&'])
+            .map(str::trim)
+            .find(|part| part.contains("manage.py") && part.split_whitespace().any(|w| w == "migrate"))
+            .map(|part| (part.to_string(), c.source.clone()))
+    });
+    if !has_migrate && (has_migrations || release.is_some()) {
+        let (step, source) = match release {
+            Some((cmd, at)) => {
+                let cmd = if cmd.contains("--noinput") || cmd.contains("--no-input") {
+                    cmd
+                } else {
+                    format!("{cmd} --noinput")
+                };
+                (cmd, format!("{at} (Heroku runs it before the release serves; here before the server starts)"))
+            }
+            None => (
+                format!("python {manage} migrate --noinput"),
+                format!("{manage} (Django: the database needs its tables before the server answers)"),
+            ),
+        };
+        report.pre_start.push(Fact::new(step, source));
     }
 
     let Some(root_at) = static_root else { return };

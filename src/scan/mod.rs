@@ -13,7 +13,8 @@
 //! - [`index`]: the package index (PEP 691) for pins without file lists, cached;
 //! - [`system_libs`]: shared libraries that dependencies need at run time (`assets/system_libs.toml`);
 //! - [`build_deps`]: compilers and headers for what compiles from source (`assets/build_deps.toml`);
-//! - [`secrets`]: files that would enter the build context and should not.
+//! - [`secrets`]: files that would enter the build context and should not;
+//! - [`writable`]: where the service writes at run time (SQLite files, upload folders).
 
 mod app;
 pub mod build_deps;
@@ -36,6 +37,7 @@ mod start;
 pub use secrets::is_gitignored;
 pub mod system_libs;
 mod walk;
+mod writable;
 
 pub use index_auth::{credential_files, is_pip_config};
 pub use lock_state::LockState;
@@ -260,6 +262,16 @@ pub struct ScanReport {
     /// scripts and Dockerfile entrypoints. The image runs them through a shell-less launcher.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub pre_start: Vec<Fact<String>>,
+    /// Directories the service writes into at run time, as image paths (`/app` for a SQLite
+    /// file beside the source, `/app/media`, `{site-packages}/blog` for an installed package's
+    /// folder), each with the file and line that names it. The runtime user must own them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub writable: Vec<Fact<String>>,
+    /// The environment variable that points the service at its database (`DATABASE_URL`, read
+    /// by `dj_database_url.config()` or the settings), for failure causes: a migrate or a start
+    /// that cannot reach the database names it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database_env: Option<Fact<String>>,
     /// Shell commands the builder stage runs after the source is copied, in order (Django
     /// `python manage.py collectstatic --noinput` when settings define STATIC_ROOT).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -469,6 +481,9 @@ fn scan_folder(root: &Path) -> Result<ScanReport, ScanError> {
         let docker = dockerfile::detect(&mut ctx, &mut report);
         python_version::detect(&mut ctx, &mut report, &project, docker.as_ref());
         app::detect(&mut ctx, &mut report, &code, &project, docker.as_ref());
+        writable::detect(&mut ctx, &mut report, &code);
+        writable::note_sqlite_migrate(&mut report);
+        writable::database_env(&mut ctx, &mut report, &code);
         report.pins = project
             .wheel_info()
             .map(|l| l.packages.iter().filter(|p| p.runtime).cloned().collect())
