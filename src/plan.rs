@@ -273,6 +273,11 @@ pub struct Config {
     /// Requirements installed into the image that the project does not declare (`gunicorn`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub install: Option<Vec<String>>,
+    /// Directories the runtime user must be able to write (`/app/data`; relative paths are under
+    /// /app; `{site-packages}/pkg` for an installed package's folder): created in the builder and
+    /// owned by the runtime user in every variant.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub writable: Option<Vec<String>>,
     /// Environment of the build steps only (a dummy `SECRET_KEY`); never an `ENV` of the image.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub build_env: BTreeMap<String, String>,
@@ -461,6 +466,7 @@ impl Config {
             pre_start,
             build_steps,
             install,
+            writable,
             add_server
         );
         // maps merge key by key, the overlay's values winning
@@ -523,6 +529,8 @@ pub enum PlanError {
         "{what}: `{name}` is not an environment variable name (letters, digits and `_`, not starting with a digit)"
     )]
     BadEnvName { what: &'static str, name: String },
+    #[error("writable path `{path}`: {reason}")]
+    BadWritable { path: String, reason: String },
     #[error("pre-start step `{step}`: {reason}")]
     BadPreStart { step: String, reason: String },
     #[error("cannot serve the app with {server}: {reason}")]
@@ -586,6 +594,9 @@ pub struct BuildPlan {
     pub pre_start: Vec<String>,
     /// Shell commands run at build time after the source is copied.
     pub build_steps: Vec<String>,
+    /// Directories the runtime user must be able to write, each with why (the scan's fact source,
+    /// or the setting that asked for it).
+    pub writable: Vec<Writable>,
     /// `KEY=VALUE` pairs set for the build steps only.
     pub build_env: Vec<(String, String)>,
     /// Requirements installed into the image beyond the project's own, each with why.
@@ -601,6 +612,42 @@ pub struct BuildPlan {
     saved: Saved,
 }
 
+/// A directory the runtime user must be able to write, and why.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Writable {
+    /// An absolute image path, or `{site-packages}/...`.
+    pub path: String,
+    pub reason: String,
+}
+
+/// Checks and normalises a writable path: relative paths are under /app, `..` and control
+/// characters are refused, a trailing `/` is dropped.
+pub fn writable_path(raw: &str) -> Result<String, PlanError> {
+    let bad = |reason: &str| PlanError::BadWritable { path: raw.to_string(), reason: reason.to_string() };
+    let p = raw.trim();
+    if p.chars().any(|c| c.is_control()) {
+        return Err(bad("it holds a line break or control character"));
+    }
+    if p.split('/').any(|c| c == "..") {
+        return Err(bad("`..` is not allowed: name the directory itself"));
+    }
+    let p = p.trim_end_matches('/');
+    let full = if p.starts_with('/') || p.starts_with(crate::layout::SITE_PACKAGES) {
+        p.to_string()
+    } else if p.is_empty() || p == "." {
+        APP_DIR.to_string()
+    } else {
+        format!("{APP_DIR}/{}", p.trim_start_matches("./"))
+    };
+    if full.is_empty() {
+        return Err(bad("the root folder cannot be made writable"));
+    }
+    if full.contains('{') && !full.starts_with(crate::layout::SITE_PACKAGES) {
+        return Err(bad("the only placeholder is {site-packages} at the start"));
+    }
+    Ok(full)
+}
+
 /// A requirement the image installs that the project does not declare, and why.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ExtraRequirement {
@@ -611,6 +658,7 @@ pub struct ExtraRequirement {
 #[derive(Clone, Debug, Default)]
 struct Saved {
     pre_start: bool,
+    writable: bool,
     build_steps: bool,
     install: bool,
     verify: VerifyConfig,
@@ -733,6 +781,26 @@ impl BuildPlan {
         .map(|s| s.trim().to_string())
         .filter(|s| !s.is_empty())
         .collect();
+        let writable: Vec<Writable> = match &c.writable {
+            Some(list) => list
+                .iter()
+                .filter(|p| !p.trim().is_empty())
+                .map(|p| {
+                    Ok(Writable { path: writable_path(p)?, reason: "writable in pyslim.toml or --writable".into() })
+                })
+                .collect::<Result<_, PlanError>>()?,
+            None => scan
+                .writable
+                .iter()
+                .map(|f| Ok(Writable { path: writable_path(&f.value)?, reason: f.source.clone() }))
+                .collect::<Result<_, PlanError>>()?,
+        };
+        let writable = writable.into_iter().fold(Vec::<Writable>::new(), |mut acc, w| {
+            if !acc.iter().any(|a| a.path == w.path) {
+                acc.push(w);
+            }
+            acc
+        });
         // the scan's dummy settings first, pyslim.toml and flags over them
         let mut build_env: BTreeMap<String, String> = scan
             .build_env
@@ -787,12 +855,14 @@ impl BuildPlan {
             minimal,
             pre_start,
             build_steps,
+            writable,
             build_env: build_env.into_iter().collect(),
             extra_requirements,
             verify_env: c.verify.env.clone(),
             custom_images: custom,
             saved: Saved {
                 pre_start: c.pre_start.is_some(),
+                writable: c.writable.is_some(),
                 build_steps: c.build_steps.is_some(),
                 install: c.install.is_some() || c.add_server.is_some(),
                 verify: config.map(|f| f.verify.clone()).unwrap_or_default(),
@@ -944,6 +1014,8 @@ impl BuildPlan {
             minimal: (self.minimal != Minimal::default()).then(|| self.minimal.clone()),
             pre_start: (self.saved.pre_start || !self.pre_start.is_empty()).then(|| self.pre_start.clone()),
             build_steps: (self.saved.build_steps || !self.build_steps.is_empty()).then(|| self.build_steps.clone()),
+            writable: (self.saved.writable || !self.writable.is_empty())
+                .then(|| self.writable.iter().map(|w| w.path.clone()).collect()),
             install: (self.saved.install || !self.extra_requirements.is_empty())
                 .then(|| self.extra_requirements.iter().map(|r| r.requirement.clone()).collect()),
             build_env: self.build_env.iter().cloned().collect(),

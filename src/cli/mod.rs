@@ -148,6 +148,11 @@ pub struct PlanArgs {
     /// pre_start of pyslim.toml and the scan's; '' for none), e.g. --pre-start 'flask db upgrade'.
     #[arg(long = "pre-start", value_name = "CMD")]
     pub pre_start: Vec<String>,
+    /// Directory the runtime user must be able to write (repeatable; replaces writable of
+    /// pyslim.toml and the scan's; '' for none), e.g. --writable /app/data: created in the
+    /// builder and owned by the runtime user in every variant (a SQLite file needs its folder).
+    #[arg(long = "writable", value_name = "PATH")]
+    pub writable: Vec<String>,
     /// Shell command run at build time after the source is copied (repeatable; replaces
     /// build_steps; '' for none), e.g. --build-step 'python manage.py collectstatic --noinput'.
     #[arg(long = "build-step", value_name = "CMD")]
@@ -244,6 +249,7 @@ impl PlanArgs {
             pull: self.pull,
             pre_start: list_flag(&self.pre_start),
             build_steps: list_flag(&self.build_steps),
+            writable: list_flag(&self.writable),
             install: list_flag(&self.install),
             build_env: env_pairs("--build-env", &self.build_env)?,
             verify: crate::plan::VerifyConfig { env: env_pairs("--env", &self.env)? },
