@@ -89,6 +89,49 @@ fn uniq(v: impl IntoIterator<Item = String>) -> Vec<String> {
     out
 }
 
+/// Where the builder assembles the writable directories, owned by the runtime user, that a
+/// multi-stage runtime copies to `/` first (so no later `COPY` or `WORKDIR` creates them root-owned).
+const WRITABLE_OUT: &str = "/pyslim-writable";
+
+/// Whether the image needs directories made writable: a plan with `writable` paths whose image
+/// runs as a non-root user (`naive` and `user = "root"` run as root, which writes anywhere).
+fn writable_active(ctx: &Ctx) -> bool {
+    !ctx.plan.writable.is_empty() && ctx.variant != Variant::Naive && !is_root(&ctx.plan.user)
+}
+
+/// The comment above the step that makes the writable directories: which, and why each.
+fn writable_comment(ctx: &Ctx) -> String {
+    let mut out = format!(
+        "Writable at run time by {} (the image runs as non-root; /app and the venv stay root-owned):\n\
+         only these directories, each itself, not the files the source ships in them.",
+        ctx.plan.user
+    );
+    for w in &ctx.plan.writable {
+        out.push_str(&format!("\n  {}: {}", w.path, w.reason));
+    }
+    out
+}
+
+/// `mkdir -p` + `chown` of the writable directories under `prefix` (`""` in place), with
+/// `{site-packages}` resolved by `python` (the environment's purelib folder).
+fn writable_run(ctx: &Ctx, python: &str, prefix: &str) -> Run {
+    let sp = crate::layout::SITE_PACKAGES;
+    let targets: Vec<String> = ctx
+        .plan
+        .writable
+        .iter()
+        .map(|w| match w.path.strip_prefix(sp) {
+            Some(rest) => format!("\"{prefix}$SP{}\"", rest.replace(['"', '\\', '$', '`'], "")),
+            None => sh_quote(&format!("{prefix}{}", w.path)),
+        })
+        .collect();
+    let mut run = Run::new();
+    if ctx.plan.writable.iter().any(|w| w.path.starts_with(sp)) {
+        run = run.cmd(format!("SP=\"$({python} -c 'import sysconfig; print(sysconfig.get_path(\"purelib\"))')\""));
+    }
+    run.cmd(format!("mkdir -p {}", targets.join(" "))).cmd(format!("chown {} {}", ctx.plan.user, targets.join(" ")))
+}
+
 /// Where a shell-less runtime gets the shared libraries copied from the builder.
 const LIBS_DIR: &str = "/usr/local/lib/pyslim";
 
@@ -439,14 +482,19 @@ pub(crate) fn single_stage(ctx: &Ctx, image: &BaseImage, header: Dockerfile) -> 
         s.run(project);
     }
     s.run_apart(build_steps(ctx, &[], false));
+    let python = match &venv {
+        Some(v) => format!("{v}/bin/python"),
+        None => image.interpreter.clone(),
+    };
+    if writable_active(ctx) {
+        s.flush();
+        s.df().comment(&writable_comment(ctx));
+        s.run(writable_run(ctx, &python, ""));
+    }
     user_and_port(&mut s, ctx);
     let argv = match &venv {
         Some(v) if !naive => entrypoint::from_venv(&ctx.plan.entrypoint, v),
         _ => entrypoint::without_tool_wrapper(&ctx.plan.entrypoint),
-    };
-    let python = match &venv {
-        Some(v) => format!("{v}/bin/python"),
-        None => image.interpreter.clone(),
     };
     start(&mut s, ctx, "CMD", &python, argv);
     Ok(s.finish())
@@ -576,6 +624,15 @@ pub(crate) fn multi_stage(
     }
     s.run_apart(steps);
     let source_from_builder = !ctx.plan.build_steps.is_empty();
+    if writable_active(ctx) {
+        s.flush();
+        s.df().comment(&format!(
+            "The directories the runtime user writes, owned by {}, assembled in {WRITABLE_OUT}: the runtime\n\
+             copies them to / before anything else, so no later COPY or WORKDIR makes them root's.",
+            ctx.plan.user
+        ));
+        s.run(writable_run(ctx, &format!("{VENV}/bin/python"), WRITABLE_OUT));
+    }
 
     if ctx.variant == Variant::Minimal {
         return Ok(minimal_runtime(s, ctx, builder, &install, source_from_builder));
@@ -585,6 +642,7 @@ pub(crate) fn multi_stage(
     s.df().blank();
     let from_source = !source_from_builder && source_stage(&mut s, ctx, builder);
     s.df().from(&ctx.plan.image_ref(runtime), Some("runtime"));
+    copy_writable(&mut s, ctx);
     if !libs.is_empty() && !copy_libs {
         // checked by the caller: this runtime has a shell and apt
         s.run(apt_install(&uniq(libs.iter().map(|l| l.debian_runtime.clone()))));
@@ -601,6 +659,14 @@ pub(crate) fn multi_stage(
     s.df().line(format!("COPY --from=builder {VENV} {VENV}"));
     app_and_start(&mut s, ctx, from_source, source_from_builder);
     Ok(s.finish())
+}
+
+/// The writable directories from the builder, first in the runtime stage (ownership kept).
+fn copy_writable(s: &mut Stage, ctx: &Ctx) {
+    if writable_active(ctx) {
+        s.df().comment(&writable_comment(ctx));
+        s.df().line(format!("COPY --from=builder {WRITABLE_OUT}/ /"));
+    }
 }
 
 /// The end of every multi-stage runtime: the source (from the builder when build steps wrote
@@ -650,6 +716,7 @@ fn minimal_runtime(
     let from_source = !source_from_builder && source_stage(&mut s, ctx, builder);
     s.df().from("scratch", Some("runtime"));
     s.df().line(format!("COPY --from=builder {ROOT_OUT}/ /"));
+    copy_writable(&mut s, ctx);
     s.df().line(format!("COPY --from=builder {VENV_OUT}/ {VENV}/"));
     // scratch has no PATH to extend
     let env: Vec<(String, String)> = runtime_env(ctx, install, Some(VENV))

@@ -76,7 +76,19 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
     } else {
         Line::styled(format!(" Listens on port {} (EXPOSE and the verify run use it).", e.port.value()), t.dim())
     };
-    frame.render_widget(Paragraph::new(vec![runs_line, hint]).wrap(Wrap { trim: false }), runs);
+    let mut lines = vec![runs_line, hint];
+    // the directories the runtime user writes (the plan's `writable`), when there are any
+    if let Some(Ok(plan)) = &app.plan
+        && !plan.writable.is_empty()
+    {
+        let dirs: Vec<&str> = plan.writable.iter().map(|w| w.path.as_str()).collect();
+        lines.push(Line::from(vec![
+            Span::styled(" Writable by the runtime user: ", t.dim()),
+            Span::styled(dirs.join(", "), t.string()),
+            Span::styled(" (--writable)", t.dim()),
+        ]));
+    }
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), runs);
 
     draw_steps(frame, app, steps);
 
