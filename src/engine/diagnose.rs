@@ -42,6 +42,9 @@ pub struct Facts {
     /// Compiled packages of the lockfile and the Pythons (`3.10`) their locked files have
     /// wheels for (PEP 503 names).
     pub wheel_pythons: std::collections::BTreeMap<String, Vec<String>>,
+    /// The variable that selects the service's database and where it is read
+    /// (`DATABASE_URL (mysite/settings.py:12)`), named by `{database}`.
+    pub database_env: Option<String>,
 }
 
 /// `; its locked files have wheels for Python 3.8 to 3.10` for a package the lock lists.
@@ -125,12 +128,20 @@ fn index_in_build(lines: &[String]) -> Option<String> {
 }
 
 /// Fills `{1}`, `{2}` (the groups that took part in the match, in order), `{python}`, `{port}`,
-/// `{index}` and `{package}`.
+/// `{index}`, `{database}` and `{package}`.
 fn fill(template: &str, groups: &[String], facts: &Facts, package: Option<&str>, index: Option<&str>) -> String {
     let mut out = template
         .to_string()
         .replace("{index}", &index.map(|i| format!(" at {i}")).unwrap_or_default())
-        .replace("{wheels}", &wheels_note(facts, package));
+        .replace("{wheels}", &wheels_note(facts, package))
+        .replace(
+            "{database}",
+            &facts
+                .database_env
+                .as_ref()
+                .map(|d| format!(" (the database the service uses comes from {d})"))
+                .unwrap_or_default(),
+        );
     for (i, g) in groups.iter().enumerate() {
         out = out.replace(&format!("{{{}}}", i + 1), g);
     }

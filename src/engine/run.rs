@@ -78,6 +78,8 @@ pub struct VariantJob {
     pub python: String,
     /// Compiled packages of the lock and the Pythons they have wheels for (diagnoses name them).
     pub wheel_pythons: std::collections::BTreeMap<String, Vec<String>>,
+    /// The variable that selects the service's database, with where it is read (diagnoses name it).
+    pub database_env: Option<String>,
     /// When the base images are pulled (the plan's `pull`).
     pub pull: PullPolicy,
     /// Push `tag` to its registry once verify passed (needs `verify`).
@@ -138,6 +140,7 @@ impl VariantJob {
             tag: tag.unwrap_or_else(|| super::default_tag(&project, rendered.variant)),
             python: plan.python.to_string(),
             wheel_pythons: scan.lock_state.as_ref().map(|s| s.value.wheel_pythons.clone()).unwrap_or_default(),
+            database_env: scan.database_env.as_ref().map(|f| format!("{} ({})", f.value, f.source)),
             rendered,
             context: context_root(scan),
             project,
@@ -270,6 +273,7 @@ impl Engine {
             python: Some(job.python.clone()),
             port: job.port,
             wheel_pythons: job.wheel_pythons.clone(),
+            database_env: job.database_env.clone(),
         };
         let built = self.build(&req, events, cancel).await.map_err(|e| e.diagnosed(&facts))?;
         let mut verify = match job.verify {
@@ -281,6 +285,7 @@ impl Engine {
                 v.probe = job.probe.clone();
                 v.python = Some(job.python.clone());
                 v.env = job.verify_env.clone();
+                v.database_env = job.database_env.clone();
                 Some(self.verify(&v, events, cancel).await?)
             }
         };

@@ -44,6 +44,9 @@ pub struct VerifyRequest {
     /// `KEY=VALUE` settings of the service's container (`--env`, `[verify] env`): given to this
     /// run only, never part of the image.
     pub env: Vec<String>,
+    /// The variable that selects the service's database and where it is read, named by the
+    /// diagnosis when the service cannot reach its database.
+    pub database_env: Option<String>,
 }
 
 /// A Python image present on the daemon, used to make the HTTP request from inside the
@@ -67,6 +70,7 @@ impl VerifyRequest {
             probe: None,
             python: None,
             env: Vec::new(),
+            database_env: None,
         }
     }
 }
@@ -267,7 +271,12 @@ impl Engine {
         let mut outcome = result?;
         outcome.log_tail = log_tail;
         if let Some(failure) = outcome.failure {
-            let facts = Facts { python: req.python.clone(), port: req.port, ..Default::default() };
+            let facts = Facts {
+                python: req.python.clone(),
+                port: req.port,
+                database_env: req.database_env.clone(),
+                ..Default::default()
+            };
             outcome.diagnosis = Some(diagnose::start_failure(failure, &outcome.log_tail, &facts));
         }
         let _ = events.send(BuildEvent::Verified {
