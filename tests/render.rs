@@ -450,6 +450,91 @@ fn pre_start_build_steps_and_extras_in_every_variant() {
     }
 }
 
+/// Writable directories: one beside the source (a SQLite file's folder) and one in an installed
+/// package's folder (`{site-packages}`), as the scan reports them.
+fn with_writable(mut scan: ScanReport) -> ScanReport {
+    scan.writable = vec![
+        Fact::new("/app/data".to_string(), "src/app.py:9: SQLite database app.db (its folder)"),
+        Fact::new("{site-packages}/svc".to_string(), "src/svc/__init__.py:12: SQLite database svc.db (its folder)"),
+    ];
+    scan
+}
+
+#[test]
+fn snapshots_with_writable_directories() {
+    let settings = settings();
+    for (name, scan) in
+        [("demo_writable", with_writable(demo())), ("src_writable", with_writable(pyproject_src_layout()))]
+    {
+        let p = plan(&scan, Config::default());
+        let renders = render_all(&scan, &p);
+        settings.bind(|| {
+            insta::assert_snapshot!(format!("{name}__buildkit"), snapshot_text(&renders, Flavour::Buildkit));
+            insta::assert_snapshot!(format!("{name}__classic"), snapshot_text(&renders, Flavour::Classic));
+        });
+    }
+}
+
+/// Every variant that runs as the non-root user makes exactly the plan's directories its own:
+/// a multi-stage builder assembles them (mkdir + chown) and the runtime copies them to `/` as its
+/// first instruction, before any WORKDIR or COPY could create them root-owned; the single-stage
+/// slim image chowns them in place before USER. `naive` and `--user root` need nothing.
+#[test]
+fn writable_directories_in_every_variant() {
+    for (name, scan) in [("demo", with_writable(demo())), ("src", with_writable(pyproject_src_layout()))] {
+        for user in ["65532:65532", "root"] {
+            let p = plan(&scan, Config { user: Some(user.into()), ..Default::default() });
+            for (v, f, r) in render_all(&scan, &p) {
+                let what = format!("{name} {user} {v} {}", f.as_str());
+                let df = match r {
+                    Ok(r) => r.dockerfile,
+                    Err(e) => panic!("{what}: {e}"),
+                };
+                let ins = instructions(&df);
+                let chown = ins.iter().position(|i| i.starts_with("RUN ") && i.contains("chown "));
+                if v == Variant::Naive || user == "root" {
+                    assert!(chown.is_none() && !df.contains("pyslim-writable"), "{what}\n{df}");
+                    continue;
+                }
+                let run = &ins[chown.expect("a chown step")];
+                assert!(run.contains(&format!("chown {user} ")), "{what}: {run}");
+                assert!(run.contains("SP=\"$(") && run.contains("sysconfig.get_path"), "{what}: {run}");
+                assert!(!run.contains("chown -R"), "{what}: the directory itself, not the tree: {run}");
+                let froms: Vec<usize> =
+                    ins.iter().enumerate().filter(|(_, i)| keyword(i) == "FROM").map(|(n, _)| n).collect();
+                if v.is_multistage() {
+                    assert!(
+                        run.contains("mkdir -p /pyslim-writable/app/data \"/pyslim-writable$SP/svc\""),
+                        "{what}: {run}"
+                    );
+                    let last = *froms.last().unwrap();
+                    assert!(chown.unwrap() < last, "{what}: chown in the builder");
+                    // classic: first in the runtime (after the assembled root on minimal), since a
+                    // later merge keeps the owner; BuildKit: last before USER, since a merge resets it
+                    let copies: Vec<usize> = ins
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, i)| *i == "COPY --from=builder /pyslim-writable/ /")
+                        .map(|(n, _)| n)
+                        .collect();
+                    assert_eq!(copies.len(), 1, "{what}\n{df}");
+                    let at = if f == Flavour::Classic {
+                        if v == Variant::Minimal { last + 2 } else { last + 1 }
+                    } else {
+                        ins.iter().position(|i| keyword(i) == "USER").unwrap() - 1
+                    };
+                    assert_eq!(copies[0], at, "{what}\n{df}");
+                } else {
+                    assert!(run.contains("mkdir -p /app/data \"$SP/svc\""), "{what}: {run}");
+                    let user_at = ins.iter().position(|i| keyword(i) == "USER").unwrap();
+                    assert!(chown.unwrap() < user_at, "{what}");
+                }
+                assert!(df.contains("/app/data: src/app.py:9: SQLite database app.db"), "{what}: the reason\n{df}");
+            }
+        }
+    }
+}
+
 /// With nothing to run before the server the entrypoint is the server alone (no launcher).
 #[test]
 fn no_pre_start_means_no_launcher() {

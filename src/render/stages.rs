@@ -627,8 +627,8 @@ pub(crate) fn multi_stage(
     if writable_active(ctx) {
         s.flush();
         s.df().comment(&format!(
-            "The directories the runtime user writes, owned by {}, assembled in {WRITABLE_OUT}: the runtime\n\
-             copies them to / before anything else, so no later COPY or WORKDIR makes them root's.",
+            "The directories the runtime user writes, owned by {}, assembled in {WRITABLE_OUT} for the\n\
+             runtime to copy to / (where no other COPY or WORKDIR makes them root's again).",
             ctx.plan.user
         ));
         s.run(writable_run(ctx, &format!("{VENV}/bin/python"), WRITABLE_OUT));
@@ -642,7 +642,7 @@ pub(crate) fn multi_stage(
     s.df().blank();
     let from_source = !source_from_builder && source_stage(&mut s, ctx, builder);
     s.df().from(&ctx.plan.image_ref(runtime), Some("runtime"));
-    copy_writable(&mut s, ctx);
+    copy_writable(&mut s, ctx, true);
     if !libs.is_empty() && !copy_libs {
         // checked by the caller: this runtime has a shell and apt
         s.run(apt_install(&uniq(libs.iter().map(|l| l.debian_runtime.clone()))));
@@ -661,9 +661,13 @@ pub(crate) fn multi_stage(
     Ok(s.finish())
 }
 
-/// The writable directories from the builder, first in the runtime stage (ownership kept).
-fn copy_writable(s: &mut Stage, ctx: &Ctx) {
-    if writable_active(ctx) {
+/// The writable directories from the builder, with their owner. Where depends on the builder:
+/// the classic builder keeps an existing directory's owner when a later `COPY` merges into it, so
+/// they come first (before `WORKDIR` and the venv create those directories root-owned); BuildKit
+/// gives a merged directory the owner of the copy's source, so they come last, after the venv
+/// and the source (`at_start` says which place is asked for).
+fn copy_writable(s: &mut Stage, ctx: &Ctx, at_start: bool) {
+    if writable_active(ctx) && (ctx.flavour == Flavour::Classic) == at_start {
         s.df().comment(&writable_comment(ctx));
         s.df().line(format!("COPY --from=builder {WRITABLE_OUT}/ /"));
     }
@@ -678,6 +682,7 @@ fn app_and_start(s: &mut Stage, ctx: &Ctx, from_source: bool, source_from_builde
     } else {
         copy_source(s, from_source, ctx.member.as_deref(), &format!("{APP_DIR}/"));
     }
+    copy_writable(s, ctx, false);
     user_and_port(s, ctx);
     let server = entrypoint::from_venv(&ctx.plan.entrypoint, VENV);
     start(s, ctx, "ENTRYPOINT", &format!("{VENV}/bin/python"), server);
@@ -716,7 +721,7 @@ fn minimal_runtime(
     let from_source = !source_from_builder && source_stage(&mut s, ctx, builder);
     s.df().from("scratch", Some("runtime"));
     s.df().line(format!("COPY --from=builder {ROOT_OUT}/ /"));
-    copy_writable(&mut s, ctx);
+    copy_writable(&mut s, ctx, true);
     s.df().line(format!("COPY --from=builder {VENV_OUT}/ {VENV}/"));
     // scratch has no PATH to extend
     let env: Vec<(String, String)> = runtime_env(ctx, install, Some(VENV))
