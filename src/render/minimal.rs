@@ -11,7 +11,7 @@ use std::sync::OnceLock;
 use serde::Deserialize;
 
 use super::Ctx;
-use super::text::{Run, sh_quote};
+use super::text::{Run, printf_script, sh_quote};
 use crate::layout::{TRACE_FILE, VENV};
 
 /// The assembled root filesystem (without the venv) in the builder stage.
@@ -62,14 +62,7 @@ pub(crate) fn trace_in_context(ctx: &Ctx) -> String {
 /// assembly script line by line (no heredoc, so the classic builder runs it too) and runs it.
 pub(crate) fn assemble_run(ctx: &Ctx, traced: bool) -> Run {
     let k = knowledge();
-    let mut printf = String::from("printf '%s\\n'");
-    for line in ASSEMBLE.lines().filter(|l| !l.trim().is_empty()) {
-        printf.push_str(" \\\n        ");
-        printf.push('\'');
-        printf.push_str(line);
-        printf.push('\'');
-    }
-    printf.push_str(&format!(" \\\n        > {SCRIPT_IN}"));
+    let printf = printf_script(ASSEMBLE, SCRIPT_IN);
     let mut args = vec![
         format!("{VENV}/bin/python {SCRIPT_IN}"),
         format!("--venv {VENV} --out {ROOT_OUT} --venv-out {VENV_OUT} --manifest {MANIFEST}"),

@@ -6,6 +6,7 @@
 //! - `installers`: the package-manager steps (pip, Poetry, uv, PDM, Pipenv, pyproject, setup.py);
 //! - `entrypoint`: the argv rewritten to start from the venv, and the shell-less launcher that
 //!   runs the pre-start steps before it;
+//! - `elf`: the multi-stage builder's step that stages the shared libraries the runtime lacks;
 //! - `minimal`: the `minimal` variant's assembly step (trace in, `FROM scratch` root out);
 //! - `dockerignore`: the `.dockerignore` patterns;
 //! - `text`: Dockerfile formatting and shell quoting.
@@ -16,6 +17,7 @@
 //! never a cache mount together with `--no-cache-dir`.
 
 mod dockerignore;
+mod elf;
 mod entrypoint;
 mod installers;
 pub mod minimal;
