@@ -117,6 +117,8 @@ fn filter_script_copies_the_closure_the_runtime_lacks_and_refuses_a_stray_libpyt
     let stderr = String::from_utf8_lossy(&r.stderr);
     assert_eq!(r.status.code(), Some(3), "{stderr}");
     assert_eq!(stderr.trim().lines().count(), 1, "one line: {stderr}");
+    // the line the build error quotes (engine::diagnose::error_line)
+    assert!(stderr.starts_with("ERROR: "), "{stderr}");
     assert!(stderr.contains(&format!("libpython{ldversion}.so")) && stderr.contains("multistage-slim"), "{stderr}");
 
     // the same runtime with the stdlib under the builder's prefix: libpython and what it links

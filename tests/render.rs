@@ -199,15 +199,21 @@ fn render_all(scan: &ScanReport, p: &BuildPlan) -> Vec<(Variant, Flavour, Result
     out
 }
 
-/// The minimal variant's builder writes `assets/minimal/assemble.py` line by line (one quoted
-/// word per line); snapshots show one marker line for it, the script has tests of its own.
+/// Builders write scripts line by line (one quoted word per line): the minimal variant's
+/// `assets/minimal/assemble.py` and every multi-stage builder's `assets/elf/runtime_libs.py`;
+/// snapshots show one marker line for each, the scripts have tests of their own.
 fn elide_script(dockerfile: &str) -> String {
     let mut out = String::new();
     let mut in_script = false;
     for line in dockerfile.lines() {
         let script_line = line.starts_with("        '") && line.ends_with("' \\");
         if script_line && !in_script {
-            out.push_str("        '<assets/minimal/assemble.py, one quoted line each>' \\\n");
+            let name = if line.contains("pyslim runtime-libs") {
+                "assets/elf/runtime_libs.py"
+            } else {
+                "assets/minimal/assemble.py"
+            };
+            out.push_str(&format!("        '<{name}, one quoted line each>' \\\n"));
         }
         in_script = script_line;
         if !script_line {

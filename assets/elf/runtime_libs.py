@@ -206,9 +206,9 @@ for n, (lib, by) in sorted(added.items()):
     if n.startswith("libpython"):
         ok = os.path.exists(in_root(ROOT, landmark)) if ROOT else a.same_python_layout or prefix == rt_prefix
         if not ok:
-            print("pyslim: " + by + " embeds Python through " + n + ", which looks for its standard library in "
-                  + prefix + "/lib/" + ver + "; " + a.runtime + " has none there (its Python is " + a.runtime_python
-                  + "): use the multistage-slim variant (the same Python in both stages)", file=sys.stderr)
+            # one line that the build error quotes (it starts with ERROR, under 200 characters)
+            print("ERROR: " + by + " embeds Python (" + n + ") that needs its stdlib in " + prefix + "/lib/" + ver
+                  + ", which " + a.runtime + " lacks: use --variant multistage-slim", file=sys.stderr)
             sys.exit(3)
 
 lines = []
