@@ -171,9 +171,9 @@ fn minimal_why(ctx: &Ctx) -> Vec<String> {
             .to_string()
     } else {
         "- the stdlib ships as sourceless .pyc files compiled in the builder, deflated in the interpreter's \
-         python3X.zip: tracebacks through the stdlib show no source lines. Pure-Python venv distributions \
-         (code and docs only) are deflated with their sources in pyslim-venv.zip. [minimal] sources = true \
-         keeps plain files."
+         python3X.zip: tracebacks through the stdlib show no source lines. With a trace, pure-Python venv \
+         distributions (code and docs only) are deflated with their sources in pyslim-venv.zip. \
+         [minimal] sources = true keeps plain files."
             .to_string()
     });
     out
