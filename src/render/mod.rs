@@ -155,8 +155,8 @@ fn minimal_why(ctx: &Ctx) -> Vec<String> {
     ];
     match &ctx.scan.minimal_trace {
         Some(t) => out.push(format!(
-            "- only the stdlib packages and venv distributions in {} ({}) are kept, each whole; \
-             re-trace with `pyslim build --variant minimal --trace` after adding imports.",
+            "- only the stdlib packages and venv distributions in {} ({}) are kept, each whole (encodings \
+             codec by codec); re-trace with `pyslim build --variant minimal --trace` after adding imports.",
             t.value, t.source
         )),
         None => out.push(format!(
@@ -168,6 +168,16 @@ fn minimal_why(ctx: &Ctx) -> Vec<String> {
     if !ctx.plan.minimal.keep.is_empty() {
         out.push(format!("- kept whatever the trace says ([minimal] keep): {}.", ctx.plan.minimal.keep.join(", ")));
     }
+    out.push(if ctx.plan.minimal.sources {
+        "- every module stays a plain file, the stdlib with its .py sources and __pycache__ ([minimal] sources = true)."
+            .to_string()
+    } else {
+        "- the stdlib ships as sourceless .pyc files compiled in the builder, deflated in the interpreter's \
+         python3X.zip: tracebacks through the stdlib show no source lines. With a trace, pure-Python venv \
+         distributions (code and docs only) are deflated with their sources in pyslim-venv.zip. \
+         [minimal] sources = true keeps plain files."
+            .to_string()
+    });
     out
 }
 
