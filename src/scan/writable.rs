@@ -546,6 +546,9 @@ pub fn note_sqlite_migrate(report: &mut ScanReport) {
 /// beside the file).
 fn push_db(report: &ScanReport, found: &mut Vec<Found>, loc: Loc, at: &str) {
     let name = loc.file_name();
+    if name.is_empty() || name == ":memory:" || name.starts_with("file:") {
+        return; // an in-memory database (or a URI pyslim does not read) writes no file
+    }
     let Some(dir) = loc.parent().and_then(|d| image_path(report, &d)) else { return };
     if found.iter().any(|f| f.dir == dir && f.at == at) {
         return;
