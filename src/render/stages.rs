@@ -91,7 +91,7 @@ fn uniq(v: impl IntoIterator<Item = String>) -> Vec<String> {
 }
 
 /// Where the builder assembles the writable directories, owned by the runtime user, that a
-/// multi-stage runtime copies to `/` first (so no later `COPY` or `WORKDIR` creates them root-owned).
+/// multi-stage runtime copies to `/` (see [`copy_writable`] for where in the stage).
 const WRITABLE_OUT: &str = "/pyslim-writable";
 
 /// Whether the image needs directories made writable: a plan with `writable` paths whose image
