@@ -301,7 +301,7 @@ fn statements(text: &str) -> Vec<(usize, String)> {
         }
         let code = code.trim_end();
         let (code, cont) = match code.strip_suffix('\\') {
-            Some(c) => (c, true),
+            Some(c) => (c.trim_end(), true),
             None => (code, false),
         };
         for ch in code.chars() {
@@ -599,7 +599,11 @@ fn sqlite_url(alt: &str) -> Option<Url> {
     let lit = &rest[..end];
     let after = rest[end..].trim_start();
     if let Some(plus) = after.strip_prefix('+') {
-        let expr = split_top(plus, ",").first().map(|s| s.trim().trim_end_matches(')').to_string())?;
+        // the argument ends at a top-level comma or at the call's own closing parenthesis
+        let mut expr = split_top(plus, ",").first().map(|s| s.trim().to_string())?;
+        while expr.ends_with(')') && unbalanced(&expr) {
+            expr.pop();
+        }
         return sqlite_url(&format!("{lit} + {expr}"));
     }
     sqlite_url(lit)
