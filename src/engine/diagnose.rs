@@ -39,24 +39,48 @@ pub struct Facts {
     pub python: Option<String>,
     /// The port verify waited on.
     pub port: u16,
-    /// Compiled packages of the lockfile and the Pythons (`3.10`) their locked files have
-    /// wheels for (PEP 503 names).
-    pub wheel_pythons: std::collections::BTreeMap<String, Vec<String>>,
+    /// Compiled pins (from the lockfile or the package index) and the Pythons their files have
+    /// Linux wheels for (PEP 503 names).
+    pub wheel_pythons: std::collections::BTreeMap<String, crate::scan::WheelPythons>,
 }
 
-/// `; its locked files have wheels for Python 3.8 to 3.10` for a package the lock lists.
-fn wheels_note(facts: &Facts, package: Option<&str>) -> String {
-    let Some(p) = package else { return String::new() };
+fn wheel_info<'a>(facts: &'a Facts, package: Option<&str>) -> Option<(String, &'a crate::scan::WheelPythons)> {
+    let p = package?;
     let key = p.to_ascii_lowercase().replace(['_', '.'], "-");
-    let Some(minors) = facts.wheel_pythons.get(&key) else { return String::new() };
+    facts.wheel_pythons.get(&key).map(|w| (p.to_string(), w))
+}
+
+/// `; asyncpg 0.29.0 has wheels for Python 3.8 to 3.12 (per https://pypi.org/simple/)` for a pin
+/// whose file list is known, else nothing.
+fn wheels_note(facts: &Facts, package: Option<&str>) -> String {
+    let Some((name, w)) = wheel_info(facts, package) else { return String::new() };
     let minor = |v: &str| v.split('.').nth(1).and_then(|m| m.parse::<u32>().ok()).unwrap_or(0);
-    let contiguous = minors.windows(2).all(|w| minor(&w[1]) == minor(&w[0]) + 1);
-    match minors.as_slice() {
-        [] => "; its locked files have no Linux wheel at all".to_string(),
-        [one] => format!("; its locked files have wheels for Python {one} only"),
-        [first, .., last] if contiguous => format!("; its locked files have wheels for Python {first} to {last}"),
-        all => format!("; its locked files have wheels for Python {}", all.join(", ")),
-    }
+    let contiguous = w.minors.windows(2).all(|p| minor(&p[1]) == minor(&p[0]) + 1);
+    let span = match w.minors.as_slice() {
+        [] => "no Linux wheel at all".to_string(),
+        [one] => format!("wheels for Python {one} only"),
+        [first, .., last] if contiguous => format!("wheels for Python {first} to {last}"),
+        all => format!("wheels for Python {}", all.join(", ")),
+    };
+    let none_here = !w.minors.is_empty() && python_with_wheels(w).is_none();
+    format!(
+        "; {name} {} has {span} (per {}){}",
+        w.version,
+        w.from,
+        if none_here { ", none of them a Python with an image" } else { "" }
+    )
+}
+
+/// The newest Python with a `python:3.X-slim` image in the catalogue that the pin has a wheel for.
+fn python_with_wheels(w: &crate::scan::WheelPythons) -> Option<String> {
+    let offered = crate::catalogue::versions(crate::catalogue::Family::PythonSlim);
+    w.minors.iter().rev().find(|m| offered.iter().any(|v| v.to_string() == **m)).cloned()
+}
+
+/// `--python 3.12` (the newest Python with an image the pin has wheels for), else `--python X.Y`.
+fn python_choice(facts: &Facts, package: Option<&str>) -> String {
+    let v = wheel_info(facts, package).and_then(|(_, w)| python_with_wheels(w));
+    format!("--python {}", v.as_deref().unwrap_or("X.Y"))
 }
 
 #[derive(Deserialize)]
@@ -125,12 +149,13 @@ fn index_in_build(lines: &[String]) -> Option<String> {
 }
 
 /// Fills `{1}`, `{2}` (the groups that took part in the match, in order), `{python}`, `{port}`,
-/// `{index}` and `{package}`.
+/// `{index}`, `{wheels}`, `{python_choice}` and `{package}`.
 fn fill(template: &str, groups: &[String], facts: &Facts, package: Option<&str>, index: Option<&str>) -> String {
     let mut out = template
         .to_string()
         .replace("{index}", &index.map(|i| format!(" at {i}")).unwrap_or_default())
-        .replace("{wheels}", &wheels_note(facts, package));
+        .replace("{wheels}", &wheels_note(facts, package))
+        .replace("{python_choice}", &python_choice(facts, package));
     for (i, g) in groups.iter().enumerate() {
         out = out.replace(&format!("{{{}}}", i + 1), g);
     }
@@ -385,7 +410,14 @@ mod tests {
     #[test]
     fn a_locked_package_names_the_pythons_it_has_wheels_for() {
         let mut f = facts();
-        f.wheel_pythons.insert("psycopg2-binary".into(), vec!["3.8".into(), "3.9".into(), "3.10".into()]);
+        f.wheel_pythons.insert(
+            "psycopg2-binary".into(),
+            crate::scan::WheelPythons {
+                version: "2.9.3".into(),
+                minors: vec!["3.8".into(), "3.9".into(), "3.10".into()],
+                from: "poetry.lock".into(),
+            },
+        );
         let log = lines(&[
             "  Building wheel for psycopg2-binary (setup.py): started",
             "Error: pg_config executable not found.",
@@ -393,11 +425,43 @@ mod tests {
         let d = diagnose(Phase::Build, &log, &f).unwrap();
         assert_eq!(
             d.cause,
-            "psycopg2-binary is compiled from source (no wheel for Python 3.13; its locked files have wheels for \
-             Python 3.8 to 3.10) and the builder has no pg_config (libpq-dev)"
+            "psycopg2-binary is compiled from source (no wheel for Python 3.13; psycopg2-binary 2.9.3 has wheels \
+             for Python 3.8 to 3.10 (per poetry.lock)) and the builder has no pg_config (libpq-dev)"
         );
         let d = diagnose(Phase::Build, &lines(&["ERROR: Failed building wheel for greenlet"]), &f).unwrap();
         assert_eq!(d.cause, "greenlet has no wheel for Python 3.13, and building it from source failed");
+    }
+
+    #[test]
+    fn an_index_pin_names_its_wheels_and_the_python_to_choose() {
+        let mut f = facts();
+        let wp = |minors: &[&str]| crate::scan::WheelPythons {
+            version: "0.29.0".into(),
+            minors: minors.iter().map(|m| m.to_string()).collect(),
+            from: "https://pypi.org/simple/".into(),
+        };
+        f.wheel_pythons.insert("asyncpg".into(), wp(&["3.8", "3.9", "3.10", "3.11", "3.12"]));
+        let log = lines(&[
+            "  Building wheel for asyncpg (pyproject.toml): finished",
+            "  ERROR: Failed building wheel for asyncpg",
+        ]);
+        let d = diagnose(Phase::Build, &log, &f).unwrap();
+        assert_eq!(
+            d.cause,
+            "asyncpg has no wheel for Python 3.13; asyncpg 0.29.0 has wheels for Python 3.8 to 3.12 \
+             (per https://pypi.org/simple/), and building it from source failed"
+        );
+        assert!(d.hint.starts_with("choose a Python that asyncpg has wheels for with --python 3.12,"), "{d:?}");
+        // wheels only for Pythons no image exists for: said, and no version offered
+        f.wheel_pythons.insert("asyncpg".into(), wp(&["3.6"]));
+        let d = diagnose(Phase::Build, &log, &f).unwrap();
+        assert!(
+            d.cause.contains(
+                "wheels for Python 3.6 only (per https://pypi.org/simple/), none of them a Python with an image"
+            ),
+            "{d:?}"
+        );
+        assert!(d.hint.contains("--python X.Y"), "{d:?}");
     }
 
     #[test]

@@ -76,8 +76,8 @@ pub struct VariantJob {
     pub probe: Option<ProbeImage>,
     /// The plan's Python (`3.13`), named in failure diagnoses.
     pub python: String,
-    /// Compiled packages of the lock and the Pythons they have wheels for (diagnoses name them).
-    pub wheel_pythons: std::collections::BTreeMap<String, Vec<String>>,
+    /// Compiled pins (lock or index) and the Pythons they have wheels for (diagnoses name them).
+    pub wheel_pythons: std::collections::BTreeMap<String, crate::scan::WheelPythons>,
     /// When the base images are pulled (the plan's `pull`).
     pub pull: PullPolicy,
     /// Push `tag` to its registry once verify passed (needs `verify`).
@@ -137,7 +137,7 @@ impl VariantJob {
             minimal,
             tag: tag.unwrap_or_else(|| super::default_tag(&project, rendered.variant)),
             python: plan.python.to_string(),
-            wheel_pythons: scan.lock_state.as_ref().map(|s| s.value.wheel_pythons.clone()).unwrap_or_default(),
+            wheel_pythons: crate::scan::wheel_pythons(&scan.pins),
             rendered,
             context: context_root(scan),
             project,
