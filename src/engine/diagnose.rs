@@ -10,6 +10,7 @@ use regex::Regex;
 use serde::{Deserialize, Serialize};
 
 const TABLE: &str = include_str!("../../assets/diagnoses.toml");
+const IMPORT_NAMES: &str = include_str!("../../assets/import_names.toml");
 
 /// Why something failed, and what to do about it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -42,6 +43,62 @@ pub struct Facts {
     /// Compiled pins (from the lockfile or the package index) and the Pythons their files have
     /// Linux wheels for (PEP 503 names).
     pub wheel_pythons: std::collections::BTreeMap<String, crate::scan::WheelPythons>,
+    /// The project's exact pins (PEP 503 name -> version: a lock's packages, or `==` pins), so
+    /// an error raised inside a distribution the project does not pin can say so.
+    pub pins: std::collections::BTreeMap<String, String>,
+}
+
+/// The distribution an import name belongs to (`assets/import_names.toml`, else the name itself).
+fn distribution_of(module: &str) -> String {
+    static CELL: OnceLock<std::collections::BTreeMap<String, String>> = OnceLock::new();
+    let table = CELL.get_or_init(|| {
+        #[derive(Deserialize)]
+        struct T {
+            import: std::collections::BTreeMap<String, String>,
+        }
+        toml::from_str::<T>(IMPORT_NAMES).map(|t| t.import).unwrap_or_default()
+    });
+    let d = table.get(module).cloned().unwrap_or_else(|| module.to_string());
+    crate::scan::normalize(&d)
+}
+
+/// The top-level packages of a traceback's site-packages frames, in order
+/// (`File "/opt/venv/lib/python3.11/site-packages/pydantic/main.py"` -> `pydantic`).
+fn site_package_frames(lines: &[String]) -> Vec<String> {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    let re = RE.get_or_init(|| {
+        Regex::new(r#"File "[^"]*/site-packages/([A-Za-z_][A-Za-z0-9_]*)"#).expect("a fixed, tested pattern")
+    });
+    lines.iter().filter_map(|l| re.captures(l)).map(|c| c[1].to_string()).collect()
+}
+
+/// When the error was raised inside a distribution the project does not pin, called from one
+/// it pins (pydantic, newest release, under tortoise-orm 0.20.0): the cause's addition and the
+/// hint.
+fn unpinned_raiser(lines: &[String], facts: &Facts) -> Option<(String, String)> {
+    if facts.pins.is_empty() {
+        return None;
+    }
+    let frames = site_package_frames(lines);
+    let raiser = frames.last()?;
+    let raiser_dist = distribution_of(raiser);
+    if facts.pins.contains_key(&raiser_dist) {
+        return None;
+    }
+    let (caller, version) = frames.iter().rev().filter(|m| *m != raiser).find_map(|m| {
+        let d = distribution_of(m);
+        facts.pins.get(&d).map(|v| (d, v.clone()))
+    })?;
+    Some((
+        format!(
+            " (raised in {raiser_dist}, which the project does not pin, so pip installed its newest release, \
+             called from {caller} {version}, which it pins)"
+        ),
+        format!(
+            "pin {raiser_dist} to a release that {caller} {version} was made for (add `{raiser_dist}<X.Y` to the \
+             requirements; its changelog says where the break came), or upgrade the {caller} pin"
+        ),
+    ))
 }
 
 fn wheel_info<'a>(facts: &'a Facts, package: Option<&str>) -> Option<(String, &'a crate::scan::WheelPythons)> {
@@ -149,10 +206,18 @@ fn index_in_build(lines: &[String]) -> Option<String> {
 }
 
 /// Fills `{1}`, `{2}` (the groups that took part in the match, in order), `{python}`, `{port}`,
-/// `{index}`, `{wheels}`, `{python_choice}` and `{package}`.
-fn fill(template: &str, groups: &[String], facts: &Facts, package: Option<&str>, index: Option<&str>) -> String {
+/// `{index}`, `{wheels}`, `{python_choice}`, `{site_package}` and `{package}`.
+fn fill(
+    template: &str,
+    groups: &[String],
+    facts: &Facts,
+    package: Option<&str>,
+    index: Option<&str>,
+    site: Option<&str>,
+) -> String {
     let mut out = template
         .to_string()
+        .replace("{site_package}", site.unwrap_or("a dependency"))
         .replace("{index}", &index.map(|i| format!(" at {i}")).unwrap_or_default())
         .replace("{wheels}", &wheels_note(facts, package))
         .replace("{python_choice}", &python_choice(facts, package));
@@ -176,11 +241,9 @@ pub fn diagnose(phase: Phase, lines: &[String], facts: &Facts) -> Option<Diagnos
         let groups: Vec<String> = caps.iter().skip(1).flatten().map(|m| m.as_str().trim().to_string()).collect();
         let package = package_in_build(lines);
         let index = index_in_build(lines);
-        return Some(Diagnosis {
-            kind: c.entry.kind.clone(),
-            cause: fill(&c.entry.cause, &groups, facts, package.as_deref(), index.as_deref()),
-            hint: fill(&c.entry.hint, &groups, facts, package.as_deref(), index.as_deref()),
-        });
+        let site = site_package_frames(lines).pop();
+        let fill = |t: &str| fill(t, &groups, facts, package.as_deref(), index.as_deref(), site.as_deref());
+        return Some(Diagnosis { kind: c.entry.kind.clone(), cause: fill(&c.entry.cause), hint: fill(&c.entry.hint) });
     }
     None
 }
@@ -227,7 +290,13 @@ pub enum StartFailure {
 /// Why a service did not start: a pattern in its logs, else the outcome itself with the last
 /// log line quoted.
 pub fn start_failure(failure: StartFailure, log_tail: &[String], facts: &Facts) -> Diagnosis {
-    if let Some(d) = diagnose(Phase::Start, log_tail, facts) {
+    if let Some(mut d) = diagnose(Phase::Start, log_tail, facts) {
+        if matches!(d.kind.as_str(), "app-error" | "import-error")
+            && let Some((why, hint)) = unpinned_raiser(log_tail, facts)
+        {
+            d.cause.push_str(&why);
+            d.hint = hint;
+        }
         // The status says more than "the app raised" when it answered at all.
         return match failure {
             StartFailure::Http(code) => Diagnosis { cause: format!("answered HTTP {code}: {}", d.cause), ..d },
@@ -462,6 +531,57 @@ mod tests {
             "{d:?}"
         );
         assert!(d.hint.contains("--python X.Y"), "{d:?}");
+    }
+
+    #[test]
+    fn several_failed_source_builds_are_named_together() {
+        let log = lines(&[
+            "Failed to build httptools uvloop watchfiles",
+            "ERROR: Failed to build installable wheels for some pyproject.toml based projects (httptools, uvloop, watchfiles)",
+        ]);
+        let d = diagnose(Phase::Build, &log, &facts()).unwrap();
+        assert_eq!(d.kind, "no-wheel");
+        assert!(d.cause.starts_with("httptools, uvloop, watchfiles have no wheel for Python 3.13"), "{d:?}");
+    }
+
+    #[test]
+    fn an_old_release_that_imports_abcs_from_collections_is_named() {
+        let tb = lines(&[
+            "  File \"/opt/venv/lib/python3.11/site-packages/werkzeug/datastructures.py\", line 16, in <module>",
+            "    from collections import Container, Iterable, MutableSet",
+            "ImportError: cannot import name 'Container' from 'collections' (/usr/lib/python3.11/collections/__init__.py)",
+        ]);
+        let d = start_failure(StartFailure::Exited(1), &tb, &facts());
+        assert_eq!(d.kind, "python-too-new");
+        assert!(d.cause.starts_with("werkzeug imports Container from collections, which Python 3.10 removed"), "{d:?}");
+        assert!(d.hint.contains("--python 3.9"), "{d:?}");
+    }
+
+    #[test]
+    fn an_error_inside_an_unpinned_distribution_says_so() {
+        let tb = lines(&[
+            "  File \"/app/app/models/pydantic.py\", line 4, in <module>",
+            "  File \"/opt/venv/lib/python3.11/site-packages/tortoise/contrib/pydantic/creator.py\", line 428, in pydantic_model_creator",
+            "  File \"/opt/venv/lib/python3.11/site-packages/pydantic/main.py\", line 1937, in create_model",
+            "pydantic.errors.PydanticUserError: `model_config` cannot be used as a model field name.",
+        ]);
+        let mut f = facts();
+        f.pins.insert("tortoise-orm".into(), "0.20.0".into());
+        f.pins.insert("pydantic-settings".into(), "2.1.0".into());
+        let d = start_failure(StartFailure::Exited(3), &tb, &f);
+        assert_eq!(d.kind, "app-error");
+        assert!(
+            d.cause.ends_with(
+                "(raised in pydantic, which the project does not pin, so pip installed its newest release, called \
+                 from tortoise-orm 0.20.0, which it pins)"
+            ),
+            "{d:?}"
+        );
+        assert!(d.hint.starts_with("pin pydantic to a release that tortoise-orm 0.20.0 was made for"), "{d:?}");
+        // pinned: nothing added
+        f.pins.insert("pydantic".into(), "2.5.3".into());
+        let d = start_failure(StartFailure::Exited(3), &tb, &f);
+        assert!(!d.cause.contains("does not pin"), "{d:?}");
     }
 
     #[test]

@@ -78,6 +78,9 @@ pub struct VariantJob {
     pub python: String,
     /// Compiled pins (lock or index) and the Pythons they have wheels for (diagnoses name them).
     pub wheel_pythons: std::collections::BTreeMap<String, crate::scan::WheelPythons>,
+    /// The project's exact pins, name -> version (diagnoses say when an error comes from an
+    /// unpinned distribution).
+    pub pins: std::collections::BTreeMap<String, String>,
     /// When the base images are pulled (the plan's `pull`).
     pub pull: PullPolicy,
     /// Push `tag` to its registry once verify passed (needs `verify`).
@@ -138,6 +141,12 @@ impl VariantJob {
             tag: tag.unwrap_or_else(|| super::default_tag(&project, rendered.variant)),
             python: plan.python.to_string(),
             wheel_pythons: crate::scan::wheel_pythons(&scan.pins),
+            pins: scan
+                .pins
+                .iter()
+                .filter(|p| !p.version.is_empty())
+                .map(|p| (p.name.clone(), p.version.clone()))
+                .collect(),
             rendered,
             context: context_root(scan),
             project,
@@ -270,6 +279,7 @@ impl Engine {
             python: Some(job.python.clone()),
             port: job.port,
             wheel_pythons: job.wheel_pythons.clone(),
+            pins: job.pins.clone(),
         };
         let built = self.build(&req, events, cancel).await.map_err(|e| e.diagnosed(&facts))?;
         let mut verify = match job.verify {
@@ -281,6 +291,7 @@ impl Engine {
                 v.probe = job.probe.clone();
                 v.python = Some(job.python.clone());
                 v.env = job.verify_env.clone();
+                v.pins = job.pins.clone();
                 Some(self.verify(&v, events, cancel).await?)
             }
         };

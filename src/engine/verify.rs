@@ -44,6 +44,8 @@ pub struct VerifyRequest {
     /// `KEY=VALUE` settings of the service's container (`--env`, `[verify] env`): given to this
     /// run only, never part of the image.
     pub env: Vec<String>,
+    /// The project's exact pins, name -> version, named by diagnoses.
+    pub pins: std::collections::BTreeMap<String, String>,
 }
 
 /// A Python image present on the daemon, used to make the HTTP request from inside the
@@ -67,6 +69,7 @@ impl VerifyRequest {
             probe: None,
             python: None,
             env: Vec::new(),
+            pins: std::collections::BTreeMap::new(),
         }
     }
 }
@@ -267,7 +270,8 @@ impl Engine {
         let mut outcome = result?;
         outcome.log_tail = log_tail;
         if let Some(failure) = outcome.failure {
-            let facts = Facts { python: req.python.clone(), port: req.port, ..Default::default() };
+            let facts =
+                Facts { python: req.python.clone(), port: req.port, pins: req.pins.clone(), ..Default::default() };
             outcome.diagnosis = Some(diagnose::start_failure(failure, &outcome.log_tail, &facts));
         }
         let _ = events.send(BuildEvent::Verified {

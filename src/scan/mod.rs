@@ -27,7 +27,7 @@ mod index_auth;
 mod lock;
 mod lock_state;
 pub use index::{OFFLINE_ENV, stay_offline};
-pub use lock::{LockedPackage, WheelPythons, wheel_pythons};
+pub use lock::{LockedPackage, WheelPythons, normalize, wheel_pythons};
 mod pycode;
 mod python_version;
 mod secrets;
