@@ -10,6 +10,10 @@
 # with its recommended variant, and the image removed afterwards. A row says: verified, built but
 # did not start, or failed, with pyslim's own one-line cause and the image size.
 #
+# A service that needs something outside the image (a database URL, a required variable) is then
+# built once more with the flags a user would supply, read from scripts/real-services.flags
+# (`service flags...` per line), and the row says how far that got.
+#
 # No registry is reachable here, so base images come from the local stand-ins
 # (scripts/fixture-images.sh) through the image mirror. Debian ships no Python 3.12 (and not every
 # version has a stand-in): when the Python pyslim picks has no stand-in, the service is measured
@@ -65,56 +69,24 @@ print(" ".join(sorted(have, key=lambda v: (abs(int(v.split(".")[1]) - want), -in
 EOF2
 }
 
-rows=$WORK/rows.tsv
-: > "$rows"
-for dir in "${dirs[@]}"; do
-  name=$(basename "$dir")
-  copy=$WORK/$name
-  cp -r "$dir" "$copy"
-  log=$LOGS/$name
-  note=""
-  flags=()
-  python=$("$BIN" scan "$copy" --json 2>/dev/null | python3 -c 'import json,sys; f=json.load(sys.stdin).get("python"); print(f["value"] if f else "")' || true)
-  tries=("")
-  if [ -n "$python" ] && ! grep -qw -- "$python" <<<"$standins"; then
-    # No stand-in for the chosen Python: the nearest ones, in turn, until one verifies (at most two).
-    read -r -a near <<<"$(standins_by_distance "$python")"
-    tries=("${near[@]:0:2}")
-  fi
-  tag=pyslim-scoreboard/$name:latest
-  start=$SECONDS
-  tried=()
-  best=""
-  for v in "${tries[@]}"; do
-    flags=()
-    [ -n "$v" ] && flags=(--python "$v")
-    echo "==> $name ${flags[*]:-}" >&2
-    set +e
-    timeout --signal=INT "$TIMEOUT" "$BIN" build "$copy" --verify --json --tag "$tag" ${flags[@]+"${flags[@]}"} \
-      > "$log.try${#tried[@]}.json" 2> "$log.try${#tried[@]}.stderr"
-    rc=$?
-    set -e
-    docker image rm -f "$tag" >/dev/null 2>&1 || true
-    # The row shows the attempt that verified, else the first (the nearest stand-in).
-    if [ -z "$best" ] || [ "$rc" = 0 ]; then best=${#tried[@]}; code=$rc; fi
-    tried+=("$v")
-    [ "$rc" = 0 ] && break
-  done
-  mv "$log.try$best.json" "$log.json"
-  mv "$log.try$best.stderr" "$log.stderr"
-  if [ -n "${tried[0]}" ]; then
-    note="pyslim picks $python, which has no stand-in here: measured with --python ${tried[$best]}"
-    others=()
-    for i in "${!tried[@]}"; do [ "$i" != "$best" ] && others+=("${tried[$i]}"); done
-    if [ ${#others[@]} -gt 0 ]; then
-      if [ "$code" = 0 ]; then note="$note (--python ${others[*]} did not verify)"
-      else note="$note (--python ${others[*]} did not verify either)"; fi
-    fi
-  fi
-  secs=$((SECONDS - start))
-  python3 - "$name" "$code" "$secs" "$log.json" "$log.stderr" "$note" >> "$rows" <<'EOF'
+# rank JSON RC -> 0 verified, 1 built but did not start, 2 failed (lower got further).
+rank() {
+  python3 - "$1" "$2" <<'EOF3'
 import json, sys
-name, code, secs, jpath, epath, note = sys.argv[1:]
+try:
+    r = json.load(open(sys.argv[1]))
+except Exception:
+    r = {}
+r = r if isinstance(r, dict) else {}
+print(0 if sys.argv[2] == "0" and r.get("verified") is True else 1 if r.get("size_bytes") else 2)
+EOF3
+}
+
+rows=$WORK/rows.tsv
+# row.py NAME CODE SECS JSON STDERR NOTE WITH_FLAGS -> one scoreboard row (NAME "-": a summary).
+cat > "$WORK/row.py" <<'EOF'
+import json, sys
+name, code, secs, jpath, epath, note, with_flags = sys.argv[1:]
 code = int(code)
 try:
     result = json.load(open(jpath))
@@ -152,19 +124,90 @@ if len(cause) > 220:
     cause = cause[:217] + "..."
 if note:
     cause = f"{cause}; {note}" if cause else note
-print("\t".join([name, status, variant, size, f"{secs}s", cause]))
+if name == "-":
+    # Summary of the attempt with the flags a user supplies: "status: cause".
+    print(f"{status}: {cause}" if cause and status != "verified" else status)
+else:
+    print("\t".join([name, status, variant, size, f"{secs}s", cause, with_flags]))
 EOF
+: > "$rows"
+for dir in "${dirs[@]}"; do
+  name=$(basename "$dir")
+  copy=$WORK/$name
+  cp -r "$dir" "$copy"
+  log=$LOGS/$name
+  note=""
+  flags=()
+  python=$("$BIN" scan "$copy" --json 2>/dev/null | python3 -c 'import json,sys; f=json.load(sys.stdin).get("python"); print(f["value"] if f else "")' || true)
+  tries=("")
+  if [ -n "$python" ] && ! grep -qw -- "$python" <<<"$standins"; then
+    # No stand-in for the chosen Python: the nearest ones, in turn, until one verifies (at most two).
+    read -r -a near <<<"$(standins_by_distance "$python")"
+    tries=("${near[@]:0:2}")
+  fi
+  tag=pyslim-scoreboard/$name:latest
+  start=$SECONDS
+  tried=()
+  best=""
+  best_rank=9
+  for v in "${tries[@]}"; do
+    flags=()
+    [ -n "$v" ] && flags=(--python "$v")
+    echo "==> $name ${flags[*]:-}" >&2
+    set +e
+    timeout --signal=INT "$TIMEOUT" "$BIN" build "$copy" --verify --json --tag "$tag" ${flags[@]+"${flags[@]}"} \
+      > "$log.try${#tried[@]}.json" 2> "$log.try${#tried[@]}.stderr"
+    rc=$?
+    set -e
+    docker image rm -f "$tag" >/dev/null 2>&1 || true
+    # The row shows the attempt that got furthest (verified, then built, then failed); on a tie
+    # the first (the nearest stand-in).
+    r=$(rank "$log.try${#tried[@]}.json" "$rc")
+    if [ -z "$best" ] || [ "$r" -lt "$best_rank" ]; then best=${#tried[@]}; best_rank=$r; code=$rc; fi
+    tried+=("$v")
+    [ "$rc" = 0 ] && break
+  done
+  mv "$log.try$best.json" "$log.json"
+  mv "$log.try$best.stderr" "$log.stderr"
+  if [ -n "${tried[0]}" ]; then
+    note="pyslim picks $python, which has no stand-in here: measured with --python ${tried[$best]}"
+    others=()
+    for i in "${!tried[@]}"; do [ "$i" != "$best" ] && others+=("${tried[$i]}"); done
+    if [ ${#others[@]} -gt 0 ]; then
+      if [ "$code" = 0 ]; then note="$note (--python ${others[*]} did not verify)"
+      else note="$note (--python ${others[*]} got less far)"; fi
+    fi
+  fi
+  # With the flags a user supplies (scripts/real-services.flags) when it did not verify bare.
+  with_flags=""
+  user_flags=$(awk -v n="$name" '$1 == n { $1 = ""; sub(/^ +/, ""); print }' "$REPO/scripts/real-services.flags")
+  if [ "$best_rank" != 0 ] && [ -n "$user_flags" ]; then
+    read -r -a uflags <<<"$user_flags"
+    pflags=()
+    [ -n "${tried[$best]}" ] && pflags=(--python "${tried[$best]}")
+    echo "==> $name ${pflags[*]:-} ${uflags[*]}" >&2
+    set +e
+    timeout --signal=INT "$TIMEOUT" "$BIN" build "$copy" --verify --json --tag "$tag" ${pflags[@]+"${pflags[@]}"} "${uflags[@]}" \
+      > "$log.flags.json" 2> "$log.flags.stderr"
+    frc=$?
+    set -e
+    docker image rm -f "$tag" >/dev/null 2>&1 || true
+    with_flags="\`$user_flags\`: $(python3 "$WORK/row.py" - "$frc" 0 "$log.flags.json" "$log.flags.stderr" "" "")"
+  fi
+  secs=$((SECONDS - start))
+  python3 "$WORK/row.py" "$name" "$code" "$secs" "$log.json" "$log.stderr" "$note" "$with_flags" >> "$rows"
 done
 
 total=$(wc -l < "$rows")
 verified=$(awk -F'\t' '$2 == "verified"' "$rows" | wc -l)
+with_flags=$(awk -F'\t' '$2 != "verified" && $7 ~ /: verified$/' "$rows" | wc -l)
 if [ "$MARKDOWN" = 1 ]; then
-  echo "| service | result | variant | size | time | cause / note |"
-  echo "|---|---|---|---:|---:|---|"
-  awk -F'\t' '{ printf "| %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5, $6 }' "$rows"
+  echo "| service | result | variant | size | time | cause / note | with the flags a user supplies |"
+  echo "|---|---|---|---:|---:|---|---|"
+  awk -F'\t' '{ printf "| %s | %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5, $6, $7 }' "$rows"
   echo
-  echo "$verified of $total verified with no flags."
+  echo "$verified of $total verified with no flags; $with_flags more with the flags a user supplies."
 else
-  awk -F'\t' '{ printf "%-16s %-22s %-16s %10s %6s  %s\n", $1, $2, $3, $4, $5, $6 }' "$rows"
-  echo "$verified of $total verified with no flags (logs: $LOGS)"
+  awk -F'\t' '{ printf "%-16s %-22s %-16s %10s %6s  %s\n", $1, $2, $3, $4, $5, $6; if ($7 != "") printf "%-16s   with %s\n", "", $7 }' "$rows"
+  echo "$verified of $total verified with no flags; $with_flags more with the flags a user supplies (logs: $LOGS)"
 fi

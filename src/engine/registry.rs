@@ -252,6 +252,53 @@ fn is_layer_id(id: &str) -> bool {
     id.len() == 12 && id.chars().all(|c| c.is_ascii_hexdigit())
 }
 
+/// A pull or push stream item: both carry the daemon's error the same way.
+trait StreamInfo {
+    /// The daemon's error message, when this item reports one.
+    fn error_message(&mut self) -> Option<String>;
+}
+
+impl StreamInfo for bollard::models::CreateImageInfo {
+    fn error_message(&mut self) -> Option<String> {
+        self.error_detail.take().map(|d| d.message.unwrap_or_else(|| "unknown error".into()))
+    }
+}
+
+impl StreamInfo for bollard::models::PushImageInfo {
+    fn error_message(&mut self) -> Option<String> {
+        self.error_detail.take().map(|d| d.message.unwrap_or_else(|| "unknown error".into()))
+    }
+}
+
+/// The next item of a pull or push stream: `None` when it ended, [`EngineError::Cancelled`] on
+/// cancel (dropping the request makes the daemon abort), the registry's answer through `fail`
+/// when the daemon reports one, and an API error (`doing` says what was going on) otherwise.
+async fn next_info<S, T>(
+    stream: &mut S,
+    cancel: &CancellationToken,
+    fail: &impl Fn(String) -> EngineError,
+    doing: &str,
+) -> Result<Option<T>, EngineError>
+where
+    S: futures_util::Stream<Item = Result<T, bollard::errors::Error>> + Unpin,
+    T: StreamInfo,
+{
+    let item = tokio::select! {
+        _ = cancel.cancelled() => return Err(EngineError::Cancelled),
+        item = stream.next() => item,
+    };
+    match item {
+        None => Ok(None),
+        Some(Ok(mut info)) => match info.error_message() {
+            Some(message) => Err(fail(message)),
+            None => Ok(Some(info)),
+        },
+        Some(Err(bollard::errors::Error::DockerResponseServerError { message, .. })) => Err(fail(message)),
+        Some(Err(bollard::errors::Error::DockerStreamError { error })) => Err(fail(error)),
+        Some(Err(e)) => Err(EngineError::api(doing.to_string())(e)),
+    }
+}
+
 impl Engine {
     /// Makes every image in `images` available to the build according to `policy`: `never`
     /// only checks (a missing image is [`EngineError::MissingBaseImage`]), `missing` pulls what
@@ -312,24 +359,8 @@ impl Engine {
         send(BuildEvent::Pull { variant, image: image.to_string(), transfer: layers.transfer(None) });
         let mut stream = self.docker.create_image(Some(opts), None, credentials);
         let mut last_sent = Instant::now();
-        loop {
-            let item = tokio::select! {
-                _ = cancel.cancelled() => {
-                    drop(stream);
-                    return Err(EngineError::Cancelled);
-                }
-                item = stream.next() => item,
-            };
-            let Some(item) = item else { break };
-            let info = match item {
-                Ok(info) => info,
-                Err(bollard::errors::Error::DockerResponseServerError { message, .. }) => return Err(fail(message)),
-                Err(bollard::errors::Error::DockerStreamError { error }) => return Err(fail(error)),
-                Err(e) => return Err(EngineError::api(format!("pulling {image}"))(e)),
-            };
-            if let Some(d) = info.error_detail {
-                return Err(fail(d.message.unwrap_or_else(|| "unknown pull error".into())));
-            }
+        let doing = format!("pulling {image}");
+        while let Some(info) = next_info(&mut stream, cancel, &fail, &doing).await? {
             let (Some(id), Some(status)) = (info.id.as_deref(), info.status.as_deref()) else { continue };
             if !is_layer_id(id) {
                 continue;
@@ -410,24 +441,8 @@ impl Engine {
         let mut stream = self.docker.push_image(repo, Some(opts), credentials);
         // bollard's push status has no layer id; a layer's size (its progress total) stands in for it.
         let mut layer_no = 0usize;
-        loop {
-            let item = tokio::select! {
-                _ = cancel.cancelled() => {
-                    drop(stream);
-                    return Err(EngineError::Cancelled);
-                }
-                item = stream.next() => item,
-            };
-            let Some(item) = item else { break };
-            let info = match item {
-                Ok(info) => info,
-                Err(bollard::errors::Error::DockerResponseServerError { message, .. }) => return Err(fail(message)),
-                Err(bollard::errors::Error::DockerStreamError { error }) => return Err(fail(error)),
-                Err(e) => return Err(EngineError::api(format!("pushing {tag}"))(e)),
-            };
-            if let Some(d) = info.error_detail {
-                return Err(fail(d.message.unwrap_or_else(|| "unknown push error".into())));
-            }
+        let doing = format!("pushing {tag}");
+        while let Some(info) = next_info(&mut stream, cancel, &fail, &doing).await? {
             let Some(status) = info.status.as_deref() else { continue };
             let mut changed = false;
             if status == "Pushing" {
