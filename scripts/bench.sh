@@ -12,20 +12,27 @@
 #      (target: warm at most 10 % of cold);
 #   2b. the minimal variant: size, ratio to naive and to distroless, start time (seconds to the
 #      first HTTP answer when verified) beside distroless's, what it kept and dropped
-#      (goals: <= 30 MB and >= 21x smaller than naive);
+#      (goals: <= 30 MB and >= 21x smaller than naive; measured 2026-11-30 with
+#      BENCH_ONLY=minimal BENCH_PROFILE=release: 29.4 MB, 36.7x naive's 1080.5 MB, 47 % of
+#      distroless's 63.1 MB);
 #   5. minimal vs distroless on a FastAPI app pinned to fastapi[standard]==0.111.0
-#      (goal: minimal <= 45 MB), traced on / and /docs;
+#      (goal: minimal <= 45 MB; measured 2026-11-30: 36.6 MB against distroless 77.5 MB),
+#      traced on /, /docs and /openapi.json;
 #   4. pyslim's peak memory (/usr/bin/time -v) while building with a 1 GB file in the project,
 #      once excluded by .dockerignore (.venv/) and once included (data/, copied into the
 #      image): the context is streamed, so memory must not grow with it (target: < 50 MB).
 #
 # Usage: scripts/bench.sh            (debug binary; BENCH_PROFILE=release for a release build)
+#        BENCH_ONLY=minimal scripts/bench.sh   sections 2b and 5 only (section 1 builds just the
+#                                              naive, distroless and minimal variants they compare)
 # Everything it creates (images tagged pyslim-bench/*, temp folders) is removed at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 export PYSLIM_IMAGE_MIRROR=${PYSLIM_IMAGE_MIRROR:-pyslim-mirror}
 PROFILE=${BENCH_PROFILE:-debug}
+ONLY=${BENCH_ONLY:-}
+case "$ONLY" in '' | minimal) ;; *) echo "error: BENCH_ONLY is empty or minimal, not $ONLY" >&2; exit 1 ;; esac
 RUNTIME_BASE="$PYSLIM_IMAGE_MIRROR/distroless/python3-debian13:nonroot"
 
 step() { printf '\n== %s\n' "$*" >&2; }
@@ -55,7 +62,9 @@ cp -r assets/demo "$PROJ"
 step "1. sizes: pyslim compare (builds and verifies every variant)"
 # Exit code 2 = some variant failed to build or start: reported below, the rest still measured.
 rc=0
-"$BIN" compare "$PROJ" --json >"$WORK/compare.json" 2>"$WORK/compare.log" || rc=$?
+VARIANTS=()
+[ "$ONLY" != minimal ] || VARIANTS=(--variants naive,distroless,minimal)
+"$BIN" compare "$PROJ" "${VARIANTS[@]}" --json >"$WORK/compare.json" 2>"$WORK/compare.log" || rc=$?
 if [ "$rc" -ne 0 ] && [ "$rc" -ne 2 ]; then
   tail -40 "$WORK/compare.log" >&2
   exit 1
@@ -68,6 +77,7 @@ jq -r '.variants[] | [.name, .size_bytes, (.layers | length), .build_seconds, .v
 jq -r '.skipped[]? | "\(.name): NOT built: \(.reason | split("\n")[0] | .[0:300])"' "$WORK/compare.json"
 
 # ---------------------------------------------------------------------------------------------
+if [ "$ONLY" != minimal ]; then
 step "2. floor and overhead of the distroless image"
 DL_TAG=pyslim/demo-service:distroless
 DL_SIZE=$(docker image inspect -f '{{.Size}}' "$DL_TAG")
@@ -93,6 +103,7 @@ printf 'app               %10s\n' "$(mb "$APP")"
 printf 'floor             %10s\n' "$(mb "$FLOOR")"
 printf 'pyslim distroless %10s\n' "$(mb "$DL_SIZE")"
 awk -v s="$DL_SIZE" -v f="$FLOOR" 'BEGIN { o = (s - f) / f * 100; printf "overhead over the floor: %.2f %% (target <= 5 %%): %s\n", o, (o <= 5 ? "met" : "NOT met") }'
+fi
 
 # ---------------------------------------------------------------------------------------------
 step "2b. the minimal variant (FROM scratch, assembled from the service's trace)"
@@ -119,6 +130,7 @@ NAIVE=$(size_of "$WORK/compare.json" naive)
 [ -z "$MIN" ] || awk -v m="$MIN" -v n="$NAIVE" 'BEGIN { printf "goal <= 30 MB and >= 21x: %s\n", (m <= 30e6 && n / m >= 21 ? "met" : "NOT met") }'
 
 # ---------------------------------------------------------------------------------------------
+if [ "$ONLY" != minimal ]; then
 step "3. cold and warm build of the distroless variant"
 TAG=pyslim-bench/demo:distroless
 TAGS+=("$TAG")
@@ -152,6 +164,7 @@ t1=$(now)
 printf '1 GB included (streamed, in image): peak RSS %s  (build %.1f s, image %s)\n' "$(rss "$WORK/mem2.log")" \
   "$(elapsed "$t0" "$t1")" "$(mb "$(docker image inspect -f '{{.Size}}' "$TAG")")"
 rm -rf "$PROJ/data" "$PROJ/.venv"
+fi
 
 # ---------------------------------------------------------------------------------------------
 step "5. minimal vs distroless: FastAPI app on fastapi[standard]==0.111.0"

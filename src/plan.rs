@@ -173,6 +173,12 @@ pub struct Minimal {
     /// HTTP paths the tracing run requests besides `/` (and verify checks on the image).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub trace_paths: Vec<String>,
+    /// Keep every module a plain file: the stdlib's `.py` sources with their `__pycache__`
+    /// instead of sourceless `.pyc` files in the interpreter's zip, and the venv's pure-Python
+    /// distributions outside `pyslim-venv.zip`. Tracebacks show stdlib source lines; the image
+    /// is larger.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub sources: bool,
 }
 
 impl Minimal {

@@ -140,6 +140,10 @@ pub struct MinimalReport {
     pub distributions_dropped: Vec<String>,
     /// Top-level stdlib modules and packages not kept.
     pub stdlib_dropped: Vec<String>,
+    /// The interpreter's zip that holds the compiled stdlib (`None`: plain files).
+    pub stdlib_zip: Option<String>,
+    /// Venv distributions moved into `pyslim-venv.zip` with their sources.
+    pub venv_zipped: Vec<String>,
     /// `/` and the `trace_paths`, on the traced image and on the minimal one.
     pub paths: Vec<PathCheck>,
 }

@@ -274,3 +274,60 @@ async fn fixtures_minimal_build_and_answer_http() {
         assert!(outcome.built.size_bytes > 0);
     }
 }
+
+/// `pyslim build --variant minimal --verify --json` through the real binary on a stdlib-only
+/// service. Codecs are kept one by one: `/cp1252`, requested while tracing, keeps
+/// `encodings.cp1252`; `/cp850`, never requested, fails on minimal until `[minimal] keep` names
+/// its codec. The stdlib ships without sources (`inspect.getsource` fails, on the traced image
+/// too, so verify accepts it) until `[minimal] sources = true`, which makes the image larger.
+#[tokio::test(flavor = "multi_thread")]
+async fn codecs_by_name_and_sourceless_stdlib_through_the_binary() {
+    let Some(engine) = common::engine_with(&IMAGES[..1]).await else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let root = project(tmp.path(), "minimal-codecs", "codecs");
+    let cleanup = Cleanup(
+        "codecs",
+        vec!["pyslim-test/minimal-codecs:default".into(), "pyslim-test/minimal-codecs:sources".into()],
+    );
+    let build = |toml: &str, tag: &str| -> serde_json::Value {
+        std::fs::write(root.join("pyslim.toml"), toml).unwrap();
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_pyslim"))
+            .arg("build")
+            .arg(&root)
+            .args(["--variant", "minimal", "--verify", "--json", "--tag", tag])
+            .env("PYSLIM_IMAGE_MIRROR", "pyslim-mirror")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{tag}: {}", String::from_utf8_lossy(&out.stderr));
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(json["verified"], true, "{json}");
+        json
+    };
+    let path = |json: &serde_json::Value, p: &str| {
+        let found = json["minimal"]["paths"].as_array().unwrap().iter().find(|c| c["path"] == p).cloned();
+        found.unwrap_or_else(|| panic!("{p} not checked: {json}"))
+    };
+
+    let traced = "[minimal]\ntrace_paths = [\"/cp1252\", \"/stdlib-source\"]\n";
+    let json = build(traced, &cleanup.1[0]);
+    let trace = std::fs::read_to_string(root.join(".pyslim/trace.txt")).unwrap();
+    assert!(trace.lines().any(|l| l == "module encodings.cp1252"), "{trace}");
+    assert!(!trace.lines().any(|l| l == "module encodings.cp850"), "{trace}");
+    assert_eq!(
+        (path(&json, "/cp1252")["traced"].as_u64(), path(&json, "/cp1252")["minimal"].as_u64()),
+        (Some(200), Some(200))
+    );
+    assert_eq!(path(&json, "/stdlib-source")["traced"].as_u64(), Some(500), "the traced image is sourceless too");
+    let s = statuses(&engine, &cleanup.1[0], &["/", "/cp1252", "/cp850", "/stdlib-source"], "codecs").await;
+    assert_eq!((s["/cp1252"], s["/cp850"], s["/stdlib-source"]), (Some(200), Some(500), Some(500)), "{s:?}");
+
+    let kept = format!("{traced}keep = [\"encodings.cp850\"]\nsources = true\n");
+    let json_sources = build(&kept, &cleanup.1[1]);
+    assert_eq!(json_sources["minimal"]["trace_written"], false, "the trace file is reused");
+    assert_eq!(json_sources["minimal"]["keep"], serde_json::json!(["encodings.cp850"]));
+    let s = statuses(&engine, &cleanup.1[1], &["/", "/cp1252", "/cp850", "/stdlib-source"], "codecs").await;
+    assert_eq!((s["/cp1252"], s["/cp850"], s["/stdlib-source"]), (Some(200), Some(200), Some(200)), "{s:?}");
+    let (small, large) = (json["size_bytes"].as_u64().unwrap(), json_sources["size_bytes"].as_u64().unwrap());
+    eprintln!("minimal-codecs: sourceless zipped stdlib {small} B, plain files {large} B");
+    assert!(small + 3_000_000 < large, "sourceless zipped stdlib {small} B vs plain files {large} B");
+}

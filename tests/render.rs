@@ -199,15 +199,21 @@ fn render_all(scan: &ScanReport, p: &BuildPlan) -> Vec<(Variant, Flavour, Result
     out
 }
 
-/// The minimal variant's builder writes `assets/minimal/assemble.py` line by line (one quoted
-/// word per line); snapshots show one marker line for it, the script has tests of its own.
+/// Builders write scripts line by line (one quoted word per line): the minimal variant's
+/// `assets/minimal/assemble.py` and every multi-stage builder's `assets/elf/runtime_libs.py`;
+/// snapshots show one marker line for each, the scripts have tests of their own.
 fn elide_script(dockerfile: &str) -> String {
     let mut out = String::new();
     let mut in_script = false;
     for line in dockerfile.lines() {
         let script_line = line.starts_with("        '") && line.ends_with("' \\");
         if script_line && !in_script {
-            out.push_str("        '<assets/minimal/assemble.py, one quoted line each>' \\\n");
+            let name = if line.contains("pyslim runtime-libs") {
+                "assets/elf/runtime_libs.py"
+            } else {
+                "assets/minimal/assemble.py"
+            };
+            out.push_str(&format!("        '<{name}, one quoted line each>' \\\n"));
         }
         in_script = script_line;
         if !script_line {
@@ -490,13 +496,19 @@ fn clear_errors_for_unsupported_combinations() {
     let e = render::render(&p, &scan, Variant::Distroless, Flavour::Classic).unwrap_err().to_string();
     assert!(e.contains("musl") && e.contains("alpine"), "{e}");
 
-    // distroless has no package manager for libpq: the library is copied from the builder
+    // distroless has no package manager for libpq: the builder's shared-library step copies it
+    // (named as a root: psycopg loads it by name) to its own path; a slim runtime installs it
     let scan = psycopg2_project();
     let p = plan(&scan, Config::default());
     let df = render::render(&p, &scan, Variant::Distroless, Flavour::Classic).unwrap().dockerfile;
-    let runtime = &df[df.find("AS runtime").unwrap()..];
-    assert!(runtime.contains("COPY --from=builder /usr/local/lib/pyslim/ /usr/local/lib/pyslim/"), "{df}");
-    assert!(runtime.contains("LD_LIBRARY_PATH=/usr/local/lib/pyslim") && !runtime.contains("RUN"), "{df}");
+    let (builder, runtime) = df.split_at(df.find("AS runtime").unwrap());
+    assert!(builder.contains("--also libpq.so.5") && !builder.contains("--provided libpq"), "{df}");
+    assert!(runtime.contains("COPY --from=builder /pyslim/libs/ /") && !runtime.contains("RUN"), "{df}");
+    assert!(!runtime.contains("LD_LIBRARY_PATH"), "{df}");
+    let df = render::render(&p, &scan, Variant::MultistageSlim, Flavour::Classic).unwrap().dockerfile;
+    let (builder, runtime) = df.split_at(df.find("AS runtime").unwrap());
+    assert!(builder.contains("--provided libpq.so.5") && !builder.contains("--also libpq"), "{df}");
+    assert!(runtime.contains("libpq5"), "{df}");
     // ... but a distroless debug image (a busybox shell, still no apt) is refused, with the way out
     let cfg = Config { runtime: Some("gcr.io/distroless/python3-debian13:debug".into()), ..Default::default() };
     let p = plan(&scan, cfg);

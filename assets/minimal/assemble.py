@@ -1,20 +1,27 @@
 """pyslim minimal: copy into a FROM-scratch root only what the traced service needs.
 
 Runs in the builder stage with the python of the venv. Reads the trace (module, file and lib lines),
-keeps whole top-level packages (a venv distribution whole, through its RECORD), the interpreter
-with its links and the ELF closure (DT_NEEDED, RUNPATH, loader) of every kept binary, the
-always-kept files, /etc/passwd and /etc/group with the runtime user and /tmp (1777). Without a
-trace it keeps the whole stdlib and venv. Writes a manifest of what was kept and dropped.
+keeps whole top-level packages (a venv distribution whole, through its RECORD; a --split package
+only module by module), the interpreter with its links and the ELF closure (DT_NEEDED, RUNPATH,
+loader) of every kept binary, the always-kept files, /etc/passwd and /etc/group with the runtime
+user and /tmp (1777). Without a trace it keeps the whole stdlib and venv. Unless --sources, every
+kept stdlib module ships as a sourceless .pyc compiled here by the exact interpreter
+(unchecked-hash, in place of the .py, so the import system loads it without the source;
+tracebacks show no source lines) and the stdlib __pycache__ folders are left out. The venv
+keeps its sources: some distributions read their own source at import (the lazy importer of anyio
+parses its __init__ with inspect and ast). Writes a manifest of what was kept and dropped.
 """
 import argparse
 import glob
 import json
 import os
+import py_compile
 import shutil
 import struct
 import subprocess
 import sys
 import sysconfig
+import zipfile
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--trace", default="")
@@ -28,12 +35,18 @@ ap.add_argument("--libs", default="")
 ap.add_argument("--files", default="")
 ap.add_argument("--manifest", required=True)
 ap.add_argument("--strip", action="store_true")
+ap.add_argument("--split", default="")
+ap.add_argument("--sources", action="store_true")
 a = ap.parse_args()
 OUT = a.out.rstrip("/")
 VENV = a.venv.rstrip("/")
 NL = chr(10)
+UNCHECKED = py_compile.PycInvalidationMode.UNCHECKED_HASH
 done = set()
+# Each kept file of the builder, with its size in the image (a compiled .py: its .pyc, or its
+# compressed size in the stdlib zip).
 kept = {}
+compiled = {}
 
 
 def split(s):
@@ -44,12 +57,37 @@ def out(p):
     return OUT + p
 
 
+def in_code_dir(p):
+    return any(p.startswith(d + "/") for d in CODE_DIRS)
+
+
 def copy_file(src):
+    if not a.sources and in_code_dir(src):
+        if "/__pycache__/" in src:
+            return
+        if src.endswith(".py") and compile_to(src, out(src) + "c"):
+            return
     dst = out(src)
     os.makedirs(os.path.dirname(dst), exist_ok=True)
     if not os.path.lexists(dst):
         shutil.copy2(src, dst)
     kept[src] = os.lstat(src).st_size
+
+
+def compile_to(src, dst):
+    """Writes the sourceless .pyc of src at dst; False (nothing written) when src does not compile."""
+    os.makedirs(os.path.dirname(dst), exist_ok=True)
+    if os.path.lexists(dst):
+        return True
+    try:
+        py_compile.compile(src, cfile=dst, dfile=src, doraise=True, invalidation_mode=UNCHECKED)
+    except (py_compile.PyCompileError, SyntaxError, ValueError, OSError):
+        if os.path.lexists(dst):
+            os.remove(dst)
+        return False
+    kept[src] = os.lstat(dst).st_size
+    compiled[dst] = src
+    return True
 
 
 def resolve(path):
@@ -81,6 +119,8 @@ def add(path):
         return
     if os.path.isdir(real):
         for root, dirs, files in os.walk(real):
+            if not a.sources and in_code_dir(root + "/"):
+                dirs[:] = [d for d in dirs if d != "__pycache__"]
             os.makedirs(out(root), exist_ok=True)
             shutil.copystat(root, out(root))
             for name in dirs + files:
@@ -112,6 +152,8 @@ not_stdlib = set()
 for d in stdlib:
     for sub in ("site-packages", "dist-packages"):
         not_stdlib.add(os.path.join(d, sub))
+CODE_DIRS = stdlib
+SPLIT = set(split(a.split))
 
 # Venv distributions: top-level names -> dist-info folders, from each RECORD.
 dists = {}
@@ -146,8 +188,27 @@ def keep_dist(info):
         add(p)
 
 
-def keep_module(name):
-    top = name.split(".")[0]
+def keep_part(d, top, sub):
+    """A --split stdlib package: its __init__ and the submodule sub (a module or a package)."""
+    pkg = os.path.join(d, top)
+    os.makedirs(out(pkg), exist_ok=True)
+    shutil.copystat(pkg, out(pkg))
+    for p in glob.glob(os.path.join(pkg, "__init__.py")) + glob.glob(os.path.join(pkg, "__pycache__", "__init__.*.pyc")):
+        add(p)
+    if not sub:
+        return
+    if os.path.isdir(os.path.join(pkg, sub)):
+        add(os.path.join(pkg, sub))
+    for p in [os.path.join(pkg, sub + ".py")] + glob.glob(os.path.join(pkg, sub + ".*.so")):
+        if os.path.isfile(p):
+            add(p)
+            for pyc in glob.glob(os.path.join(pkg, "__pycache__", sub + ".*.pyc")):
+                add(pyc)
+
+
+def keep_module(name, whole=False):
+    parts = name.split(".")
+    top = parts[0]
     if not top:
         return
     for d in sys.path:
@@ -159,6 +220,9 @@ def keep_module(name):
             return
         found = False
         if os.path.isdir(os.path.join(d, top)) and os.path.join(d, top) not in not_stdlib:
+            if top in SPLIT and not whole and d in stdlib:
+                keep_part(d, top, parts[1] if len(parts) > 1 else "")
+                return
             add(os.path.join(d, top))
             found = True
         for p in [os.path.join(d, top + ".py")] + glob.glob(os.path.join(d, top + ".*.so")):
@@ -302,8 +366,9 @@ add(python)
 add(os.path.join(VENV, "pyvenv.cfg"))
 add(os.path.join(VENV, "bin"))
 if traced:
+    whole = set(split(a.keep)) & SPLIT
     for m in sorted(modules):
-        keep_module(m)
+        keep_module(m, m in whole)
     for site in sites:
         for pth in glob.glob(os.path.join(site, "*.pth")):
             if not any(pth in fs for fs in dists.values()):
@@ -326,6 +391,106 @@ for name in split(a.libs):
 closure([python] + [p for p in list(kept) if ".so" in os.path.basename(p)])
 if os.path.isfile("/etc/ld.so.cache"):
     add("/etc/ld.so.cache")
+
+
+def zip_put(z, name, src):
+    """Adds src as name (deflated, fixed date) and an entry for each parent folder, which
+    zipimport needs to find namespace packages; the compressed size."""
+    parts = name.split("/")[:-1]
+    for i in range(1, len(parts) + 1):
+        d = "/".join(parts[:i]) + "/"
+        if d not in z.NameToInfo:
+            z.writestr(zipfile.ZipInfo(d, (1980, 1, 1, 0, 0, 0)), b"")
+    info = zipfile.ZipInfo(name, (1980, 1, 1, 0, 0, 0))
+    info.compress_type = zipfile.ZIP_DEFLATED
+    with open(src, "rb") as f:
+        z.writestr(info, f.read())
+    os.remove(src)
+    return z.getinfo(name).compress_size
+
+
+def zip_stdlib():
+    """Moves the compiled stdlib modules into the zip the interpreter already has on sys.path
+    (python3X.zip, before the stdlib folder), deflated; os stays a file (the landmark getpath looks for)."""
+    zips = [p for p in sys.path if p.endswith(".zip") and p.startswith(sys.base_prefix + "/")]
+    if not zips or os.path.lexists(zips[0]) or not roots:
+        return None
+    zpath = out(zips[0])
+    os.makedirs(os.path.dirname(zpath), exist_ok=True)
+    base = out(roots[0]) + "/"
+    with zipfile.ZipFile(zpath, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as z:
+        for dst in sorted(compiled):
+            name = dst[len(base):] if dst.startswith(base) else ""
+            if not name or name.startswith("lib-dynload/") or name == "os.pyc":
+                continue
+            kept[compiled[dst]] = zip_put(z, name, dst)
+    for root, dirs, files in os.walk(out(roots[0]), topdown=False):
+        if root != out(roots[0]) and not os.listdir(root):
+            os.rmdir(root)
+    return zips[0]
+
+
+# What a pure-Python distribution may hold outside its dist-info: code, type stubs and markers,
+# and documentation (Markdown, reStructuredText, licence texts), which no module reads as data.
+PURE = (".py", ".pyi", "py.typed", ".md", ".rst")
+NOTICES = ("LICENSE", "LICENCE", "COPYING", "NOTICE", "AUTHORS")
+
+
+def pure_file(rel):
+    name = rel.split("/")[-1]
+    return name.endswith(PURE) or name.upper().startswith(NOTICES)
+
+
+
+def zip_venv():
+    """Moves the kept pure-Python distributions of the venv (nothing but code and documentation
+    outside their dist-info: pure_file) into site-packages/pyslim-venv.zip with their sources, deflated,
+    on sys.path through pyslim-venv.pth; a distribution sharing a top-level folder with one
+    that stays in files stays too. Returns the labels of the moved distributions."""
+    if len(sites) != 1:
+        return []
+    site = sites[0]
+    rels, tops = {}, {}
+    for info in dists:
+        if info not in done:
+            continue
+        files = []
+        for p in dists[info][1:]:
+            rel = os.path.relpath(p, site)
+            if rel.startswith("..") or rel.split("/")[0].endswith(".dist-info"):
+                continue
+            if "/__pycache__/" not in "/" + rel:
+                files.append(rel)
+        rels[info] = files
+        tops[info] = {r.split("/")[0] for r in files}
+    pure = {i for i, fs in rels.items() if fs and all(pure_file(r) for r in fs)}
+    changed = True
+    while changed:
+        stay = set().union(*[tops[i] for i in rels if i not in pure])
+        changed = bool([i for i in pure if tops[i] & stay])
+        pure = {i for i in pure if not tops[i] & stay}
+    if not pure:
+        return []
+    zpath = out(os.path.join(site, "pyslim-venv.zip"))
+    with zipfile.ZipFile(zpath, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as z:
+        for info in sorted(pure):
+            for rel in sorted(rels[info]):
+                src = out(os.path.join(site, rel))
+                if not os.path.isfile(src) or os.path.islink(src):
+                    continue
+                kept[os.path.join(site, rel)] = zip_put(z, rel, src)
+    for info in pure:
+        for rel in rels[info]:
+            for p in glob.glob(out(os.path.join(site, rel.split("/")[0], "**", "__pycache__", "*")), recursive=True):
+                kept.pop(p[len(OUT):], None)
+                os.remove(p)
+    for root, dirs, files in os.walk(out(site), topdown=False):
+        if root != out(site) and not os.listdir(root):
+            os.rmdir(root)
+    with open(out(os.path.join(site, "pyslim-venv.pth")), "w") as f:
+        f.write("pyslim-venv.zip" + NL)
+    return sorted(label[i] for i in pure)
+
 
 stripped = 0
 if a.strip and shutil.which("strip"):
@@ -354,12 +519,15 @@ os.chmod(out("/tmp"), 0o1777)
 
 
 # The manifest: what was kept and dropped, in files and bytes.
-def tally(paths):
+def tally(paths, sizes=None):
     paths = list(paths)
-    return {"files": len(paths), "bytes": sum(os.lstat(p).st_size for p in paths)}
+    return {"files": len(paths), "bytes": sum(sizes[p] if sizes else os.lstat(p).st_size for p in paths)}
 
 
 roots = [d for d in stdlib if not any(d != e and d.startswith(e + "/") for e in stdlib)]
+stdlib_zip = None if a.sources else zip_stdlib()
+label = {d: os.path.basename(d).split("-")[0] for d in dists}
+venv_zipped = [] if a.sources or not traced else zip_venv()
 std_all = sorted({p for d in roots for p in walk_files(d, not_stdlib)})
 std_kept = [p for p in std_all if p in kept]
 std_drop = [p for p in std_all if p not in kept]
@@ -381,14 +549,15 @@ def tops(paths):
     return names
 
 
-label = {d: os.path.basename(d).split("-")[0] for d in dists}
 manifest = {
     "traced": traced,
     "keep": sorted(split(a.keep)),
-    "stdlib": {"kept": tally(std_kept), "dropped": tally(std_drop)},
-    "venv": {"kept": tally(venv_kept), "dropped": tally(venv_drop)},
-    "system": tally(system),
+    "stdlib": {"kept": tally(std_kept, kept), "dropped": tally(std_drop)},
+    "venv": {"kept": tally(venv_kept, kept), "dropped": tally(venv_drop)},
+    "system": tally(system, kept),
     "stripped_bytes": stripped,
+    "stdlib_zip": stdlib_zip,
+    "venv_zipped": venv_zipped,
     "distributions_kept": sorted(label[d] for d in dists if d in done),
     "distributions_dropped": sorted(label[d] for d in dists if d not in done),
     "stdlib_dropped": sorted(tops(std_drop) - tops(std_kept)),

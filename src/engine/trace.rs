@@ -309,9 +309,9 @@ pub fn trace_text(raw: &str, entrypoint: &[String], paths: &[String]) -> String 
         let Some((kind, value)) = line.split_once(' ') else { continue };
         match kind {
             "module" => {
-                let top = value.split('.').next().unwrap_or(value);
-                if !top.is_empty() && top != "sitecustomize" && top != "__main__" {
-                    modules.insert(top.to_string());
+                let name = knowledge().kept_name(value);
+                if !name.is_empty() && name != "sitecustomize" && name != "__main__" {
+                    modules.insert(name.to_string());
                 }
             }
             "file" if wanted(value) => {
@@ -330,7 +330,8 @@ pub fn trace_text(raw: &str, entrypoint: &[String], paths: &[String]) -> String 
         crate::scan::command_line(entrypoint),
         paths.join(", ")
     ));
-    out.push_str("# The minimal Dockerfile keeps each listed module's whole package (a venv distribution whole),\n");
+    out.push_str("# The minimal Dockerfile keeps each listed module's whole package (a venv distribution whole;\n");
+    out.push_str("# a package named with its submodule, such as encodings, module by module: assets/minimal.toml),\n");
     out.push_str("# these files and libraries, and their shared-library closure. Commit this file; written by\n");
     out.push_str(
         "# `pyslim build --variant minimal --trace` (add modules a route imports lazily to [minimal] keep).\n",
@@ -365,7 +366,7 @@ mod tests {
         assert_eq!(
             body,
             [
-                "module encodings",
+                "module encodings.utf_8",
                 "module fastapi",
                 "file /etc/ssl/certs/ca-certificates.crt",
                 "file /opt/venv/lib/python3.13/site-packages/certifi/cacert.pem",

@@ -6,6 +6,7 @@
 //! - `installers`: the package-manager steps (pip, Poetry, uv, PDM, Pipenv, pyproject, setup.py);
 //! - `entrypoint`: the argv rewritten to start from the venv, and the shell-less launcher that
 //!   runs the pre-start steps before it;
+//! - `elf`: the multi-stage builder's step that stages the shared libraries the runtime lacks;
 //! - `minimal`: the `minimal` variant's assembly step (trace in, `FROM scratch` root out);
 //! - `dockerignore`: the `.dockerignore` patterns;
 //! - `text`: Dockerfile formatting and shell quoting.
@@ -16,6 +17,7 @@
 //! never a cache mount together with `--no-cache-dir`.
 
 mod dockerignore;
+mod elf;
 mod entrypoint;
 mod installers;
 pub mod minimal;
@@ -153,8 +155,8 @@ fn minimal_why(ctx: &Ctx) -> Vec<String> {
     ];
     match &ctx.scan.minimal_trace {
         Some(t) => out.push(format!(
-            "- only the stdlib packages and venv distributions in {} ({}) are kept, each whole; \
-             re-trace with `pyslim build --variant minimal --trace` after adding imports.",
+            "- only the stdlib packages and venv distributions in {} ({}) are kept, each whole (encodings \
+             codec by codec); re-trace with `pyslim build --variant minimal --trace` after adding imports.",
             t.value, t.source
         )),
         None => out.push(format!(
@@ -166,6 +168,16 @@ fn minimal_why(ctx: &Ctx) -> Vec<String> {
     if !ctx.plan.minimal.keep.is_empty() {
         out.push(format!("- kept whatever the trace says ([minimal] keep): {}.", ctx.plan.minimal.keep.join(", ")));
     }
+    out.push(if ctx.plan.minimal.sources {
+        "- every module stays a plain file, the stdlib with its .py sources and __pycache__ ([minimal] sources = true)."
+            .to_string()
+    } else {
+        "- the stdlib ships as sourceless .pyc files compiled in the builder, deflated in the interpreter's \
+         python3X.zip: tracebacks through the stdlib show no source lines. With a trace, pure-Python venv \
+         distributions (code and docs only) are deflated with their sources in pyslim-venv.zip. \
+         [minimal] sources = true keeps plain files."
+            .to_string()
+    });
     out
 }
 

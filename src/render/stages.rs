@@ -3,7 +3,8 @@
 //!
 //! Owns the order of instructions (dependency files before the source, venv before the app),
 //! the venv's interpreter path (the runtime's, linked in the builder when missing), system
-//! libraries, trimming (installers, bytecode, strip), the build steps (after the source, with
+//! libraries (apt on a runtime with a shell; the builder's shared-library step, `elf`, in every
+//! `multistage-slim` and `distroless` builder), trimming (installers, bytecode, strip), the build steps (after the source, with
 //! their settings for that `RUN` only; the multi-stage runtime then takes `/app` from the
 //! builder), `ENV`, `USER`, `EXPOSE` and the exec-form entrypoint (with the pre-start launcher
 //! when there are steps). The package-manager commands come from `installers`.
@@ -87,34 +88,6 @@ fn uniq(v: impl IntoIterator<Item = String>) -> Vec<String> {
         }
     }
     out
-}
-
-/// Where a shell-less runtime gets the shared libraries copied from the builder.
-const LIBS_DIR: &str = "/usr/local/lib/pyslim";
-
-/// Shared objects a glibc runtime (distroless python3) always has: not copied.
-const RUNTIME_HAS: &str = "libc|libm|libpthread|libdl|librt|libresolv|libutil|ld-linux[^/]*|libssl|libcrypto|libz|libffi|libexpat|libbz2|liblzma|libsqlite3|libuuid|libgcc_s|libstdc\\+\\+";
-
-/// Builder step: the libraries of `libs` (by soname, also those loaded with ctypes) and every
-/// library the venv's extension modules link, resolved with ldd, into [`LIBS_DIR`].
-fn collect_libs(libs: &[SystemLib]) -> Run {
-    let sonames = uniq(libs.iter().flat_map(|l| l.sonames.iter().cloned()));
-    Run::new()
-        .cmd(format!("mkdir -p {LIBS_DIR}"))
-        .cmd(format!(
-            "ldconfig -p | awk '{}' > /tmp/pyslim-sonames",
-            sonames.iter().map(|s| format!("$1 == \"{s}\" {{print $NF}}")).collect::<Vec<_>>().join("; ")
-        ))
-        .cmd(format!(
-            "{{ cat /tmp/pyslim-sonames; find {VENV} -name '*.so*' -type f; }} | xargs -r ldd 2>/dev/null \\\n       \
-             | awk '$2 == \"=>\" && $3 ~ /^\\// {{print $3}}' | cat - /tmp/pyslim-sonames | sort -u \\\n       \
-             | grep -v -e '^{VENV}/' | grep -v -E '/({RUNTIME_HAS})\\.so' | xargs -r cp -L -t {LIBS_DIR}/"
-        ))
-        .cmd("rm -f /tmp/pyslim-sonames")
-        .ignore(
-            "DL4006",
-            "no pipefail on purpose: ldd fails for files that are not shared objects; the step fails when cp does",
-        )
 }
 
 /// Bytecode and strip steps that finish the venv in the builder.
@@ -564,15 +537,35 @@ pub(crate) fn multi_stage(
         s.df().line(format!("COPY . {APP_DIR}/"));
         s.run(with_secrets(ctx, project));
     }
-    // A runtime without a package manager gets the libraries as files from the builder.
-    let copy_libs = !libs.is_empty() && !runtime.shell;
-    if copy_libs {
+    // The shared libraries the venv's ELF files need (compiled from source here, or loaded by
+    // name) that the runtime lacks, staged at their paths; a runtime with apt installs the known
+    // ones instead (their packages bring data files and dependencies too).
+    // (`minimal` assembles its own closure.)
+    let apt_libs = !libs.is_empty() && runtime.shell;
+    let sonames = uniq(libs.iter().flat_map(|l| l.sonames.iter().cloned()));
+    let (also, provided) = if apt_libs { (vec![], sonames) } else { (sonames, vec![]) };
+    let compiles = !compile.is_empty();
+    let skip_libs = super::elf::not_needed(ctx, !libs.is_empty(), compiles);
+    let stage_libs = ctx.variant != Variant::Minimal && skip_libs.is_none();
+    if let (Some(why), true) = (&skip_libs, ctx.variant != Variant::Minimal) {
+        s.df().comment(&format!("No shared-library step: {why}."));
+    }
+    if stage_libs {
         s.df().comment(&format!(
-            "{} has no package manager: the shared libraries the venv needs (and what they link),\n\
-             less what every glibc runtime ships, are copied from here to {LIBS_DIR}.",
-            runtime.reference
+            "Shared libraries: the venv's executables and extension modules (built here from source,\n\
+             or loaded by name) may link libraries the runtime lacks. Their DT_NEEDED closure is\n\
+             resolved with this image's loader paths; {}.\n\
+             The libraries it lacks are staged in {} at their own paths, listed in\n\
+             {}, for the runtime stage to copy to /.",
+            match ctx.flavour {
+                Flavour::Buildkit => "the runtime image is bind-mounted to see which it has",
+                Flavour::Classic =>
+                    "the runtime is taken to have glibc and what its\nPython links (the classic builder cannot mount the runtime image)",
+            },
+            super::elf::OUT,
+            super::elf::MANIFEST
         ));
-        s.run(collect_libs(&libs));
+        s.run_apart(super::elf::collect_run(ctx, builder, runtime, &also, &provided));
     }
     s.run_apart(steps);
     let source_from_builder = !ctx.plan.build_steps.is_empty();
@@ -585,17 +578,13 @@ pub(crate) fn multi_stage(
     s.df().blank();
     let from_source = !source_from_builder && source_stage(&mut s, ctx, builder);
     s.df().from(&ctx.plan.image_ref(runtime), Some("runtime"));
-    if !libs.is_empty() && !copy_libs {
+    if apt_libs {
         // checked by the caller: this runtime has a shell and apt
         s.run(apt_install(&uniq(libs.iter().map(|l| l.debian_runtime.clone()))));
     }
-    let mut env = runtime_env(ctx, &install, Some(VENV));
-    if copy_libs {
-        env.push(("LD_LIBRARY_PATH".into(), LIBS_DIR.into()));
-    }
-    s.df().env(&env);
-    if copy_libs {
-        s.df().line(format!("COPY --from=builder {LIBS_DIR}/ {LIBS_DIR}/"));
+    s.df().env(&runtime_env(ctx, &install, Some(VENV)));
+    if stage_libs {
+        s.df().line(format!("COPY --from=builder {}/ /", super::elf::OUT));
     }
     s.df().line(format!("WORKDIR {APP_DIR}"));
     s.df().line(format!("COPY --from=builder {VENV} {VENV}"));
