@@ -296,7 +296,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             let report = scan::scan(&project.path)?;
             let mut out = std::io::stdout().lock();
             if json {
-                serde_json::to_writer_pretty(&mut out, &report)?;
+                serde_json::to_writer_pretty(&mut out, &report.to_json())?;
                 writeln!(out)?;
             } else {
                 write!(out, "{}", scan_text::summary(&report))?;

@@ -10,6 +10,7 @@ use regex::Regex;
 use serde::{Deserialize, Serialize};
 
 const TABLE: &str = include_str!("../../assets/diagnoses.toml");
+const IMPORT_NAMES: &str = include_str!("../../assets/import_names.toml");
 
 /// Why something failed, and what to do about it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -39,27 +40,107 @@ pub struct Facts {
     pub python: Option<String>,
     /// The port verify waited on.
     pub port: u16,
-    /// Compiled packages of the lockfile and the Pythons (`3.10`) their locked files have
-    /// wheels for (PEP 503 names).
-    pub wheel_pythons: std::collections::BTreeMap<String, Vec<String>>,
+    /// Compiled pins (from the lockfile or the package index) and the Pythons their files have
+    /// Linux wheels for (PEP 503 names).
+    pub wheel_pythons: std::collections::BTreeMap<String, crate::scan::WheelPythons>,
+    /// The project's exact pins (PEP 503 name -> version: a lock's packages, or `==` pins), so
+    /// an error raised inside a distribution the project does not pin can say so.
+    pub pins: std::collections::BTreeMap<String, String>,
     /// The variable that selects the service's database and where it is read
     /// (`DATABASE_URL (mysite/settings.py:12)`), named by `{database}`.
     pub database_env: Option<String>,
 }
 
-/// `; its locked files have wheels for Python 3.8 to 3.10` for a package the lock lists.
-fn wheels_note(facts: &Facts, package: Option<&str>) -> String {
-    let Some(p) = package else { return String::new() };
-    let key = p.to_ascii_lowercase().replace(['_', '.'], "-");
-    let Some(minors) = facts.wheel_pythons.get(&key) else { return String::new() };
-    let minor = |v: &str| v.split('.').nth(1).and_then(|m| m.parse::<u32>().ok()).unwrap_or(0);
-    let contiguous = minors.windows(2).all(|w| minor(&w[1]) == minor(&w[0]) + 1);
-    match minors.as_slice() {
-        [] => "; its locked files have no Linux wheel at all".to_string(),
-        [one] => format!("; its locked files have wheels for Python {one} only"),
-        [first, .., last] if contiguous => format!("; its locked files have wheels for Python {first} to {last}"),
-        all => format!("; its locked files have wheels for Python {}", all.join(", ")),
+/// The distribution an import name belongs to (`assets/import_names.toml`, else the name itself).
+fn distribution_of(module: &str) -> String {
+    static CELL: OnceLock<std::collections::BTreeMap<String, String>> = OnceLock::new();
+    let table = CELL.get_or_init(|| {
+        #[derive(Deserialize)]
+        struct T {
+            import: std::collections::BTreeMap<String, String>,
+        }
+        toml::from_str::<T>(IMPORT_NAMES).map(|t| t.import).unwrap_or_default()
+    });
+    let d = table.get(module).cloned().unwrap_or_else(|| module.to_string());
+    crate::scan::normalize(&d)
+}
+
+/// The top-level packages of a traceback's site-packages frames, in order
+/// (`File "/opt/venv/lib/python3.11/site-packages/pydantic/main.py"` -> `pydantic`).
+fn site_package_frames(lines: &[String]) -> Vec<String> {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    let re = RE.get_or_init(|| {
+        Regex::new(r#"File "[^"]*/site-packages/([A-Za-z_][A-Za-z0-9_]*)"#).expect("a fixed, tested pattern")
+    });
+    lines.iter().filter_map(|l| re.captures(l)).map(|c| c[1].to_string()).collect()
+}
+
+/// When the error was raised inside a distribution the project does not pin, called from one
+/// it pins (pydantic, newest release, under tortoise-orm 0.20.0): the cause's addition and the
+/// hint.
+fn unpinned_raiser(lines: &[String], facts: &Facts) -> Option<(String, String)> {
+    if facts.pins.is_empty() {
+        return None;
     }
+    let frames = site_package_frames(lines);
+    let raiser = frames.last()?;
+    let raiser_dist = distribution_of(raiser);
+    if facts.pins.contains_key(&raiser_dist) {
+        return None;
+    }
+    let (caller, version) = frames.iter().rev().filter(|m| *m != raiser).find_map(|m| {
+        let d = distribution_of(m);
+        facts.pins.get(&d).map(|v| (d, v.clone()))
+    })?;
+    Some((
+        format!(
+            " (raised in {raiser_dist}, which the project does not pin, so pip installed its newest release, \
+             called from {caller} {version}, which it pins)"
+        ),
+        format!(
+            "pin {raiser_dist} to a release that {caller} {version} was made for (add `{raiser_dist}<X.Y` to the \
+             requirements; its changelog says where the break came), or upgrade the {caller} pin"
+        ),
+    ))
+}
+
+fn wheel_info<'a>(facts: &'a Facts, package: Option<&str>) -> Option<(String, &'a crate::scan::WheelPythons)> {
+    let p = package?;
+    let key = p.to_ascii_lowercase().replace(['_', '.'], "-");
+    facts.wheel_pythons.get(&key).map(|w| (p.to_string(), w))
+}
+
+/// `; asyncpg 0.29.0 has wheels for Python 3.8 to 3.12 (per https://pypi.org/simple/)` for a pin
+/// whose file list is known, else nothing.
+fn wheels_note(facts: &Facts, package: Option<&str>) -> String {
+    let Some((name, w)) = wheel_info(facts, package) else { return String::new() };
+    let minor = |v: &str| v.split('.').nth(1).and_then(|m| m.parse::<u32>().ok()).unwrap_or(0);
+    let contiguous = w.minors.windows(2).all(|p| minor(&p[1]) == minor(&p[0]) + 1);
+    let span = match w.minors.as_slice() {
+        [] => "no Linux wheel at all".to_string(),
+        [one] => format!("wheels for Python {one} only"),
+        [first, .., last] if contiguous => format!("wheels for Python {first} to {last}"),
+        all => format!("wheels for Python {}", all.join(", ")),
+    };
+    let none_here = !w.minors.is_empty() && python_with_wheels(w).is_none();
+    format!(
+        "; {name} {} has {span} (per {}){}",
+        w.version,
+        w.from,
+        if none_here { ", none of them a Python with an image" } else { "" }
+    )
+}
+
+/// The newest Python with a `python:3.X-slim` image in the catalogue that the pin has a wheel for.
+fn python_with_wheels(w: &crate::scan::WheelPythons) -> Option<String> {
+    let offered = crate::catalogue::versions(crate::catalogue::Family::PythonSlim);
+    w.minors.iter().rev().find(|m| offered.iter().any(|v| v.to_string() == **m)).cloned()
+}
+
+/// `--python 3.12` (the newest Python with an image the pin has wheels for), else `--python X.Y`.
+fn python_choice(facts: &Facts, package: Option<&str>) -> String {
+    let v = wheel_info(facts, package).and_then(|(_, w)| python_with_wheels(w));
+    format!("--python {}", v.as_deref().unwrap_or("X.Y"))
 }
 
 #[derive(Deserialize)]
@@ -128,12 +209,21 @@ fn index_in_build(lines: &[String]) -> Option<String> {
 }
 
 /// Fills `{1}`, `{2}` (the groups that took part in the match, in order), `{python}`, `{port}`,
-/// `{index}`, `{database}` and `{package}`.
-fn fill(template: &str, groups: &[String], facts: &Facts, package: Option<&str>, index: Option<&str>) -> String {
+/// `{index}`, `{wheels}`, `{python_choice}`, `{site_package}`, `{database}` and `{package}`.
+fn fill(
+    template: &str,
+    groups: &[String],
+    facts: &Facts,
+    package: Option<&str>,
+    index: Option<&str>,
+    site: Option<&str>,
+) -> String {
     let mut out = template
         .to_string()
+        .replace("{site_package}", site.unwrap_or("a dependency"))
         .replace("{index}", &index.map(|i| format!(" at {i}")).unwrap_or_default())
         .replace("{wheels}", &wheels_note(facts, package))
+        .replace("{python_choice}", &python_choice(facts, package))
         .replace(
             "{database}",
             &facts
@@ -162,11 +252,9 @@ pub fn diagnose(phase: Phase, lines: &[String], facts: &Facts) -> Option<Diagnos
         let groups: Vec<String> = caps.iter().skip(1).flatten().map(|m| m.as_str().trim().to_string()).collect();
         let package = package_in_build(lines);
         let index = index_in_build(lines);
-        return Some(Diagnosis {
-            kind: c.entry.kind.clone(),
-            cause: fill(&c.entry.cause, &groups, facts, package.as_deref(), index.as_deref()),
-            hint: fill(&c.entry.hint, &groups, facts, package.as_deref(), index.as_deref()),
-        });
+        let site = site_package_frames(lines).pop();
+        let fill = |t: &str| fill(t, &groups, facts, package.as_deref(), index.as_deref(), site.as_deref());
+        return Some(Diagnosis { kind: c.entry.kind.clone(), cause: fill(&c.entry.cause), hint: fill(&c.entry.hint) });
     }
     None
 }
@@ -213,7 +301,13 @@ pub enum StartFailure {
 /// Why a service did not start: a pattern in its logs, else the outcome itself with the last
 /// log line quoted.
 pub fn start_failure(failure: StartFailure, log_tail: &[String], facts: &Facts) -> Diagnosis {
-    if let Some(d) = diagnose(Phase::Start, log_tail, facts) {
+    if let Some(mut d) = diagnose(Phase::Start, log_tail, facts) {
+        if matches!(d.kind.as_str(), "app-error" | "import-error")
+            && let Some((why, hint)) = unpinned_raiser(log_tail, facts)
+        {
+            d.cause.push_str(&why);
+            d.hint = hint;
+        }
         // The status says more than "the app raised" when it answered at all.
         return match failure {
             StartFailure::Http(code) => Diagnosis { cause: format!("answered HTTP {code}: {}", d.cause), ..d },
@@ -396,7 +490,14 @@ mod tests {
     #[test]
     fn a_locked_package_names_the_pythons_it_has_wheels_for() {
         let mut f = facts();
-        f.wheel_pythons.insert("psycopg2-binary".into(), vec!["3.8".into(), "3.9".into(), "3.10".into()]);
+        f.wheel_pythons.insert(
+            "psycopg2-binary".into(),
+            crate::scan::WheelPythons {
+                version: "2.9.3".into(),
+                minors: vec!["3.8".into(), "3.9".into(), "3.10".into()],
+                from: "poetry.lock".into(),
+            },
+        );
         let log = lines(&[
             "  Building wheel for psycopg2-binary (setup.py): started",
             "Error: pg_config executable not found.",
@@ -404,11 +505,94 @@ mod tests {
         let d = diagnose(Phase::Build, &log, &f).unwrap();
         assert_eq!(
             d.cause,
-            "psycopg2-binary is compiled from source (no wheel for Python 3.13; its locked files have wheels for \
-             Python 3.8 to 3.10) and the builder has no pg_config (libpq-dev)"
+            "psycopg2-binary is compiled from source (no wheel for Python 3.13; psycopg2-binary 2.9.3 has wheels \
+             for Python 3.8 to 3.10 (per poetry.lock)) and the builder has no pg_config (libpq-dev)"
         );
         let d = diagnose(Phase::Build, &lines(&["ERROR: Failed building wheel for greenlet"]), &f).unwrap();
         assert_eq!(d.cause, "greenlet has no wheel for Python 3.13, and building it from source failed");
+    }
+
+    #[test]
+    fn an_index_pin_names_its_wheels_and_the_python_to_choose() {
+        let mut f = facts();
+        let wp = |minors: &[&str]| crate::scan::WheelPythons {
+            version: "0.29.0".into(),
+            minors: minors.iter().map(|m| m.to_string()).collect(),
+            from: "https://pypi.org/simple/".into(),
+        };
+        f.wheel_pythons.insert("asyncpg".into(), wp(&["3.8", "3.9", "3.10", "3.11", "3.12"]));
+        let log = lines(&[
+            "  Building wheel for asyncpg (pyproject.toml): finished",
+            "  ERROR: Failed building wheel for asyncpg",
+        ]);
+        let d = diagnose(Phase::Build, &log, &f).unwrap();
+        assert_eq!(
+            d.cause,
+            "asyncpg has no wheel for Python 3.13; asyncpg 0.29.0 has wheels for Python 3.8 to 3.12 \
+             (per https://pypi.org/simple/), and building it from source failed"
+        );
+        assert!(d.hint.starts_with("choose a Python that asyncpg has wheels for with --python 3.12,"), "{d:?}");
+        // wheels only for Pythons no image exists for: said, and no version offered
+        f.wheel_pythons.insert("asyncpg".into(), wp(&["3.6"]));
+        let d = diagnose(Phase::Build, &log, &f).unwrap();
+        assert!(
+            d.cause.contains(
+                "wheels for Python 3.6 only (per https://pypi.org/simple/), none of them a Python with an image"
+            ),
+            "{d:?}"
+        );
+        assert!(d.hint.contains("--python X.Y"), "{d:?}");
+    }
+
+    #[test]
+    fn several_failed_source_builds_are_named_together() {
+        let log = lines(&[
+            "Failed to build httptools uvloop watchfiles",
+            "ERROR: Failed to build installable wheels for some pyproject.toml based projects (httptools, uvloop, watchfiles)",
+        ]);
+        let d = diagnose(Phase::Build, &log, &facts()).unwrap();
+        assert_eq!(d.kind, "no-wheel");
+        assert!(d.cause.starts_with("httptools, uvloop, watchfiles have no wheel for Python 3.13"), "{d:?}");
+    }
+
+    #[test]
+    fn an_old_release_that_imports_abcs_from_collections_is_named() {
+        let tb = lines(&[
+            "  File \"/opt/venv/lib/python3.11/site-packages/werkzeug/datastructures.py\", line 16, in <module>",
+            "    from collections import Container, Iterable, MutableSet",
+            "ImportError: cannot import name 'Container' from 'collections' (/usr/lib/python3.11/collections/__init__.py)",
+        ]);
+        let d = start_failure(StartFailure::Exited(1), &tb, &facts());
+        assert_eq!(d.kind, "python-too-new");
+        assert!(d.cause.starts_with("werkzeug imports Container from collections, which Python 3.10 removed"), "{d:?}");
+        assert!(d.hint.contains("--python 3.9"), "{d:?}");
+    }
+
+    #[test]
+    fn an_error_inside_an_unpinned_distribution_says_so() {
+        let tb = lines(&[
+            "  File \"/app/app/models/pydantic.py\", line 4, in <module>",
+            "  File \"/opt/venv/lib/python3.11/site-packages/tortoise/contrib/pydantic/creator.py\", line 428, in pydantic_model_creator",
+            "  File \"/opt/venv/lib/python3.11/site-packages/pydantic/main.py\", line 1937, in create_model",
+            "pydantic.errors.PydanticUserError: `model_config` cannot be used as a model field name.",
+        ]);
+        let mut f = facts();
+        f.pins.insert("tortoise-orm".into(), "0.20.0".into());
+        f.pins.insert("pydantic-settings".into(), "2.1.0".into());
+        let d = start_failure(StartFailure::Exited(3), &tb, &f);
+        assert_eq!(d.kind, "app-error");
+        assert!(
+            d.cause.ends_with(
+                "(raised in pydantic, which the project does not pin, so pip installed its newest release, called \
+                 from tortoise-orm 0.20.0, which it pins)"
+            ),
+            "{d:?}"
+        );
+        assert!(d.hint.starts_with("pin pydantic to a release that tortoise-orm 0.20.0 was made for"), "{d:?}");
+        // pinned: nothing added
+        f.pins.insert("pydantic".into(), "2.5.3".into());
+        let d = start_failure(StartFailure::Exited(3), &tb, &f);
+        assert!(!d.cause.contains("does not pin"), "{d:?}");
     }
 
     #[test]

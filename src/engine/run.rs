@@ -76,8 +76,11 @@ pub struct VariantJob {
     pub probe: Option<ProbeImage>,
     /// The plan's Python (`3.13`), named in failure diagnoses.
     pub python: String,
-    /// Compiled packages of the lock and the Pythons they have wheels for (diagnoses name them).
-    pub wheel_pythons: std::collections::BTreeMap<String, Vec<String>>,
+    /// Compiled pins (lock or index) and the Pythons they have wheels for (diagnoses name them).
+    pub wheel_pythons: std::collections::BTreeMap<String, crate::scan::WheelPythons>,
+    /// The project's exact pins, name -> version (diagnoses say when an error comes from an
+    /// unpinned distribution).
+    pub pins: std::collections::BTreeMap<String, String>,
     /// The variable that selects the service's database, with where it is read (diagnoses name it).
     pub database_env: Option<String>,
     /// When the base images are pulled (the plan's `pull`).
@@ -139,7 +142,13 @@ impl VariantJob {
             minimal,
             tag: tag.unwrap_or_else(|| super::default_tag(&project, rendered.variant)),
             python: plan.python.to_string(),
-            wheel_pythons: scan.lock_state.as_ref().map(|s| s.value.wheel_pythons.clone()).unwrap_or_default(),
+            wheel_pythons: crate::scan::wheel_pythons(&scan.pins),
+            pins: scan
+                .pins
+                .iter()
+                .filter(|p| !p.version.is_empty())
+                .map(|p| (p.name.clone(), p.version.clone()))
+                .collect(),
             database_env: scan.database_env.as_ref().map(|f| format!("{} ({})", f.value, f.source)),
             rendered,
             context: context_root(scan),
@@ -273,6 +282,7 @@ impl Engine {
             python: Some(job.python.clone()),
             port: job.port,
             wheel_pythons: job.wheel_pythons.clone(),
+            pins: job.pins.clone(),
             database_env: job.database_env.clone(),
         };
         let built = self.build(&req, events, cancel).await.map_err(|e| e.diagnosed(&facts))?;
@@ -285,6 +295,7 @@ impl Engine {
                 v.probe = job.probe.clone();
                 v.python = Some(job.python.clone());
                 v.env = job.verify_env.clone();
+                v.pins = job.pins.clone();
                 v.database_env = job.database_env.clone();
                 Some(self.verify(&v, events, cancel).await?)
             }

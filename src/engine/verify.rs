@@ -44,6 +44,8 @@ pub struct VerifyRequest {
     /// `KEY=VALUE` settings of the service's container (`--env`, `[verify] env`): given to this
     /// run only, never part of the image.
     pub env: Vec<String>,
+    /// The project's exact pins, name -> version, named by diagnoses.
+    pub pins: std::collections::BTreeMap<String, String>,
     /// The variable that selects the service's database and where it is read, named by the
     /// diagnosis when the service cannot reach its database.
     pub database_env: Option<String>,
@@ -70,6 +72,7 @@ impl VerifyRequest {
             probe: None,
             python: None,
             env: Vec::new(),
+            pins: std::collections::BTreeMap::new(),
             database_env: None,
         }
     }
@@ -274,6 +277,7 @@ impl Engine {
             let facts = Facts {
                 python: req.python.clone(),
                 port: req.port,
+                pins: req.pins.clone(),
                 database_env: req.database_env.clone(),
                 ..Default::default()
             };

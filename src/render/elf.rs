@@ -42,6 +42,40 @@ pub fn every_runtime_has() -> &'static [String] {
     })
 }
 
+/// Lock files that list the whole resolved dependency set with each pin's files.
+const FULL_LOCKS: &[&str] = &["poetry.lock", "uv.lock", "pdm.lock", "Pipfile.lock"];
+
+/// Why the shared-library step can be left out: every runtime dependency is pinned in a full
+/// lock and installs from a wheel on the plan's Python (a manylinux wheel bundles the libraries
+/// it links, auditwheel's rule), nothing compiles, nothing is loaded by name and pyslim installs
+/// nothing unpinned. `None` when the step is needed or might be (unknown is needed).
+pub(crate) fn not_needed(ctx: &Ctx, libs_loaded_by_name: bool, compiles: bool) -> Option<String> {
+    let scan = ctx.scan;
+    let lock = scan.lockfile.as_ref()?;
+    let lock_name = lock.value.rsplit('/').next().unwrap_or(&lock.value);
+    if !FULL_LOCKS.contains(&lock_name) || libs_loaded_by_name || compiles {
+        return None;
+    }
+    if !ctx.plan.extra_requirements.is_empty() || scan.pins.is_empty() {
+        return None;
+    }
+    // a project installed with setuptools may build its own extension modules
+    if scan.installable && scan.root.join(ctx.member.as_deref().unwrap_or("")).join("setup.py").is_file() {
+        return None;
+    }
+    let runtime: Vec<_> = scan.pins.iter().filter(|p| p.runtime).collect();
+    if runtime.iter().all(|p| p.has_wheel_for(ctx.plan.python) == Some(true)) {
+        Some(format!(
+            "every runtime pin in {} ({}) installs from a wheel for Python {},\nand wheels bundle the libraries they link",
+            lock.value,
+            runtime.len(),
+            ctx.plan.python
+        ))
+    } else {
+        None
+    }
+}
+
 /// The builder step. `also`: sonames loaded with dlopen/ctypes (no DT_NEEDED names them);
 /// `provided`: sonames the runtime stage installs with its own package manager.
 pub(crate) fn collect_run(

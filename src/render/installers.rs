@@ -22,9 +22,12 @@ use super::text::{Run, sh_quote};
 const POETRY: &[&str] = &["poetry>=2,<3", "poetry-plugin-export>=1.9,<2"];
 const UV: &[&str] = &["uv>=0.13,<1"];
 const PDM: &[&str] = &["pdm>=2,<3"];
-/// A stale lock written by Poetry 1.x: Poetry 1.8 reads every 1.x lock and, like the Poetry that
-/// wrote it, only warns that it is stale (Poetry 2's export refuses it). Its own dependency
-/// brings the matching export plugin (1.x), so `poetry export` works.
+/// A lock written by Poetry 1.x: Poetry 1.8 reads every 1.x lock as the Poetry that wrote it did.
+/// Poetry 2 refuses a stale one, and its export plugin (1.10) drops from a 1.x lock (no
+/// per-package markers) a package whose marker joins an extra with other conditions
+/// (uvicorn[standard]'s `uvloop ; sys_platform != "win32" and ... and extra == "standard"`),
+/// which pip's hash mode then refuses as unpinned. Its own dependency brings the matching export
+/// plugin (1.x), so `poetry export` works.
 const POETRY1: &[&str] = &["poetry>=1.8,<2"];
 
 const PIPENV: &[&str] = &["pipenv>=2024.1"];
@@ -180,9 +183,14 @@ impl Recipe<'_> {
             .unwrap_or_else(|| "requirements.txt".into())
     }
 
-    /// A stale poetry.lock written by Poetry 1.x (see [`POETRY1`]).
-    fn stale_poetry1_lock(&self) -> bool {
-        self.scan.lock_state.as_ref().is_some_and(|s| s.value.stale && s.value.poetry1())
+    /// A poetry.lock written by Poetry 1.x, stale or not (see [`POETRY1`]).
+    fn poetry1_lock(&self) -> bool {
+        self.scan.lock_state.as_ref().is_some_and(|s| s.value.poetry1())
+    }
+
+    /// Whether the lock no longer matches pyproject.toml.
+    fn stale_lock(&self) -> bool {
+        self.scan.lock_state.as_ref().is_some_and(|s| s.value.stale)
     }
 
     /// A pdm.lock without environment markers whose pins the scan read (see [`Self::pins_recipe`]).
@@ -234,7 +242,7 @@ impl Recipe<'_> {
             PackageManager::Poetry if !self.has_file("poetry.lock") && self.scan.installable => {
                 self.pyproject_recipe()
             }
-            PackageManager::Poetry if self.stale_poetry1_lock() => self.export_recipe(
+            PackageManager::Poetry if self.poetry1_lock() => self.export_recipe(
                 "poetry",
                 POETRY1,
                 &["pyproject.toml", "poetry.lock"],
@@ -243,7 +251,11 @@ impl Recipe<'_> {
                     Mode::Naive => "export -f requirements.txt -o /tmp/requirements.txt",
                     _ => "export --only main -f requirements.txt -o /tmp/requirements.txt",
                 },
-                "poetry.lock is stale and was written by Poetry 1.x: Poetry 1.8 exports it (with a warning, as the Poetry that wrote it would) where Poetry 2 refuses; pip installs the export",
+                if self.stale_lock() {
+                    "poetry.lock is stale and was written by Poetry 1.x: Poetry 1.8 exports it (with a warning, as the Poetry that wrote it would) where Poetry 2 refuses; pip installs the export"
+                } else {
+                    "poetry.lock was written by Poetry 1.x: Poetry 1.8 exports it as its writer would (Poetry 2's export drops packages whose markers join an extra with other conditions); pip installs the export"
+                },
             ),
             PackageManager::Poetry => self.export_recipe(
                 "poetry",

@@ -592,7 +592,13 @@ pub(crate) fn multi_stage(
     let apt_libs = !libs.is_empty() && runtime.shell;
     let sonames = uniq(libs.iter().flat_map(|l| l.sonames.iter().cloned()));
     let (also, provided) = if apt_libs { (vec![], sonames) } else { (sonames, vec![]) };
-    if ctx.variant != Variant::Minimal {
+    let compiles = !compile.is_empty();
+    let skip_libs = super::elf::not_needed(ctx, !libs.is_empty(), compiles);
+    let stage_libs = ctx.variant != Variant::Minimal && skip_libs.is_none();
+    if let (Some(why), true) = (&skip_libs, ctx.variant != Variant::Minimal) {
+        s.df().comment(&format!("No shared-library step: {why}."));
+    }
+    if stage_libs {
         s.df().comment(&format!(
             "Shared libraries: the venv's executables and extension modules (built here from source,\n\
              or loaded by name) may link libraries the runtime lacks. Their DT_NEEDED closure is\n\
@@ -635,7 +641,9 @@ pub(crate) fn multi_stage(
         s.run(apt_install(&uniq(libs.iter().map(|l| l.debian_runtime.clone()))));
     }
     s.df().env(&runtime_env(ctx, &install, Some(VENV)));
-    s.df().line(format!("COPY --from=builder {}/ /", super::elf::OUT));
+    if stage_libs {
+        s.df().line(format!("COPY --from=builder {}/ /", super::elf::OUT));
+    }
     s.df().line(format!("WORKDIR {APP_DIR}"));
     s.df().line(format!("COPY --from=builder {VENV} {VENV}"));
     app_and_start(&mut s, ctx, from_source, source_from_builder);

@@ -86,7 +86,20 @@ pub fn detect(ctx: &mut Ctx, report: &mut ScanReport, _code: &Code) -> Project {
         ctx.warn(format!("several lockfiles ({}); using {}", names.join(", "), names[0]));
     }
 
-    let requirements = requirement_roots(ctx);
+    let mut requirements = requirement_roots(ctx);
+    // The project's own Dockerfile says which requirements file a container installs.
+    let from_dockerfile = dockerfile_requirements(ctx);
+    if let Some((file, at)) = &from_dockerfile
+        && requirements.first() != Some(file)
+    {
+        if let Some(usual) = requirements.first() {
+            ctx.warn(format!(
+                "{at} installs {file}, not {usual}: the image gets {file}'s dependencies, as the project's own \
+                 container does (point pyslim at a copy without that Dockerfile line to install {usual} instead)"
+            ));
+        }
+        requirements = vec![file.clone()];
+    }
     let (manager, lockfile, why): (PackageManager, Option<String>, String) = if let Some((f, m)) = locks.first() {
         (*m, Some(f.to_string()), f.to_string())
     } else if let Some(ws) = uv_workspace(ctx) {
@@ -102,7 +115,11 @@ pub fn detect(ctx: &mut Ctx, report: &mut ScanReport, _code: &Code) -> Project {
         ctx.warn("Pipfile without Pipfile.lock: `pipenv install --deploy` needs the lock; run `pipenv lock`");
         (PackageManager::Pipenv, None, "Pipfile".to_string())
     } else if let Some(first) = requirements.first() {
-        (PackageManager::Pip, None, first.clone())
+        let why = match &from_dockerfile {
+            Some((file, at)) if file == first => format!("{first} (installed by {at})"),
+            _ => first.clone(),
+        };
+        (PackageManager::Pip, None, why)
     } else if get(&py, &["tool", "pdm"]).is_some() && !py.contains_key("project") {
         (PackageManager::Pdm, None, "pyproject.toml [tool.pdm]".to_string())
     } else if py.contains_key("project") {
@@ -226,6 +243,43 @@ fn lock_source(m: PackageManager) -> &'static str {
         PackageManager::Pipenv => "Pipenv lockfile",
         _ => "lockfile",
     }
+}
+
+/// The requirements file the project's own Dockerfile installs (`RUN pip install -r
+/// requirements/docker.txt`, `uv pip install -r /requirements/production.txt`), as a path in the
+/// project, with the line that installs it (`Dockerfile:13`). A path in the image is matched to
+/// the project by its longest tail that exists (`/requirements/production.txt` ->
+/// `requirements/production.txt`). The first such line wins.
+fn dockerfile_requirements(ctx: &mut Ctx) -> Option<(String, String)> {
+    let name = ["Dockerfile", "dockerfile", "Containerfile"].into_iter().find(|n| ctx.is_file(n))?;
+    let text = ctx.read(name)?;
+    let df = super::dockerfile::parse(&text, name);
+    for (run, line) in &df.runs {
+        for segment in run.split("&&").flat_map(|s| s.split(';')) {
+            let words = shlex::split(segment).unwrap_or_default();
+            let Some(install) = words.iter().position(|w| w == "install") else { continue };
+            if !words[..install].iter().any(|w| w == "pip" || w.ends_with("/pip") || w.starts_with("pip3")) {
+                continue;
+            }
+            let mut it = words[install + 1..].iter();
+            while let Some(w) = it.next() {
+                let file = match w.as_str() {
+                    "-r" | "--requirement" => it.next().cloned(),
+                    _ => w.strip_prefix("--requirement=").or_else(|| w.strip_prefix("-r")).map(String::from),
+                };
+                let Some(file) = file.filter(|f| !f.is_empty()) else { continue };
+                let file = super::dockerfile::substitute(&file, &df.env);
+                let parts: Vec<&str> = file.split('/').filter(|p| !p.is_empty() && *p != "." && *p != "..").collect();
+                for i in 0..parts.len() {
+                    let rel = parts[i..].join("/");
+                    if ctx.is_file(&rel) && (rel.ends_with(".txt") || rel.ends_with(".in")) {
+                        return Some((rel, format!("{name}:{line}")));
+                    }
+                }
+            }
+        }
+    }
+    None
 }
 
 /// Top-level requirement files: `requirements.txt` first, then production-looking ones;

@@ -88,6 +88,35 @@ impl LockedPackage {
     }
 }
 
+/// The Pythons a compiled pin has Linux wheels for, and where its file list came from, so a
+/// failed source build can say which Pythons would have installed it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct WheelPythons {
+    /// The pinned version (`0.29.0`).
+    pub version: String,
+    /// CPython minors (`3.8`) with a Linux wheel, oldest first (empty: source only).
+    pub minors: Vec<String>,
+    /// Where the file list came from (`poetry.lock`, `https://pypi.org/simple/`).
+    pub from: String,
+}
+
+/// [`WheelPythons`] for every runtime pin with a file list that is compiled or source only,
+/// by PEP 503 name.
+pub fn wheel_pythons(pins: &[LockedPackage]) -> BTreeMap<String, WheelPythons> {
+    pins.iter()
+        .filter(|p| p.runtime && (p.is_compiled() || (p.wheels.is_empty() && p.sdist)))
+        .filter_map(|p| {
+            let from = p.files_from.clone()?;
+            let minors = (6..=15)
+                .map(|m| PythonVersion::new(3, m))
+                .filter(|v| p.has_wheel_for(*v) == Some(true))
+                .map(|v| v.to_string())
+                .collect();
+            Some((p.name.clone(), WheelPythons { version: p.version.clone(), minors, from }))
+        })
+        .collect()
+}
+
 /// What a lockfile pins.
 #[derive(Clone, Debug, Default)]
 pub struct LockInfo {

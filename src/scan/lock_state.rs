@@ -5,7 +5,7 @@
 //! Reports a [`LockState`] and a warning; the render side picks the tool that can read it.
 //! It does not read what the lock pins (`lock`).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use serde::Serialize;
 use sha2::Digest;
@@ -30,10 +30,6 @@ pub struct LockState {
     /// (`colorama==0.4.6 ; (platform_system == "Windows")`), for pip to install.
     #[serde(skip)]
     pub pins: Vec<String>,
-    /// Compiled runtime packages of the lock and the CPython minors (`3.10`) their locked files
-    /// have Linux wheels for, so a failed source build can say which Pythons would have worked.
-    #[serde(skip)]
-    pub wheel_pythons: BTreeMap<String, Vec<String>>,
 }
 
 impl LockState {
@@ -60,17 +56,7 @@ pub fn detect(ctx: &mut Ctx, report: &mut ScanReport) {
         PackageManager::Pdm => pdm(&lock, &lock_toml, pyproject.as_ref()),
         _ => None,
     };
-    let Some((mut state, source, warning)) = found else { return };
-    if let Some(info) = super::lock::read(ctx, &lock, &lock) {
-        for p in info.packages.iter().filter(|p| p.runtime && p.is_compiled()) {
-            let minors: Vec<String> = (6..=15)
-                .map(|m| crate::python::PythonVersion::new(3, m))
-                .filter(|v| p.has_wheel_for(*v) == Some(true))
-                .map(|v| v.to_string())
-                .collect();
-            state.wheel_pythons.insert(p.name.clone(), minors);
-        }
-    }
+    let Some((state, source, warning)) = found else { return };
     if let Some(w) = warning {
         report.warnings.push(w);
     }

@@ -28,7 +28,7 @@ mod index_auth;
 mod lock;
 mod lock_state;
 pub use index::{OFFLINE_ENV, stay_offline};
-pub use lock::LockedPackage;
+pub use lock::{LockedPackage, WheelPythons, normalize, wheel_pythons};
 mod pycode;
 mod python_version;
 mod secrets;
@@ -244,6 +244,10 @@ pub struct ScanReport {
     /// Path of the lockfile relative to the root (may be `../uv.lock` in a uv workspace).
     pub lockfile: Option<Fact<String>>,
     pub python: Option<Fact<PythonVersion>>,
+    /// What bounds the Python choice (the ranges and the pins' wheels, as catalogue versions);
+    /// in the JSON as `python.bound` (see [`ScanReport::to_json`]).
+    #[serde(skip)]
+    pub python_bound: Option<PythonBound>,
     pub framework: Option<Fact<Framework>>,
     pub app_server: Option<Fact<AppServer>>,
     /// `pkg.module:attr` (`pkg:create_app()` for a factory), or the script path for Streamlit
@@ -348,6 +352,43 @@ pub struct ScanReport {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub index_credentials: Vec<String>,
     pub warnings: Vec<String>,
+}
+
+/// The Pythons a project allows, as catalogue versions (`python:3.X-slim`), oldest first: what
+/// its ranges admit and what its pins install on from wheels. The `python` fact is one of them;
+/// a script that has no image for that one picks the nearest it has.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct PythonBound {
+    /// The ranges (`requires-python`, Poetry's `python`) as PEP 440, joined with ` and `.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub range: Option<String>,
+    /// Catalogue versions the ranges admit (absent without a range).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allowed_by_range: Option<Vec<PythonVersion>>,
+    /// Catalogue versions on which every runtime pin installs from a wheel (or is pure Python),
+    /// ranges not applied (absent when no pin has a file list).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wheels_for: Option<Vec<PythonVersion>>,
+    /// The oldest and newest of `wheels_for` when the pins rule some catalogue version out.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min_by_pins: Option<PythonVersion>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_by_pins: Option<PythonVersion>,
+    /// Which pins stop it there (`uvloop 0.19.0 has wheels up to cp312`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_reason: Option<String>,
+}
+
+impl ScanReport {
+    /// The report as JSON: the derived form, with `python.bound` beside the python fact's value
+    /// and source.
+    pub fn to_json(&self) -> serde_json::Value {
+        let mut v = serde_json::to_value(self).unwrap_or(serde_json::Value::Null);
+        if let (Some(b), Some(py)) = (&self.python_bound, v.get_mut("python").and_then(|p| p.as_object_mut())) {
+            py.insert("bound".into(), serde_json::to_value(b).unwrap_or(serde_json::Value::Null));
+        }
+        v
+    }
 }
 
 /// An argv as one shell-quoted command line (`gunicorn -b 0.0.0.0:8000 'shop:create_app()'`),

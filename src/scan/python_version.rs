@@ -18,7 +18,7 @@ use super::deps::Project;
 use super::dockerfile::Dockerfile;
 use super::files::{Ctx, get_str};
 use super::lock::LockInfo;
-use super::{Fact, ScanReport};
+use super::{Fact, PythonBound, ScanReport};
 
 pub fn detect(ctx: &mut Ctx, report: &mut ScanReport, project: &Project, docker: Option<&Dockerfile>) {
     let fixed = fixed_sources(ctx, report, project);
@@ -36,11 +36,47 @@ pub fn detect(ctx: &mut Ctx, report: &mut ScanReport, project: &Project, docker:
             })
             .or_else(|| ci_version(ctx))
     });
-    let choice = choose(&Constraints { hint: hint.as_ref(), ranges: &ranges, pins: project.wheel_info() });
+    let constraints = Constraints { hint: hint.as_ref(), ranges: &ranges, pins: project.wheel_info() };
+    let choice = choose(&constraints);
     for w in choice.warnings {
         ctx.warn(w);
     }
+    report.python_bound = choice.fact.as_ref().and_then(|_| bound(&constraints));
     report.python = choice.fact;
+}
+
+/// The range the project allows, as catalogue versions: what its ranges admit and what its pins
+/// install on from wheels, so a script can pick the nearest version an image exists for.
+/// `None` when neither a range nor a pin with a file list says anything.
+pub(crate) fn bound(c: &Constraints) -> Option<PythonBound> {
+    let offered = catalogue::versions(Family::PythonSlim);
+    let allowed_by_range: Option<Vec<PythonVersion>> = (!c.ranges.is_empty())
+        .then(|| offered.iter().copied().filter(|v| c.ranges.iter().all(|r| r.allows(*v))).collect());
+    let pins = c.pins.filter(|p| p.packages.iter().any(|x| x.runtime && x.files_from.is_some()));
+    let wheels_for: Option<Vec<PythonVersion>> =
+        pins.map(|p| offered.iter().copied().filter(|v| p.missing_wheels(*v).is_empty()).collect());
+    if allowed_by_range.is_none() && wheels_for.is_none() {
+        return None;
+    }
+    let list = |w: &Option<Vec<PythonVersion>>| w.as_ref().filter(|w| w.len() < offered.len()).cloned();
+    let span = list(&wheels_for);
+    let (min_by_pins, max_by_pins) =
+        (span.as_ref().and_then(|w| w.first().copied()), span.as_ref().and_then(|w| w.last().copied()));
+    // The pins that stop the span: those without a wheel for the version above it.
+    let above = max_by_pins.and_then(|m| offered.iter().copied().find(|v| *v > m));
+    let max_reason = match (pins, above) {
+        (Some(p), Some(v)) => Some(why_not(p, v)),
+        _ => None,
+    };
+    let range = c.ranges.iter().map(|r| r.spec.clone()).collect::<Vec<_>>().join(" and ");
+    Some(PythonBound {
+        range: (!range.is_empty()).then_some(range),
+        allowed_by_range,
+        wheels_for,
+        min_by_pins,
+        max_by_pins,
+        max_reason,
+    })
 }
 
 /// What bounds the Python choice.
