@@ -9,7 +9,6 @@
 //! is tagged `pyslim-test/diagnose-*` and removed at the end, also when an assertion fails.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use serde_json::Value;
 
@@ -98,16 +97,7 @@ fn index_credentials_are_a_warning_that_never_prints_the_token() {
     }
 }
 
-/// Removes the test's images on drop (also when an assertion panics).
-struct Tags(Vec<String>);
-
-impl Drop for Tags {
-    fn drop(&mut self) {
-        for t in &self.0 {
-            let _ = Command::new("docker").args(["rmi", "-f", t]).output();
-        }
-    }
-}
+use common::Tags;
 
 const PY311: [&str; 1] = ["pyslim-mirror/python:3.11-slim"];
 const PY313: [&str; 2] = ["pyslim-mirror/python:3.13-slim", "pyslim-mirror/distroless/python3-debian13:nonroot"];

@@ -137,16 +137,7 @@ fn filter_script_copies_the_closure_the_runtime_lacks_and_refuses_a_stray_libpyt
     assert!(!manifest.contains("/libc.so.6") && !manifest.contains("/libm.so.6"), "{manifest}");
 }
 
-/// Removes the test's images on drop (also when an assertion panics).
-struct Tags(Vec<String>);
-
-impl Drop for Tags {
-    fn drop(&mut self) {
-        for t in &self.0 {
-            let _ = Command::new("docker").args(["rmi", "-f", t]).output();
-        }
-    }
-}
+use common::Tags;
 
 const IMAGES: [&str; 3] = [
     "pyslim-mirror/python:3.13",

@@ -32,16 +32,7 @@ async fn engine() -> Option<Engine> {
     Some(engine)
 }
 
-/// Removes the test's images on drop (also when an assertion panics).
-struct Tags(Vec<String>);
-
-impl Drop for Tags {
-    fn drop(&mut self) {
-        for t in &self.0 {
-            let _ = Command::new("docker").args(["rmi", "-f", t]).output();
-        }
-    }
-}
+use common::Tags;
 
 fn inspect(tag: &str, format: &str) -> String {
     let out = Command::new("docker").args(["image", "inspect", "-f", format, tag]).output().unwrap();

@@ -22,52 +22,19 @@ const IMAGES: [&str; 3] = [
     "pyslim-mirror/python:3.13",
 ];
 
-/// Removes the test's images on drop (also when an assertion panics).
-struct Tags(Vec<String>);
-
-impl Drop for Tags {
-    fn drop(&mut self) {
-        for t in &self.0 {
-            let _ = std::process::Command::new("docker").args(["rmi", "-f", t]).output();
-        }
-    }
-}
+use common::{Run, Tags};
 
 fn fixture(tmp: &Path, name: &str) -> PathBuf {
-    let to = tmp.join(name);
-    common::copy_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name), &to);
-    to
-}
-
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
+    common::fixture_copy(tmp, name)
 }
 
 /// `pyslim build DIR --verify --tag TAG ARGS...` against the stand-ins.
 fn build(dir: &Path, tag: &str, tags: &mut Tags, args: &[&str]) -> Run {
-    tags.0.push(tag.to_string());
-    let out = common::pyslim_with(None)
-        .arg("build")
-        .arg(dir)
-        .args(["--verify", "--tag", tag])
-        .args(args)
-        .timeout(std::time::Duration::from_secs(900))
-        .output()
-        .unwrap();
-    let run = Run {
-        code: out.status.code(),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    };
-    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
-    run
+    common::build_verify(dir, tag, tags, args, 900)
 }
 
 fn expect_ok(what: &str, r: &Run) {
-    assert_eq!(r.code, Some(0), "{what}: exit {:?}\n{}\n{}", r.code, r.stdout, r.stderr);
-    assert!(r.stdout.contains("verified: HTTP 200"), "{what}: {}\n{}", r.stdout, r.stderr);
+    common::expect_verified(what, r)
 }
 
 /// `pyslim scan DIR --json` as JSON.

@@ -198,3 +198,55 @@ pub fn copy_dir(src: &Path, dst: &Path) {
         }
     }
 }
+
+/// Removes a test's images on drop (also when an assertion panics).
+pub struct Tags(pub Vec<String>);
+
+impl Drop for Tags {
+    fn drop(&mut self) {
+        for t in &self.0 {
+            let _ = Std::new("docker").args(["rmi", "-f", t]).output();
+        }
+    }
+}
+
+/// Copies `tests/fixtures/NAME` into `tmp` and returns the copy.
+pub fn fixture_copy(tmp: &Path, name: &str) -> std::path::PathBuf {
+    let to = tmp.join(name);
+    copy_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name), &to);
+    to
+}
+
+/// What a `pyslim` run printed and how it ended.
+pub struct Run {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// `pyslim build DIR --verify --tag TAG ARGS...` against the stand-ins, at most `secs` seconds;
+/// the tag is removed with `tags`.
+pub fn build_verify(dir: &Path, tag: &str, tags: &mut Tags, args: &[&str], secs: u64) -> Run {
+    tags.0.push(tag.to_string());
+    let out = pyslim_with(None)
+        .arg("build")
+        .arg(dir)
+        .args(["--verify", "--tag", tag])
+        .args(args)
+        .timeout(Duration::from_secs(secs))
+        .output()
+        .unwrap();
+    let run = Run {
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    };
+    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+    run
+}
+
+/// The run exited 0 and its image answered HTTP 200.
+pub fn expect_verified(what: &str, r: &Run) {
+    assert_eq!(r.code, Some(0), "{what}: exit {:?}\n{}\n{}", r.code, r.stdout, r.stderr);
+    assert!(r.stdout.contains("verified: HTTP 200"), "{what}: {}\n{}", r.stdout, r.stderr);
+}
