@@ -17,7 +17,8 @@
 # No registry is reachable here, so base images come from the local stand-ins
 # (scripts/fixture-images.sh) through the image mirror. Debian ships no Python 3.12 (and not every
 # version has a stand-in): when the Python pyslim picks has no stand-in, the service is measured
-# with `--python` set to the nearest version that has one, and the row says so.
+# with `--python` set to the nearest stand-in that its pins allow (the scan's `python.bound`),
+# else the nearest one, at most two tries, and the row says so.
 #
 # Environment:
 #   PYSLIM_BIN            the pyslim binary (default: target/release/pyslim, built if missing)
@@ -59,13 +60,20 @@ trap 'rm -rf "$WORK"' EXIT
 standins=$(docker images --format '{{.Repository}}:{{.Tag}}' |
   sed -n "s#^${PYSLIM_IMAGE_MIRROR}/python:\([0-9]*\.[0-9]*\)-slim\$#\1#p" | sort -t. -k2,2n -u | tr '\n' ' ')
 
-# standins_by_distance 3.12 -> the stand-in versions, nearest first (the newer one on a tie).
-standins_by_distance() {
-  python3 - "$1" $standins <<'EOF2'
-import sys
+# standins_by_preference 3.12 BOUND_JSON -> the stand-in versions, first those the scan's
+# python.bound allows (in its wheels_for and allowed_by_range lists, when it has them), then the
+# ones that meet one of the two, each group nearest first (the newer one on a tie).
+standins_by_preference() {
+  python3 - "$1" "$2" $standins <<'EOF2'
+import json, sys
 want = int(sys.argv[1].split(".")[1])
-have = sys.argv[2:]
-print(" ".join(sorted(have, key=lambda v: (abs(int(v.split(".")[1]) - want), -int(v.split(".")[1])))))
+bound = json.loads(sys.argv[2] or "{}") or {}
+have = sys.argv[3:]
+def meets(v):
+    return sum(v in bound[k] for k in ("wheels_for", "allowed_by_range") if k in bound) - \
+        sum(1 for k in ("wheels_for", "allowed_by_range") if k in bound)
+minor = lambda v: int(v.split(".")[1])
+print(" ".join(sorted(have, key=lambda v: (-meets(v), abs(minor(v) - want), -minor(v)))))
 EOF2
 }
 
@@ -138,11 +146,13 @@ for dir in "${dirs[@]}"; do
   log=$LOGS/$name
   note=""
   flags=()
-  python=$("$BIN" scan "$copy" --json 2>/dev/null | python3 -c 'import json,sys; f=json.load(sys.stdin).get("python"); print(f["value"] if f else "")' || true)
+  scan=$("$BIN" scan "$copy" --json 2>/dev/null || true)
+  python=$(python3 -c 'import json,sys; f=json.loads(sys.argv[1] or "{}").get("python"); print(f["value"] if f else "")' "$scan" || true)
+  bound=$(python3 -c 'import json,sys; f=json.loads(sys.argv[1] or "{}").get("python") or {}; print(json.dumps(f.get("bound") or {}))' "$scan" || true)
   tries=("")
   if [ -n "$python" ] && ! grep -qw -- "$python" <<<"$standins"; then
     # No stand-in for the chosen Python: the nearest ones, in turn, until one verifies (at most two).
-    read -r -a near <<<"$(standins_by_distance "$python")"
+    read -r -a near <<<"$(standins_by_preference "$python" "$bound")"
     tries=("${near[@]:0:2}")
   fi
   tag=pyslim-scoreboard/$name:latest
