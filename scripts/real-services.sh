@@ -185,6 +185,8 @@ for dir in "${dirs[@]}"; do
     for i in "${!tried[@]}"; do [ "$i" != "$best" ] && others+=("${tried[$i]}"); done
     if [ ${#others[@]} -gt 0 ]; then
       if [ "$code" = 0 ]; then note="$note (--python ${others[*]} did not verify)"
+      elif [ "$(rank "$log.try$((best == 0 ? 1 : 0)).json" 1)" = "$best_rank" ]; then
+        note="$note (--python ${others[*]} got no further)"
       else note="$note (--python ${others[*]} got less far)"; fi
     fi
   fi

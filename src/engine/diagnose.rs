@@ -147,6 +147,33 @@ fn python_choice(facts: &Facts, package: Option<&str>) -> String {
 #[serde(deny_unknown_fields)]
 struct Table {
     diagnosis: Vec<Entry>,
+    service: Vec<Service>,
+}
+
+/// A client library whose error lines name the service a `needs-service` cause is about.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Service {
+    pattern: String,
+    name: String,
+}
+
+/// The services of `assets/diagnoses.toml`'s `[[service]]` table, compiled.
+fn services() -> &'static [(Regex, String)] {
+    static CELL: OnceLock<Vec<(Regex, String)>> = OnceLock::new();
+    CELL.get_or_init(|| {
+        let t: Table = toml::from_str(TABLE).expect("assets/diagnoses.toml is checked by a unit test");
+        t.service
+            .into_iter()
+            .map(|s| (Regex::new(&s.pattern).expect("every service pattern is tested"), s.name))
+            .collect()
+    })
+}
+
+/// The service the log's client library names (`psycopg2.OperationalError` -> PostgreSQL), the
+/// last such line winning.
+fn service_in_log(lines: &[String]) -> Option<&'static str> {
+    lines.iter().rev().find_map(|l| services().iter().find(|(re, _)| re.is_match(l)).map(|(_, n)| n.as_str()))
 }
 
 #[derive(Deserialize)]
@@ -209,7 +236,8 @@ fn index_in_build(lines: &[String]) -> Option<String> {
 }
 
 /// Fills `{1}`, `{2}` (the groups that took part in the match, in order), `{python}`, `{port}`,
-/// `{index}`, `{wheels}`, `{python_choice}`, `{site_package}`, `{database}` and `{package}`.
+/// `{index}`, `{wheels}`, `{python_choice}`, `{site_package}`, `{database}` and `{package}`
+/// (`{service}` is filled by [`diagnose`]).
 fn fill(
     template: &str,
     groups: &[String],
@@ -253,7 +281,10 @@ pub fn diagnose(phase: Phase, lines: &[String], facts: &Facts) -> Option<Diagnos
         let package = package_in_build(lines);
         let index = index_in_build(lines);
         let site = site_package_frames(lines).pop();
-        let fill = |t: &str| fill(t, &groups, facts, package.as_deref(), index.as_deref(), site.as_deref());
+        let service = service_in_log(lines).unwrap_or("a service (a database, Redis, ...)");
+        let fill = |t: &str| {
+            fill(t, &groups, facts, package.as_deref(), index.as_deref(), site.as_deref()).replace("{service}", service)
+        };
         return Some(Diagnosis { kind: c.entry.kind.clone(), cause: fill(&c.entry.cause), hint: fill(&c.entry.hint) });
     }
     None
@@ -357,6 +388,22 @@ mod tests {
 
     fn lines(s: &[&str]) -> Vec<String> {
         s.iter().map(|l| l.to_string()).collect()
+    }
+
+    #[test]
+    fn needs_service_names_the_service_from_its_client_library() {
+        let lines = |l: &str| vec!["Traceback (most recent call last):".to_string(), l.to_string()];
+        let pg = diagnose(Phase::Start, &lines("psycopg2.OperationalError: Connection refused"), &facts()).unwrap();
+        assert_eq!(pg.kind, "needs-service");
+        assert!(pg.cause.starts_with("the app connects to PostgreSQL outside the image"), "{}", pg.cause);
+        let redis =
+            diagnose(Phase::Start, &lines("redis.exceptions.ConnectionError: Error 111 connecting"), &facts()).unwrap();
+        assert!(redis.cause.contains("connects to Redis outside"), "{}", redis.cause);
+        let other = diagnose(Phase::Start, &lines("ConnectionRefusedError: [Errno 111]"), &facts()).unwrap();
+        assert!(other.cause.contains("connects to a service (a database, Redis, ...) outside"), "{}", other.cause);
+        for (re, name) in services() {
+            assert!(!name.is_empty() && !re.as_str().is_empty());
+        }
     }
 
     #[test]
