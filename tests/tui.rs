@@ -841,7 +841,8 @@ fn sigterm_stops_a_running_build_before_leaving() {
 }
 
 /// A Django project served by runserver, with a migration to run before the server, a
-/// collectstatic build step and a Procfile `release:` line offered as a build step.
+/// collectstatic build step, a Procfile `release:` line offered as a build step and its SQLite
+/// folder writable by the runtime user.
 fn django_app() -> App {
     let root = Path::new("/home/dev/shop");
     let argv = |s: &str| s.split_whitespace().map(String::from).collect::<Vec<_>>();
@@ -860,6 +861,7 @@ fn django_app() -> App {
         )],
         build_step_candidates: vec![Fact::new("python manage.py compilemessages".to_string(), "Procfile:2 (release:)")],
         build_env: vec![Fact::new("SECRET_KEY=build-placeholder".to_string(), "shop/settings.py:5")],
+        writable: vec![Fact::new("/app".to_string(), "shop/settings.py:40 (DATABASES NAME: BASE_DIR / db.sqlite3)")],
         dependencies: vec![Dependency {
             name: "django".into(),
             requirement: "django>=5".into(),
@@ -883,6 +885,7 @@ fn snapshot_entrypoint_with_steps_and_the_gunicorn_offer() {
     let text = screen_text(&app, 80, 24);
     assert!(text.contains("s serves with gunicorn"), "{text}");
     assert!(text.contains("After 1 pre-start step the image runs"), "{text}");
+    assert!(text.contains("Writable by the runtime user: /app (--writable)"), "{text}");
     key(&mut app, KeyCode::BackTab);
     assert_eq!(app.entry.focus, EntryFocus::Steps);
     snap("entrypoint_steps", &app);

@@ -18,10 +18,15 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
     let t = &app.theme;
     let e = &app.entry;
     let list_h = (e.candidates.len().max(1) as u16 + 3).min(if area.height < 30 { 5 } else { 8 });
+    // the directories the runtime user writes (the plan's `writable`) get a line when there are any
+    let writable: Vec<&str> = match &app.plan {
+        Some(Ok(plan)) => plan.writable.iter().map(|w| w.path.as_str()).collect(),
+        _ => Vec::new(),
+    };
     let [list, inputs, runs, steps, error] = Layout::vertical([
         Constraint::Length(list_h),
         Constraint::Length(3),
-        Constraint::Length(3),
+        Constraint::Length(if writable.is_empty() { 3 } else { 4 }),
         Constraint::Min(4),
         Constraint::Length(if e.error.is_some() { 2 } else { 0 }),
     ])
@@ -77,14 +82,10 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
         Line::styled(format!(" Listens on port {} (EXPOSE and the verify run use it).", e.port.value()), t.dim())
     };
     let mut lines = vec![runs_line, hint];
-    // the directories the runtime user writes (the plan's `writable`), when there are any
-    if let Some(Ok(plan)) = &app.plan
-        && !plan.writable.is_empty()
-    {
-        let dirs: Vec<&str> = plan.writable.iter().map(|w| w.path.as_str()).collect();
+    if !writable.is_empty() {
         lines.push(Line::from(vec![
             Span::styled(" Writable by the runtime user: ", t.dim()),
-            Span::styled(dirs.join(", "), t.string()),
+            Span::styled(writable.join(", "), t.string()),
             Span::styled(" (--writable)", t.dim()),
         ]));
     }
