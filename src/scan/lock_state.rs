@@ -73,10 +73,21 @@ fn poetry_writer(text: &str) -> Option<String> {
     v.chars().next().is_some_and(|c| c.is_ascii_digit()).then(|| v.to_string())
 }
 
+/// The Poetry that wrote a lock without the `@generated` header, from `[metadata] lock-version`:
+/// `1.0` and `1.1` are Poetry 1.0/1.1's formats (1.2 to 1.8 write `2.0` with the header, 2.x `2.1`).
+fn poetry_writer_by_format(lock_toml: &toml::Table) -> Option<String> {
+    let v = lock_toml.get("metadata")?.get("lock-version")?.as_str()?;
+    matches!(v, "1.0" | "1.1").then(|| v.to_string())
+}
+
 fn poetry(lock: &str, text: &str, lock_toml: &toml::Table, pyproject: &toml::Table) -> Found {
-    let written_by = poetry_writer(text);
+    let by_format = poetry_writer_by_format(lock_toml);
+    let (written_by, by) = match (poetry_writer(text), by_format) {
+        (Some(v), _) => (Some(v.clone()), format!(" (written by Poetry {v})")),
+        (None, Some(f)) => (Some(f.clone()), format!(" (written by Poetry 1.0 or 1.1: lock-version {f})")),
+        (None, None) => (None, String::new()),
+    };
     let recorded = lock_toml.get("metadata").and_then(|m| m.get("content-hash")).and_then(|h| h.as_str());
-    let by = written_by.as_ref().map(|v| format!(" (written by Poetry {v})")).unwrap_or_default();
     let Some(recorded) = recorded else {
         let state = LockState { stale: false, written_by, ..Default::default() };
         return (state, format!("{lock}{by}: no content-hash"), None);
@@ -411,6 +422,16 @@ mod tests {
             py_json(&toml::Value::Table(v)),
             r#"{"a": {"y": "x", "z": "\u00e9\""}, "b": [1, 2.0, true], "c": "\ud83d\ude00"}"#
         );
+    }
+
+    #[test]
+    fn a_lock_without_header_is_dated_by_its_format() {
+        let t = |v: &str| format!("[metadata]\nlock-version = \"{v}\"\n").parse::<toml::Table>().unwrap();
+        assert_eq!(poetry_writer_by_format(&t("1.1")).as_deref(), Some("1.1"));
+        assert_eq!(poetry_writer_by_format(&t("2.0")), None);
+        assert_eq!(poetry_writer_by_format(&t("2.1")), None);
+        let state = LockState { written_by: poetry_writer_by_format(&t("1.1")), ..Default::default() };
+        assert!(state.poetry1());
     }
 
     #[test]
