@@ -17,6 +17,9 @@
 #   trixie    3.13             python:3.13  python:3.13-slim  distroless/python3-debian13:{latest,nonroot}
 #   forky     3.14 (python3)   python:3.14  python:3.14-slim  (no distroless image is published
 #             3.15 (python3.15) python:3.15  python:3.15-slim   for Debian 14 / Python 3.14+)
+#   bullseye  3.9              python:3.9   python:3.9-slim   distroless/python3-debian11:{latest,nonroot}
+#             (opt-in, not built by default: PYSLIM_FIXTURE_SUITES="trixie bookworm forky bullseye";
+#             Python 3.9 is past its end of life: for services whose pins need it)
 #
 # Like the official images, python, python3, python3.X (and pip, pip3, pip3.X) are in
 # /usr/local/bin, Debian's EXTERNALLY-MANAGED marker is removed, the host CA bundle is
@@ -44,7 +47,8 @@
 #   PYSLIM_FIXTURE_SECURITY_MIRROR  (default http://deb.debian.org/debian-security)
 #   PYSLIM_FIXTURE_CA_BUNDLE        CA bundle copied into every image
 #                                   (default /etc/ssl/certs/ca-certificates.crt)
-#   PYSLIM_FIXTURE_SUITES           subset to build, e.g. "trixie" (default "trixie bookworm forky")
+#   PYSLIM_FIXTURE_SUITES           suites to build, e.g. "trixie" (default "trixie bookworm forky";
+#                                   "bullseye" adds the opt-in Python 3.9 stand-ins)
 set -euo pipefail
 
 CACHE=${PYSLIM_FIXTURE_CACHE:-/var/cache/pyslim-fixtures}
@@ -95,7 +99,7 @@ SLIMIFY_DPKGOPTS=(
 # Runtime packages of the distroless-like images (names differ between suites, e.g.
 # the t64 renames in trixie; missing ones are skipped).  Their Depends/Pre-Depends
 # closure is added, minus DISTROLESS_EXCLUDE.
-DISTROLESS_SEEDS="libc6 libssl3 libssl3t64 zlib1g libffi8 libexpat1 libbz2-1.0 liblzma5
+DISTROLESS_SEEDS="libc6 libssl1.1 libssl3 libssl3t64 zlib1g libffi7 libffi8 libexpat1 libbz2-1.0 liblzma5
   libsqlite3-0 libuuid1 libncursesw6 libtinfo6 libreadline8 libreadline8t64 libmpdec3
   libmpdec4 libcrypt1 libgcc-s1 libstdc++6 tzdata netbase"
 DISTROLESS_EXCLUDE='^(debconf|debconf-2.0|perl-base|dpkg|readline-common|media-types|mime-support|gcc-[0-9]+-base|install-info)$'
@@ -125,7 +129,8 @@ suite_versions() {
     forky) echo 3.14 3.15 ;;
     trixie) echo 3.13 ;;
     bookworm) echo 3.11 ;;
-    *) die "unsupported suite $1 (known: forky trixie bookworm)" ;;
+    bullseye) echo 3.9 ;;
+    *) die "unsupported suite $1 (known: forky trixie bookworm bullseye)" ;;
   esac
 }
 # Debian release number of the gcr.io/distroless/python3-debianN image built from
@@ -134,7 +139,17 @@ suite_distroless() {
   case $1 in
     trixie) echo 13 ;;
     bookworm) echo 12 ;;
+    bullseye) echo 11 ;;
     *) echo "" ;;
+  esac
+}
+
+# The suite's security archive line. Bullseye's LTS ended in 2026-08 and its security archive
+# lists packages it no longer serves (404): the suite's own point releases are used instead.
+suite_security() {
+  case $1 in
+    bullseye) echo "deb $MIRROR $1 main" ;;
+    *) echo "deb $SECURITY_MIRROR $1-security main" ;;
   esac
 }
 
@@ -205,6 +220,8 @@ chroot_install() { # rootfs tag logfile pkg...
   for f in /usr/lib/*/libeatmydata.so.1; do
     if [ -e "$f" ]; then cp -L "$f" "$r/tmp/libeatmydata.so" && preload=/tmp/libeatmydata.so; break; fi
   done
+  # the host's libeatmydata needs the host's glibc: an older suite (bullseye) goes without it
+  if [ -n "$preload" ] && ! chroot "$r" /usr/bin/env LD_PRELOAD=$preload /bin/true 2>/dev/null; then preload=; fi
   resolve_pkgs "$r" "$tag" "$logf.pkgs" "$@"
   mapfile -t pkgs <"$logf.pkgs"
   log "$tag: chroot apt-get install (${#pkgs[@]} packages)"
@@ -233,11 +250,22 @@ tweak_python_rootfs() { # rootfs v pip
     python3-config:python$v-config python$v-config:python$v-config; do
     if [ -e "$r/usr/bin/${f#*:}" ]; then ln -sfn "/usr/bin/${f#*:}" "$r/usr/local/bin/${f%%:*}"; fi
   done
+  install -m 0644 "$HOST_CA" "$r$CERT"
+  # An old suite's Debian pip (bullseye: 20.3) lacks what builds use (`pip --python`, pip 22.3):
+  # the official images carry a current pip, so one from PyPI goes where Debian puts a root
+  # pip install (/usr/local: bin/pip, lib/python3.X/dist-packages, ahead of Debian's).
+  if [ "$pip" = debian ] && ! chroot "$r" /usr/bin/pip3 --version |
+    awk '{ split($2, a, "."); exit !(a[1] > 22 || (a[1] == 22 && a[2] >= 3)) }'; then
+    cp /etc/resolv.conf "$r/etc/resolv.conf"
+    chroot "$r" /usr/bin/env -i PATH=/usr/bin:/bin HOME=/root LANG=C.UTF-8 "/usr/bin/python$v" -m pip \
+     install -q --no-cache-dir --no-compile --disable-pip-version-check 'pip>=23,<25' ||
+      die "pip from PyPI could not be installed in $r"
+    pip=pypi
+  fi
   if [ "$pip" = debian ]; then
     for f in pip pip3 pip$v; do ln -sfn /usr/bin/pip3 "$r/usr/local/bin/$f"; done
   fi
   [ -e "$r/usr/local/bin/pip$v" ] || die "no /usr/local/bin/pip$v in $r"
-  install -m 0644 "$HOST_CA" "$r$CERT"
   # keep the host CAs if update-ca-certificates runs again in a derived image
   install -m 0644 "$HOST_CA" "$r/usr/local/share/ca-certificates/pyslim-host-bundle.crt"
 }
@@ -363,7 +391,7 @@ build_rootfs() { # suite dir key
     --skip=cleanup/apt/lists --skip=cleanup/apt/cache \
     "$suite" "$work/base" \
     "deb $MIRROR $suite main" "deb $MIRROR $suite-updates main" \
-    "deb $SECURITY_MIRROR $suite-security main" >"$dir/mmdebstrap.log" 2>&1 ||
+    "$(suite_security "$suite")" >"$dir/mmdebstrap.log" 2>&1 ||
     { tail -n 30 "$dir/mmdebstrap.log" >&2; die "[$suite] mmdebstrap failed (log: $dir/mmdebstrap.log)"; }
 
   # extra versions: slim rootfs in the background (full comes later from full-$v0)
@@ -447,7 +475,7 @@ rootfs_key() { # suite
     echo "rootfs-recipe-2 $1 $MIRROR $SECURITY_MIRROR"
     echo "$BASE_PKGS|$DEFAULT_SLIM_PKGS|$DEFAULT_FULL_PKGS|$DISTROLESS_SEEDS|$DISTROLESS_EXCLUDE|$CERT"
     echo "${SLIMIFY_DPKGOPTS[*]}|${APTOPTS[*]}"
-    declare -f suite_versions suite_distroless extra_slim_pkgs extra_full_pkgs clean_rootfs \
+    declare -f suite_versions suite_distroless suite_security extra_slim_pkgs extra_full_pkgs clean_rootfs \
       resolve_pkgs chroot_install tweak_python_rootfs make_distroless finish_rootfs build_rootfs
     ca_hash
   } | hash_str
