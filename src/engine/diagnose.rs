@@ -160,14 +160,7 @@ struct Service {
 
 /// The services of `assets/diagnoses.toml`'s `[[service]]` table, compiled.
 fn services() -> &'static [(Regex, String)] {
-    static CELL: OnceLock<Vec<(Regex, String)>> = OnceLock::new();
-    CELL.get_or_init(|| {
-        let t: Table = toml::from_str(TABLE).expect("assets/diagnoses.toml is checked by a unit test");
-        t.service
-            .into_iter()
-            .map(|s| (Regex::new(&s.pattern).expect("every service pattern is tested"), s.name))
-            .collect()
-    })
+    &compiled().1
 }
 
 /// The service the log's client library names (`psycopg2.OperationalError` -> PostgreSQL), the
@@ -194,16 +187,31 @@ struct Compiled {
 }
 
 fn table() -> &'static [Compiled] {
-    static CELL: OnceLock<Vec<Compiled>> = OnceLock::new();
+    &compiled().0
+}
+
+/// The diagnoses and the services of `assets/diagnoses.toml`, with their patterns compiled.
+type CompiledTables = (Vec<Compiled>, Vec<(Regex, String)>);
+
+/// `assets/diagnoses.toml`, parsed once for both of its tables.
+fn compiled() -> &'static CompiledTables {
+    static CELL: OnceLock<CompiledTables> = OnceLock::new();
     CELL.get_or_init(|| {
         let t: Table = toml::from_str(TABLE).expect("assets/diagnoses.toml is checked by a unit test");
-        t.diagnosis
+        let diagnoses = t
+            .diagnosis
             .into_iter()
             .map(|entry| {
                 let re = Regex::new(&entry.pattern).expect("every pattern in assets/diagnoses.toml is tested");
                 Compiled { entry, re }
             })
-            .collect()
+            .collect();
+        let services = t
+            .service
+            .into_iter()
+            .map(|s| (Regex::new(&s.pattern).expect("every service pattern is tested"), s.name))
+            .collect();
+        (diagnoses, services)
     })
 }
 
