@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Build local, offline stand-ins for the public Python base images pyslim targets.
 #
-# No registry is needed: each Debian suite is bootstrapped once (mmdebstrap,
+# No registry is needed: each Debian (or Ubuntu) suite is bootstrapped once (mmdebstrap,
 # --variant=minbase, the fast apt-based debootstrap) without Python; every Python
 # version of the suite gets a slim rootfs (a copy + `chroot apt-get install`), the
 # suite's default version a "full" rootfs with the package set of buildpack-deps
@@ -18,8 +18,15 @@
 #   forky     3.14 (python3)   python:3.14  python:3.14-slim  (no distroless image is published
 #             3.15 (python3.15) python:3.15  python:3.15-slim   for Debian 14 / Python 3.14+)
 #   bullseye  3.9              python:3.9   python:3.9-slim   distroless/python3-debian11:{latest,nonroot}
-#             (opt-in, not built by default: PYSLIM_FIXTURE_SUITES="trixie bookworm forky bullseye";
-#             Python 3.9 is past its end of life: for services whose pins need it)
+#   noble     3.12             python:3.12  python:3.12-slim  (no distroless image is published
+#                                                              for Python 3.12)
+#   (bullseye and noble are opt-in, not built by default: e.g.
+#   PYSLIM_FIXTURE_SUITES="trixie bookworm forky bullseye noble".  Python 3.9 is past its end of
+#   life; Debian ships no Python 3.12, so its stand-ins come from Ubuntu 24.04 "noble", whose
+#   python3 is 3.12, with main and universe (the buildpack-deps set needs universe) and Ubuntu's
+#   archive key from Debian's ubuntu-keyring package (the host's; a bookworm host has none, so
+#   it is fetched with apt from Debian trixie into the cache dir).  Both are for services whose
+#   pins need that Python.)
 #
 # Like the official images, python, python3, python3.X (and pip, pip3, pip3.X) are in
 # /usr/local/bin, Debian's EXTERNALLY-MANAGED marker is removed, the host CA bundle is
@@ -35,34 +42,45 @@
 # tests/standins.rs checks the images behave (interpreter at the catalogue's path, venv
 # and pip from PyPI, mysqlclient and psycopg2 built from source on the full images).
 #
-# Usage: scripts/fixture-images.sh [--force] [--check] [--list]
+# Usage: scripts/fixture-images.sh [--force] [--check] [--list] [--suites]
 #   --force   rebuild everything (rootfs tarballs and images)
 #   --check   only report whether all images exist and are current (exit 1 if not)
 #   --list    print "image stand-in-for python-version kind" lines and exit (no root, no Docker)
+#   --suites  print "suite default|opt-in" for every known suite and exit (no root, no Docker)
 #
 # Environment:
 #   PYSLIM_FIXTURE_NAMESPACE        image namespace (default pyslim-mirror)
 #   PYSLIM_FIXTURE_CACHE            cache/work dir (default /var/cache/pyslim-fixtures)
 #   PYSLIM_FIXTURE_MIRROR           Debian mirror (default http://deb.debian.org/debian)
 #   PYSLIM_FIXTURE_SECURITY_MIRROR  (default http://deb.debian.org/debian-security)
+#   PYSLIM_FIXTURE_UBUNTU_MIRROR    Ubuntu archive for noble, noble-updates and noble-security
+#                                   (default http://archive.ubuntu.com/ubuntu)
 #   PYSLIM_FIXTURE_CA_BUNDLE        CA bundle copied into every image
 #                                   (default /etc/ssl/certs/ca-certificates.crt)
 #   PYSLIM_FIXTURE_SUITES           suites to build, e.g. "trixie" (default "trixie bookworm forky";
-#                                   "bullseye" adds the opt-in Python 3.9 stand-ins)
+#                                   "bullseye" adds the opt-in Python 3.9 stand-ins, "noble" the
+#                                   opt-in Python 3.12 ones)
 set -euo pipefail
 
 CACHE=${PYSLIM_FIXTURE_CACHE:-/var/cache/pyslim-fixtures}
 MIRROR=${PYSLIM_FIXTURE_MIRROR:-http://deb.debian.org/debian}
 SECURITY_MIRROR=${PYSLIM_FIXTURE_SECURITY_MIRROR:-http://deb.debian.org/debian-security}
+UBUNTU_MIRROR=${PYSLIM_FIXTURE_UBUNTU_MIRROR:-http://archive.ubuntu.com/ubuntu}
+# Ubuntu's archive key, for an Ubuntu suite's bootstrap only (set by ensure_ubuntu_keyring; the
+# rootfs trusts the keys of its own ubuntu-keyring package).
+UBUNTU_KEYRING=
 HOST_CA=${PYSLIM_FIXTURE_CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}
-SUITES=${PYSLIM_FIXTURE_SUITES:-trixie bookworm forky}
+DEFAULT_SUITES="trixie bookworm forky"
+OPT_IN_SUITES="bullseye noble"
+SUITES=${PYSLIM_FIXTURE_SUITES:-$DEFAULT_SUITES}
 NS=${PYSLIM_FIXTURE_NAMESPACE:-pyslim-mirror}
 NS=${NS%/}
 LABEL_KEY=org.pyslim.fixture.version
 CERT=/etc/ssl/certs/ca-certificates.crt
 
-# The bootstrap: no Python yet (each version's slim rootfs is a copy of it).
-BASE_PKGS=ca-certificates,netbase,tzdata
+# The bootstrap: no Python yet (each version's slim rootfs is a copy of it).  apt: Debian's
+# minbase has it, Ubuntu's (Priority: required only) does not.
+BASE_PKGS=apt,ca-certificates,netbase,tzdata
 # Slim: the suite's default python3 with Debian's venv and pip; an extra version
 # (python3.X packages beside the default) gets its pip from Debian's pip wheel.
 DEFAULT_SLIM_PKGS="python3 python3-venv python3-pip"
@@ -107,11 +125,13 @@ DISTROLESS_EXCLUDE='^(debconf|debconf-2.0|perl-base|dpkg|readline-common|media-t
 FORCE=0
 CHECK=0
 LIST=0
+LIST_SUITES=0
 for arg in "$@"; do
   case $arg in
     --force) FORCE=1 ;;
     --check) CHECK=1 ;;
     --list) LIST=1 ;;
+    --suites) LIST_SUITES=1 ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "fixture-images: unknown argument: $arg (try --help)" >&2; exit 2 ;;
   esac
@@ -130,7 +150,8 @@ suite_versions() {
     trixie) echo 3.13 ;;
     bookworm) echo 3.11 ;;
     bullseye) echo 3.9 ;;
-    *) die "unsupported suite $1 (known: forky trixie bookworm bullseye)" ;;
+    noble) echo 3.12 ;;
+    *) die "unsupported suite $1 (known: $DEFAULT_SUITES $OPT_IN_SUITES)" ;;
   esac
 }
 # Debian release number of the gcr.io/distroless/python3-debianN image built from
@@ -144,12 +165,18 @@ suite_distroless() {
   esac
 }
 
-# The suite's security archive line. Bullseye's LTS ended in 2026-08 and its security archive
-# lists packages it no longer serves (404): the suite's own point releases are used instead.
-suite_security() {
+# Ubuntu suites (bootstrapped from UBUNTU_MIRROR with Ubuntu's archive key).
+suite_is_ubuntu() { [ "$1" = noble ]; }
+
+# The suite's apt sources, one line each: the release, its updates, its security fixes.
+# Bullseye's LTS ended in 2026-08 and its security archive lists packages it no longer serves
+# (404): its own point releases stand alone.  Ubuntu serves all three from one archive, and the
+# buildpack-deps set needs universe (mercurial, subversion, imagemagick, ...).
+suite_sources() {
   case $1 in
-    bullseye) echo "deb $MIRROR $1 main" ;;
-    *) echo "deb $SECURITY_MIRROR $1-security main" ;;
+    noble) printf 'deb %s %s main universe\n' "$UBUNTU_MIRROR" "$1" "$UBUNTU_MIRROR" "$1-updates" "$UBUNTU_MIRROR" "$1-security" ;;
+    bullseye) printf 'deb %s %s main\n' "$MIRROR" "$1" "$MIRROR" "$1-updates" ;;
+    *) printf 'deb %s %s main\n' "$MIRROR" "$1" "$MIRROR" "$1-updates" "$SECURITY_MIRROR" "$1-security" ;;
   esac
 }
 
@@ -377,7 +404,7 @@ finish_rootfs() { # suite dir key kind v pip
 # distroless images of a version while its full rootfs is still installing.
 build_rootfs() { # suite dir key
   local suite=$1 dir=$2 key=$3 work=$2/work f v v0 pid
-  local -a versions dpkgopts=() aptopts=() bg=()
+  local -a versions dpkgopts=() aptopts=() bg=() sources mmopts=(--hook-dir=/usr/share/mmdebstrap/hooks/eatmydata)
   read -ra versions <<<"$(suite_versions "$suite")"
   v0=${versions[0]}
   remove_workdir "$work"
@@ -386,12 +413,18 @@ build_rootfs() { # suite dir key
   log "[$suite] mmdebstrap --variant=minbase --include=$BASE_PKGS"
   for f in "${SLIMIFY_DPKGOPTS[@]}"; do dpkgopts+=(--dpkgopt="$f"); done
   for f in "${APTOPTS[@]}"; do aptopts+=(--aptopt="$f"); done
+  mapfile -t sources < <(suite_sources "$suite")
+  if suite_is_ubuntu "$suite"; then
+    [ -n "$UBUNTU_KEYRING" ] || die "[$suite] no Ubuntu archive keyring (ensure_ubuntu_keyring)"
+    # mmdebstrap's eatmydata hook finds nothing to fetch in Ubuntu's index (its `apt-get download
+    # --print-uris` parser wants SHA256 sums, apt prints Ubuntu's SHA512) and leaves a dpkg
+    # wrapper that execs a missing /usr/bin/eatmydata: bootstrap without it.
+    mmopts=(--keyring="$UBUNTU_KEYRING")
+  fi
   mmdebstrap --mode=root --variant=minbase --include="$BASE_PKGS" "${dpkgopts[@]}" "${aptopts[@]}" \
-    --hook-dir=/usr/share/mmdebstrap/hooks/eatmydata \
+    "${mmopts[@]}" \
     --skip=cleanup/apt/lists --skip=cleanup/apt/cache \
-    "$suite" "$work/base" \
-    "deb $MIRROR $suite main" "deb $MIRROR $suite-updates main" \
-    "$(suite_security "$suite")" >"$dir/mmdebstrap.log" 2>&1 ||
+    "$suite" "$work/base" "${sources[@]}" >"$dir/mmdebstrap.log" 2>&1 ||
     { tail -n 30 "$dir/mmdebstrap.log" >&2; die "[$suite] mmdebstrap failed (log: $dir/mmdebstrap.log)"; }
 
   # extra versions: slim rootfs in the background (full comes later from full-$v0)
@@ -472,10 +505,11 @@ ca_hash() { [ -r "$HOST_CA" ] || die "CA bundle $HOST_CA not readable"; sha256su
 
 rootfs_key() { # suite
   {
-    echo "rootfs-recipe-2 $1 $MIRROR $SECURITY_MIRROR"
+    echo "rootfs-recipe-2 $1"
+    suite_sources "$1"
     echo "$BASE_PKGS|$DEFAULT_SLIM_PKGS|$DEFAULT_FULL_PKGS|$DISTROLESS_SEEDS|$DISTROLESS_EXCLUDE|$CERT"
     echo "${SLIMIFY_DPKGOPTS[*]}|${APTOPTS[*]}"
-    declare -f suite_versions suite_distroless suite_security extra_slim_pkgs extra_full_pkgs clean_rootfs \
+    declare -f suite_versions suite_distroless suite_is_ubuntu suite_sources extra_slim_pkgs extra_full_pkgs clean_rootfs \
       resolve_pkgs chroot_install tweak_python_rootfs make_distroless finish_rootfs build_rootfs
     ca_hash
   } | hash_str
@@ -504,6 +538,34 @@ ensure_prereqs() {
     apt-get install -y -q --no-install-recommends "${need[@]}" >>"$CACHE/apt-host.log" 2>&1 ||
       { tail -n 20 "$CACHE/apt-host.log" >&2; die "apt-get install ${need[*]} failed"; }
   fi
+}
+
+# Ubuntu's archive keyring for mmdebstrap --keyring: the host's, from Debian's ubuntu-keyring
+# package (installed here if the host's suite has it: trixie and later); a host whose suite lacks
+# it (bookworm) gets the same package from Debian $KEYRING_SUITE through apt with a private sources
+# list and cache (checked against the host's Debian archive keys), unpacked in the cache dir.
+KEYRING_SUITE=trixie
+ensure_ubuntu_keyring() {
+  local k=usr/share/keyrings/ubuntu-archive-keyring.gpg d=$CACHE/ubuntu-keyring
+  local -a o
+  if [ ! -e "/$k" ] && [ ! -e "$d/root/$k" ]; then
+    log "installing ubuntu-keyring"
+    if ! apt-get install -y -q --no-install-recommends ubuntu-keyring >"$CACHE/apt-host.log" 2>&1; then
+      log "the host's suite has no ubuntu-keyring: fetching Debian $KEYRING_SUITE's"
+      rm -rf "$d"
+      mkdir -p "$d/lists/partial" "$d/archives/partial" "$d/parts" "$d/root"
+      echo "deb $MIRROR $KEYRING_SUITE main" >"$d/sources.list"
+      o=(-q -o "Dir::Etc::SourceList=$d/sources.list" -o "Dir::Etc::SourceParts=$d/parts"
+        -o "Dir::State::Lists=$d/lists" -o "Dir::Cache::Archives=$d/archives"
+        -o Dir::Cache::pkgcache= -o Dir::Cache::srcpkgcache= -o 'Acquire::Languages=none')
+      { apt-get "${o[@]}" update && (cd "$d" && apt-get "${o[@]}" download ubuntu-keyring) &&
+        dpkg-deb -x "$d"/ubuntu-keyring_*.deb "$d/root"; } >>"$CACHE/apt-host.log" 2>&1 ||
+        { tail -n 20 "$CACHE/apt-host.log" >&2; die "could not fetch ubuntu-keyring from Debian $KEYRING_SUITE"; }
+      rm -rf "$d/lists" "$d/archives"
+    fi
+  fi
+  if [ -e "/$k" ]; then UBUNTU_KEYRING=/$k; else UBUNTU_KEYRING=$d/root/$k; fi
+  [ -s "$UBUNTU_KEYRING" ] || die "no Ubuntu archive keyring at $UBUNTU_KEYRING"
 }
 
 # Import the images made from one tarball whose label is not the current key.
@@ -546,6 +608,11 @@ do_suite() {
 # ---------------------------------------------------------------------------
 main() {
   local suite kind ref v t stale=() names=() rc=0 i key
+  if [ "$LIST_SUITES" = 1 ]; then
+    for suite in $DEFAULT_SUITES; do echo "$suite default"; done
+    for suite in $OPT_IN_SUITES; do echo "$suite opt-in"; done
+    return 0
+  fi
   for suite in $SUITES; do suite_versions "$suite" >/dev/null; done
   if [ "$LIST" = 1 ]; then
     for suite in $SUITES; do
@@ -579,6 +646,9 @@ main() {
     exec 9>"$CACHE/.lock"
     flock 9
     ensure_prereqs
+    for suite in $SUITES; do
+      if suite_is_ubuntu "$suite"; then ensure_ubuntu_keyring; break; fi
+    done
     trap 'kill "${pids[@]}" 2>/dev/null || true' INT TERM
     for suite in $SUITES; do
       do_suite "$suite" &

@@ -6,7 +6,10 @@
 //!
 //! The image list comes from `scripts/fixture-images.sh --list` (so `PYSLIM_FIXTURE_NAMESPACE` and
 //! `PYSLIM_FIXTURE_SUITES` select what is checked). Missing images fail under `CI` and are skipped
-//! with the reason printed elsewhere. Containers run with `--rm`; nothing else is created.
+//! with the reason printed elsewhere. With `PYSLIM_FIXTURE_SUITES` unset, the opt-in suites
+//! (`--suites`: bullseye's Python 3.9, noble's 3.12) are checked too when their images are built
+//! and current (`--check`), and named as not checked otherwise: CI requires only the default
+//! suites. Containers run with `--rm`; nothing else is created.
 
 use std::path::Path;
 use std::process::Command;
@@ -33,9 +36,18 @@ impl StandIn {
     }
 }
 
-fn standins() -> Vec<StandIn> {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/fixture-images.sh");
-    let out = common::run(Command::new("bash").arg(&script).arg("--list"));
+fn script(suites: Option<&str>, arg: &str) -> Command {
+    let mut c = Command::new("bash");
+    c.arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/fixture-images.sh")).arg(arg);
+    if let Some(s) = suites {
+        c.env("PYSLIM_FIXTURE_SUITES", s);
+    }
+    c
+}
+
+/// The stand-ins of `suites` (`None`: the script's selection, `PYSLIM_FIXTURE_SUITES` or its default).
+fn standins(suites: Option<&str>) -> Vec<StandIn> {
+    let out = common::run(&mut script(suites, "--list"));
     let list: Vec<StandIn> = out
         .lines()
         .map(|l| {
@@ -48,11 +60,38 @@ fn standins() -> Vec<StandIn> {
     list
 }
 
-/// The stand-ins, or `None` when the daemon or an image is missing (a failure under `CI`).
+/// The stand-ins, or `None` when the daemon or an image is missing (a failure under `CI`); with
+/// `PYSLIM_FIXTURE_SUITES` unset, plus those of every opt-in suite whose images are built and current.
 fn ready() -> Option<Vec<StandIn>> {
-    let list = standins();
+    let mut list = standins(None);
     let images: Vec<&str> = list.iter().map(|s| s.image.as_str()).collect();
-    common::docker_images_ready(&images).then_some(list)
+    if !common::docker_images_ready(&images) {
+        return None;
+    }
+    if std::env::var_os("PYSLIM_FIXTURE_SUITES").is_none() {
+        for suite in opt_in_suites() {
+            let current = script(Some(&suite), "--check").output().is_ok_and(|o| o.status.success());
+            if current {
+                eprintln!("note: opt-in suite {suite} is built: checking its stand-ins too");
+                list.extend(standins(Some(&suite)));
+            } else {
+                eprintln!("note: opt-in suite {suite} is not built (or outdated): not checked");
+            }
+        }
+    }
+    Some(list)
+}
+
+/// The suites `fixture-images.sh --suites` marks `opt-in` (not built by default).
+fn opt_in_suites() -> Vec<String> {
+    let out = common::run(&mut script(None, "--suites"));
+    out.lines()
+        .filter_map(|l| match l.split_whitespace().collect::<Vec<_>>()[..] {
+            [suite, "opt-in"] => Some(suite.to_string()),
+            [_, "default"] => None,
+            _ => panic!("unexpected --suites line {l:?}"),
+        })
+        .collect()
 }
 
 /// `docker run --rm` with `args` after the image; returns success and stdout+stderr.
