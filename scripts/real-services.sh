@@ -15,8 +15,9 @@
 # (`service flags...` per line), and the row says how far that got.
 #
 # No registry is reachable here, so base images come from the local stand-ins
-# (scripts/fixture-images.sh) through the image mirror. Debian ships no Python 3.12 (and not every
-# version has a stand-in): when the Python pyslim picks has no stand-in, the service is measured
+# (scripts/fixture-images.sh) through the image mirror. Not every version has a stand-in (3.9 and
+# 3.12 come from opt-in suites, bullseye and Ubuntu noble; the python:X-slim images present in the
+# daemon count): when the Python pyslim picks has no stand-in, the service is measured
 # with `--python` set to the nearest stand-in that its pins allow (the scan's `python.bound`),
 # else the nearest one, at most two tries, and the row says so.
 #
