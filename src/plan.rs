@@ -12,7 +12,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::catalogue::{self, BaseImage, Family, Libc};
+use crate::catalogue::{self, BaseImage, Family, Libc, date, days};
 use crate::python::PythonVersion;
 use crate::scan::{AppServer, Framework, PackageManager, ScanReport};
 
@@ -279,6 +279,10 @@ pub struct Config {
     /// Requirements installed into the image that the project does not declare (`gunicorn`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub install: Option<Vec<String>>,
+    /// Resolve the dependencies the project does not pin as of this date (`2024-01-17`: releases
+    /// uploaded before that day, UTC), or `latest`. Unset: the scan's `pins_as_of` decides.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deps_as_of: Option<String>,
     /// Directories the runtime user must be able to write (`/app/data`; relative paths are under
     /// /app; `{site-packages}/pkg` for an installed package's folder): created in the builder and
     /// owned by the runtime user in every variant.
@@ -472,6 +476,7 @@ impl Config {
             pre_start,
             build_steps,
             install,
+            deps_as_of,
             writable,
             add_server
         );
@@ -541,6 +546,8 @@ pub enum PlanError {
     BadPreStart { step: String, reason: String },
     #[error("cannot serve the app with {server}: {reason}")]
     AddServer { server: &'static str, reason: String },
+    #[error("deps_as_of `{0}`: expected a date (YYYY-MM-DD) or `latest`")]
+    BadAsOf(String),
     #[error("{what} {value:?} holds a line break or control character, which would end the Dockerfile instruction")]
     ControlCharacter { what: &'static str, value: String },
 }
@@ -607,6 +614,9 @@ pub struct BuildPlan {
     pub build_env: Vec<(String, String)>,
     /// Requirements installed into the image beyond the project's own, each with why.
     pub extra_requirements: Vec<ExtraRequirement>,
+    /// The cutoff for the dependencies the project does not pin, when one applies.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deps_as_of: Option<AsOf>,
     /// Environment of the verify container only.
     pub verify_env: BTreeMap<String, String>,
     #[serde(skip)]
@@ -654,6 +664,50 @@ pub fn writable_path(raw: &str) -> Result<String, PlanError> {
     Ok(full)
 }
 
+/// The install considers only releases uploaded before `date` (00:00 UTC), and why.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct AsOf {
+    /// `YYYY-MM-DD`.
+    pub date: String,
+    pub reason: String,
+    /// A later cutoff the install falls back to when the dated set does not install on the
+    /// plan's Python (released after `date`, so older compiled releases may have no wheel for it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fallback: Option<String>,
+}
+
+/// The cutoff for a project whose direct dependencies are all pinned: the day after its newest
+/// pin's release (`pins_as_of`), with a fallback when its Python is younger than that set; an
+/// explicit date or `latest` (no cutoff) from pyslim.toml or `--deps-as-of` wins.
+fn deps_as_of(scan: &ScanReport, setting: Option<&str>, python: PythonVersion) -> Result<Option<AsOf>, PlanError> {
+    match setting.map(str::trim) {
+        Some("latest") => return Ok(None),
+        Some(d) if days(d).is_some() => {
+            return Ok(Some(AsOf {
+                date: d.to_string(),
+                reason: "deps_as_of in pyslim.toml or --deps-as-of".into(),
+                fallback: None,
+            }));
+        }
+        Some(d) => return Err(PlanError::BadAsOf(d.to_string())),
+        None => {}
+    }
+    let Some(fact) = &scan.pins_as_of else { return Ok(None) };
+    let Some(day_after) = days(&fact.value).map(|d| d + 1) else { return Ok(None) };
+    let floor = catalogue::python_wheels_from(python).as_deref().and_then(days);
+    let fallback = floor.filter(|f| *f > day_after);
+    let reason = match fallback {
+        Some(f) => format!(
+            "{}; Python {python} is younger than these pins, so if they do not install on it the cutoff moves to {} ({} days after its release)",
+            fact.source,
+            date(f),
+            catalogue::WHEELS_AFTER_PYTHON_DAYS
+        ),
+        None => fact.source.clone(),
+    };
+    Ok(Some(AsOf { date: date(day_after), reason, fallback: fallback.map(date) }))
+}
+
 /// A requirement the image installs that the project does not declare, and why.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ExtraRequirement {
@@ -667,6 +721,9 @@ struct Saved {
     writable: bool,
     build_steps: bool,
     install: bool,
+    /// `deps_as_of` as set (a date or `latest`); the scan's date is not stored, so a later scan
+    /// (new pins) dates itself.
+    deps_as_of: Option<String>,
     verify: VerifyConfig,
 }
 
@@ -835,6 +892,7 @@ impl BuildPlan {
                 return Err(PlanError::BadEnvName { what: "[verify] env", name: k.clone() });
             }
         }
+        let as_of = deps_as_of(scan, c.deps_as_of.as_deref(), python)?;
         for (i, s) in c.build_secrets.iter().enumerate() {
             s.validate()?;
             if c.build_secrets[..i].iter().any(|b| b.id == s.id) {
@@ -864,6 +922,7 @@ impl BuildPlan {
             writable,
             build_env: build_env.into_iter().collect(),
             extra_requirements,
+            deps_as_of: as_of,
             verify_env: c.verify.env.clone(),
             custom_images: custom,
             saved: Saved {
@@ -871,6 +930,7 @@ impl BuildPlan {
                 writable: c.writable.is_some(),
                 build_steps: c.build_steps.is_some(),
                 install: c.install.is_some() || c.add_server.is_some(),
+                deps_as_of: c.deps_as_of.clone(),
                 verify: config.map(|f| f.verify.clone()).unwrap_or_default(),
             },
         })
@@ -1025,6 +1085,7 @@ impl BuildPlan {
             install: (self.saved.install || !self.extra_requirements.is_empty())
                 .then(|| self.extra_requirements.iter().map(|r| r.requirement.clone()).collect()),
             build_env: self.build_env.iter().cloned().collect(),
+            deps_as_of: self.saved.deps_as_of.clone(),
             verify: self.saved.verify.clone(),
             add_server: None,
         }
@@ -1277,6 +1338,33 @@ mod tests {
             port: Some(Fact::new(8000, "test")),
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn unpinned_dependencies_resolve_as_of_the_pins() {
+        let mut scan = scan_with(Some("3.12"));
+        let none = Overrides::default();
+        assert_eq!(BuildPlan::resolve(&scan, None, &none).unwrap().deps_as_of, None, "no dated pins, no cutoff");
+        scan.pins_as_of = Some(Fact::new("2024-01-16".to_string(), "requirements.txt: uvicorn==0.26.0"));
+        let a = BuildPlan::resolve(&scan, None, &none).unwrap().deps_as_of.unwrap();
+        assert_eq!(a.date, "2024-01-17", "the day after the newest pin");
+        assert_eq!(a.fallback, None, "3.12 had wheels by then");
+        // a Python younger than the pins: a later cutoff to fall back to
+        let a = BuildPlan::resolve(&scan, None, &Overrides { python: Some("3.13".parse().unwrap()), ..none.clone() })
+            .unwrap()
+            .deps_as_of
+            .unwrap();
+        assert_eq!((a.date.as_str(), a.fallback.as_deref()), ("2024-01-17", Some("2025-01-05")));
+        assert!(a.reason.contains("Python 3.13 is younger than these pins"), "{}", a.reason);
+        // the user's word: latest (none), a date, or an error
+        let with = |v: &str| BuildPlan::resolve(&scan, None, &Overrides { deps_as_of: Some(v.into()), ..none.clone() });
+        assert_eq!(with("latest").unwrap().deps_as_of, None);
+        let p = with("2023-06-01").unwrap();
+        assert_eq!(p.deps_as_of.as_ref().map(|a| a.date.as_str()), Some("2023-06-01"));
+        assert_eq!(p.to_config().deps_as_of.as_deref(), Some("2023-06-01"), "what the user set is saved");
+        assert!(matches!(with("last tuesday"), Err(PlanError::BadAsOf(_))));
+        // the scan's date is not saved: a later scan dates the pins again
+        assert_eq!(BuildPlan::resolve(&scan, None, &none).unwrap().to_config().deps_as_of, None);
     }
 
     #[test]

@@ -164,6 +164,11 @@ pub struct PlanArgs {
     /// install of pyslim.toml), e.g. --install gunicorn.
     #[arg(long = "install", value_name = "REQ")]
     pub install: Vec<String>,
+    /// Resolve the dependencies the project does not pin as of DATE (YYYY-MM-DD: releases
+    /// uploaded before that day) or `latest`. By default, when every direct dependency is an
+    /// exact pin and no lock pins the rest, the day after the newest pin's release.
+    #[arg(long = "deps-as-of", value_name = "DATE|latest")]
+    pub deps_as_of: Option<String>,
     /// Serve the detected app with this server instead of a development server (Django's
     /// runserver, flask run), installing it when the project does not depend on it.
     #[arg(long = "add-server", value_name = "SERVER", value_parser = ["gunicorn", "uvicorn"])]
@@ -251,6 +256,7 @@ impl PlanArgs {
             build_steps: list_flag(&self.build_steps),
             writable: list_flag(&self.writable),
             install: list_flag(&self.install),
+            deps_as_of: self.deps_as_of.clone(),
             build_env: env_pairs("--build-env", &self.build_env)?,
             verify: crate::plan::VerifyConfig { env: env_pairs("--env", &self.env)? },
             add_server: match self.add_server.as_deref() {
