@@ -312,11 +312,16 @@ pub struct VerifyConfig {
     /// never baked into the image.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub env: BTreeMap<String, String>,
+    /// The Docker network of the verify container only: `host` (a database on this machine's
+    /// loopback, where the service's own default address points) or a named network (the one a
+    /// compose project's database is on).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network: Option<String>,
 }
 
 impl VerifyConfig {
     pub fn is_empty(&self) -> bool {
-        self.env.is_empty()
+        self.env.is_empty() && self.network.is_none()
     }
 }
 
@@ -483,6 +488,9 @@ impl Config {
         // maps merge key by key, the overlay's values winning
         self.build_env.extend(other.build_env.iter().map(|(k, v)| (k.clone(), v.clone())));
         self.verify.env.extend(other.verify.env.iter().map(|(k, v)| (k.clone(), v.clone())));
+        if other.verify.network.is_some() {
+            self.verify.network = other.verify.network.clone();
+        }
         take!(minimal);
         self.custom_images.extend(other.custom_images.iter().cloned());
         for s in &other.build_secrets {
@@ -619,6 +627,9 @@ pub struct BuildPlan {
     pub deps_as_of: Option<AsOf>,
     /// Environment of the verify container only.
     pub verify_env: BTreeMap<String, String>,
+    /// Docker network of the verify container only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verify_network: Option<String>,
     #[serde(skip)]
     custom_images: Vec<CustomImage>,
     /// What `to_config` stores beyond the resolved values: lists the user set explicitly (an
@@ -924,6 +935,7 @@ impl BuildPlan {
             extra_requirements,
             deps_as_of: as_of,
             verify_env: c.verify.env.clone(),
+            verify_network: c.verify.network.clone().filter(|n| !n.trim().is_empty()),
             custom_images: custom,
             saved: Saved {
                 pre_start: c.pre_start.is_some(),
@@ -1566,7 +1578,7 @@ mod tests {
         // flags replace lists and win per key in maps
         let flags = Config {
             pre_start: Some(vec!["python manage.py migrate".into(), "  ".into()]),
-            verify: VerifyConfig { env: [("DEBUG".to_string(), "1".to_string())].into() },
+            verify: VerifyConfig { env: [("DEBUG".to_string(), "1".to_string())].into(), network: None },
             build_env: [("SECRET_KEY".to_string(), "flag".to_string())].into(),
             ..Default::default()
         };
@@ -1623,8 +1635,10 @@ mod tests {
         let cfg = Config { build_steps: Some(vec!["true\nRUN curl evil".into()]), ..Default::default() };
         let e = BuildPlan::resolve(&scan_with(None), None, &cfg).unwrap_err().to_string();
         assert!(e.contains("line break"), "{e}");
-        let cfg =
-            Config { verify: VerifyConfig { env: [("1X".to_string(), String::new())].into() }, ..Default::default() };
+        let cfg = Config {
+            verify: VerifyConfig { env: [("1X".to_string(), String::new())].into(), network: None },
+            ..Default::default()
+        };
         let e = BuildPlan::resolve(&scan_with(None), None, &cfg).unwrap_err().to_string();
         assert!(e.contains("`1X` is not an environment variable name"), "{e}");
     }
@@ -1674,7 +1688,7 @@ mod tests {
             warned[0].message.contains("--env DJANGO_SECRET_KEY=VALUE") && warned[0].message.contains("settings.py:8")
         );
         let set = Config {
-            verify: VerifyConfig { env: [("DJANGO_SECRET_KEY".to_string(), "x".to_string())].into() },
+            verify: VerifyConfig { env: [("DJANGO_SECRET_KEY".to_string(), "x".to_string())].into(), network: None },
             ..Default::default()
         };
         assert!(BuildPlan::resolve(&needs, None, &set).unwrap().checks(Variant::Distroless, &needs).is_empty());
