@@ -94,15 +94,70 @@ impl BaseImage {
 #[serde(deny_unknown_fields)]
 struct CatalogueFile {
     image: Vec<BaseImage>,
+    #[serde(default)]
+    python: Vec<PythonRelease>,
+}
+
+/// A CPython minor and the date of its X.Y.0 release (`[[python]]` in `assets/images.toml`).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PythonRelease {
+    pub version: PythonVersion,
+    /// `YYYY-MM-DD`.
+    pub released: String,
+}
+
+fn file() -> &'static CatalogueFile {
+    static CELL: OnceLock<CatalogueFile> = OnceLock::new();
+    CELL.get_or_init(|| toml::from_str(IMAGES_TOML).expect("assets/images.toml is checked by a unit test"))
 }
 
 /// All catalogue images, parsed once from the embedded asset.
 pub fn all() -> &'static [BaseImage] {
-    static CELL: OnceLock<Vec<BaseImage>> = OnceLock::new();
-    CELL.get_or_init(|| {
-        let file: CatalogueFile = toml::from_str(IMAGES_TOML).expect("assets/images.toml is checked by a unit test");
-        file.image
-    })
+    &file().image
+}
+
+/// Days since 1970-01-01 of a `YYYY-MM-DD` date (proleptic Gregorian).
+pub fn days(s: &str) -> Option<i64> {
+    let mut it = s.splitn(3, '-');
+    let (y, m, d): (i64, i64, i64) = (it.next()?.parse().ok()?, it.next()?.parse().ok()?, it.next()?.parse().ok()?);
+    if s.len() != 10 || !(1..=12).contains(&m) || !(1..=31).contains(&d) {
+        return None;
+    }
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (m + if m > 2 { -3 } else { 9 }) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    Some(era * 146097 + doe - 719468)
+}
+
+/// The `YYYY-MM-DD` of a day count from [`days`].
+pub fn date(z: i64) -> String {
+    let z = z + 719468;
+    let era = z.div_euclid(146097);
+    let doe = z - era * 146097;
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + if m <= 2 { 1 } else { 0 };
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// How long after a CPython minor's release compiled packages commonly have wheels for it.
+pub const WHEELS_AFTER_PYTHON_DAYS: i64 = 90;
+
+/// The date from which releases commonly have wheels for CPython `v` (its release plus
+/// [`WHEELS_AFTER_PYTHON_DAYS`]), `YYYY-MM-DD`.
+pub fn python_wheels_from(v: PythonVersion) -> Option<String> {
+    python_released(v).and_then(days).map(|d| date(d + WHEELS_AFTER_PYTHON_DAYS))
+}
+
+/// The date CPython `v`.0 was released, when the catalogue knows it.
+pub fn python_released(v: PythonVersion) -> Option<&'static str> {
+    file().python.iter().find(|p| p.version == v).map(|p| p.released.as_str())
 }
 
 /// Looks an image up by reference. `docker.io/library/python:3.13` and `python:3.13` are the same.
@@ -190,6 +245,22 @@ mod tests {
             // every entry is reachable through a lookup that pyslim uses
             assert_eq!(find(&i.reference), Some(i));
         }
+    }
+
+    #[test]
+    fn python_release_dates_and_date_arithmetic() {
+        for v in versions(Family::PythonSlim) {
+            let r = python_released(v).unwrap_or_else(|| panic!("no [[python]] release date for {v}"));
+            assert!(days(r).is_some(), "{v}: {r}");
+        }
+        assert_eq!(python_wheels_from("3.13".parse().unwrap()).as_deref(), Some("2025-01-05"));
+        assert_eq!(days("1970-01-01"), Some(0));
+        for d in ["2024-02-29", "2023-12-31", "2000-03-01", "1999-12-31"] {
+            assert_eq!(date(days(d).unwrap()), d);
+        }
+        assert_eq!(date(days("2024-02-28").unwrap() + 2), "2024-03-01");
+        assert_eq!(days("2024-13-01"), None);
+        assert_eq!(days("yesterday"), None);
     }
 
     #[test]

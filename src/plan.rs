@@ -12,7 +12,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::catalogue::{self, BaseImage, Family, Libc};
+use crate::catalogue::{self, BaseImage, Family, Libc, date, days};
 use crate::python::PythonVersion;
 use crate::scan::{AppServer, Framework, PackageManager, ScanReport};
 
@@ -279,6 +279,10 @@ pub struct Config {
     /// Requirements installed into the image that the project does not declare (`gunicorn`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub install: Option<Vec<String>>,
+    /// Resolve the dependencies the project does not pin as of this date (`2024-01-17`: releases
+    /// uploaded before that day, UTC), or `latest`. Unset: the scan's `pins_as_of` decides.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deps_as_of: Option<String>,
     /// Directories the runtime user must be able to write (`/app/data`; relative paths are under
     /// /app; `{site-packages}/pkg` for an installed package's folder): created in the builder and
     /// owned by the runtime user in every variant.
@@ -308,11 +312,16 @@ pub struct VerifyConfig {
     /// never baked into the image.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub env: BTreeMap<String, String>,
+    /// The Docker network of the verify container only: `host` (a database on this machine's
+    /// loopback, where the service's own default address points) or a named network (the one a
+    /// compose project's database is on).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network: Option<String>,
 }
 
 impl VerifyConfig {
     pub fn is_empty(&self) -> bool {
-        self.env.is_empty()
+        self.env.is_empty() && self.network.is_none()
     }
 }
 
@@ -472,12 +481,16 @@ impl Config {
             pre_start,
             build_steps,
             install,
+            deps_as_of,
             writable,
             add_server
         );
         // maps merge key by key, the overlay's values winning
         self.build_env.extend(other.build_env.iter().map(|(k, v)| (k.clone(), v.clone())));
         self.verify.env.extend(other.verify.env.iter().map(|(k, v)| (k.clone(), v.clone())));
+        if other.verify.network.is_some() {
+            self.verify.network = other.verify.network.clone();
+        }
         take!(minimal);
         self.custom_images.extend(other.custom_images.iter().cloned());
         for s in &other.build_secrets {
@@ -541,6 +554,8 @@ pub enum PlanError {
     BadPreStart { step: String, reason: String },
     #[error("cannot serve the app with {server}: {reason}")]
     AddServer { server: &'static str, reason: String },
+    #[error("deps_as_of `{0}`: expected a date (YYYY-MM-DD) or `latest`")]
+    BadAsOf(String),
     #[error("{what} {value:?} holds a line break or control character, which would end the Dockerfile instruction")]
     ControlCharacter { what: &'static str, value: String },
 }
@@ -607,8 +622,14 @@ pub struct BuildPlan {
     pub build_env: Vec<(String, String)>,
     /// Requirements installed into the image beyond the project's own, each with why.
     pub extra_requirements: Vec<ExtraRequirement>,
+    /// The cutoff for the dependencies the project does not pin, when one applies.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deps_as_of: Option<AsOf>,
     /// Environment of the verify container only.
     pub verify_env: BTreeMap<String, String>,
+    /// Docker network of the verify container only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verify_network: Option<String>,
     #[serde(skip)]
     custom_images: Vec<CustomImage>,
     /// What `to_config` stores beyond the resolved values: lists the user set explicitly (an
@@ -654,6 +675,50 @@ pub fn writable_path(raw: &str) -> Result<String, PlanError> {
     Ok(full)
 }
 
+/// The install considers only releases uploaded before `date` (00:00 UTC), and why.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct AsOf {
+    /// `YYYY-MM-DD`.
+    pub date: String,
+    pub reason: String,
+    /// A later cutoff the install falls back to when the dated set does not install on the
+    /// plan's Python (released after `date`, so older compiled releases may have no wheel for it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fallback: Option<String>,
+}
+
+/// The cutoff for a project whose direct dependencies are all pinned: the day after its newest
+/// pin's release (`pins_as_of`), with a fallback when its Python is younger than that set; an
+/// explicit date or `latest` (no cutoff) from pyslim.toml or `--deps-as-of` wins.
+fn deps_as_of(scan: &ScanReport, setting: Option<&str>, python: PythonVersion) -> Result<Option<AsOf>, PlanError> {
+    match setting.map(str::trim) {
+        Some("latest") => return Ok(None),
+        Some(d) if days(d).is_some() => {
+            return Ok(Some(AsOf {
+                date: d.to_string(),
+                reason: "deps_as_of in pyslim.toml or --deps-as-of".into(),
+                fallback: None,
+            }));
+        }
+        Some(d) => return Err(PlanError::BadAsOf(d.to_string())),
+        None => {}
+    }
+    let Some(fact) = &scan.pins_as_of else { return Ok(None) };
+    let Some(day_after) = days(&fact.value).map(|d| d + 1) else { return Ok(None) };
+    let floor = catalogue::python_wheels_from(python).as_deref().and_then(days);
+    let fallback = floor.filter(|f| *f > day_after);
+    let reason = match fallback {
+        Some(f) => format!(
+            "{}; Python {python} is younger than these pins, so if they do not install on it the cutoff moves to {} ({} days after its release)",
+            fact.source,
+            date(f),
+            catalogue::WHEELS_AFTER_PYTHON_DAYS
+        ),
+        None => fact.source.clone(),
+    };
+    Ok(Some(AsOf { date: date(day_after), reason, fallback: fallback.map(date) }))
+}
+
 /// A requirement the image installs that the project does not declare, and why.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ExtraRequirement {
@@ -667,6 +732,9 @@ struct Saved {
     writable: bool,
     build_steps: bool,
     install: bool,
+    /// `deps_as_of` as set (a date or `latest`); the scan's date is not stored, so a later scan
+    /// (new pins) dates itself.
+    deps_as_of: Option<String>,
     verify: VerifyConfig,
 }
 
@@ -835,6 +903,7 @@ impl BuildPlan {
                 return Err(PlanError::BadEnvName { what: "[verify] env", name: k.clone() });
             }
         }
+        let as_of = deps_as_of(scan, c.deps_as_of.as_deref(), python)?;
         for (i, s) in c.build_secrets.iter().enumerate() {
             s.validate()?;
             if c.build_secrets[..i].iter().any(|b| b.id == s.id) {
@@ -864,13 +933,16 @@ impl BuildPlan {
             writable,
             build_env: build_env.into_iter().collect(),
             extra_requirements,
+            deps_as_of: as_of,
             verify_env: c.verify.env.clone(),
+            verify_network: c.verify.network.clone().filter(|n| !n.trim().is_empty()),
             custom_images: custom,
             saved: Saved {
                 pre_start: c.pre_start.is_some(),
                 writable: c.writable.is_some(),
                 build_steps: c.build_steps.is_some(),
                 install: c.install.is_some() || c.add_server.is_some(),
+                deps_as_of: c.deps_as_of.clone(),
                 verify: config.map(|f| f.verify.clone()).unwrap_or_default(),
             },
         })
@@ -1025,6 +1097,7 @@ impl BuildPlan {
             install: (self.saved.install || !self.extra_requirements.is_empty())
                 .then(|| self.extra_requirements.iter().map(|r| r.requirement.clone()).collect()),
             build_env: self.build_env.iter().cloned().collect(),
+            deps_as_of: self.saved.deps_as_of.clone(),
             verify: self.saved.verify.clone(),
             add_server: None,
         }
@@ -1280,6 +1353,33 @@ mod tests {
     }
 
     #[test]
+    fn unpinned_dependencies_resolve_as_of_the_pins() {
+        let mut scan = scan_with(Some("3.12"));
+        let none = Overrides::default();
+        assert_eq!(BuildPlan::resolve(&scan, None, &none).unwrap().deps_as_of, None, "no dated pins, no cutoff");
+        scan.pins_as_of = Some(Fact::new("2024-01-16".to_string(), "requirements.txt: uvicorn==0.26.0"));
+        let a = BuildPlan::resolve(&scan, None, &none).unwrap().deps_as_of.unwrap();
+        assert_eq!(a.date, "2024-01-17", "the day after the newest pin");
+        assert_eq!(a.fallback, None, "3.12 had wheels by then");
+        // a Python younger than the pins: a later cutoff to fall back to
+        let a = BuildPlan::resolve(&scan, None, &Overrides { python: Some("3.13".parse().unwrap()), ..none.clone() })
+            .unwrap()
+            .deps_as_of
+            .unwrap();
+        assert_eq!((a.date.as_str(), a.fallback.as_deref()), ("2024-01-17", Some("2025-01-05")));
+        assert!(a.reason.contains("Python 3.13 is younger than these pins"), "{}", a.reason);
+        // the user's word: latest (none), a date, or an error
+        let with = |v: &str| BuildPlan::resolve(&scan, None, &Overrides { deps_as_of: Some(v.into()), ..none.clone() });
+        assert_eq!(with("latest").unwrap().deps_as_of, None);
+        let p = with("2023-06-01").unwrap();
+        assert_eq!(p.deps_as_of.as_ref().map(|a| a.date.as_str()), Some("2023-06-01"));
+        assert_eq!(p.to_config().deps_as_of.as_deref(), Some("2023-06-01"), "what the user set is saved");
+        assert!(matches!(with("last tuesday"), Err(PlanError::BadAsOf(_))));
+        // the scan's date is not saved: a later scan dates the pins again
+        assert_eq!(BuildPlan::resolve(&scan, None, &none).unwrap().to_config().deps_as_of, None);
+    }
+
+    #[test]
     fn port_rewrites() {
         assert_eq!(
             with_port(&argv("uvicorn a:b --host 0.0.0.0 --port 8000"), 80),
@@ -1478,7 +1578,7 @@ mod tests {
         // flags replace lists and win per key in maps
         let flags = Config {
             pre_start: Some(vec!["python manage.py migrate".into(), "  ".into()]),
-            verify: VerifyConfig { env: [("DEBUG".to_string(), "1".to_string())].into() },
+            verify: VerifyConfig { env: [("DEBUG".to_string(), "1".to_string())].into(), network: None },
             build_env: [("SECRET_KEY".to_string(), "flag".to_string())].into(),
             ..Default::default()
         };
@@ -1535,8 +1635,10 @@ mod tests {
         let cfg = Config { build_steps: Some(vec!["true\nRUN curl evil".into()]), ..Default::default() };
         let e = BuildPlan::resolve(&scan_with(None), None, &cfg).unwrap_err().to_string();
         assert!(e.contains("line break"), "{e}");
-        let cfg =
-            Config { verify: VerifyConfig { env: [("1X".to_string(), String::new())].into() }, ..Default::default() };
+        let cfg = Config {
+            verify: VerifyConfig { env: [("1X".to_string(), String::new())].into(), network: None },
+            ..Default::default()
+        };
         let e = BuildPlan::resolve(&scan_with(None), None, &cfg).unwrap_err().to_string();
         assert!(e.contains("`1X` is not an environment variable name"), "{e}");
     }
@@ -1586,7 +1688,7 @@ mod tests {
             warned[0].message.contains("--env DJANGO_SECRET_KEY=VALUE") && warned[0].message.contains("settings.py:8")
         );
         let set = Config {
-            verify: VerifyConfig { env: [("DJANGO_SECRET_KEY".to_string(), "x".to_string())].into() },
+            verify: VerifyConfig { env: [("DJANGO_SECRET_KEY".to_string(), "x".to_string())].into(), network: None },
             ..Default::default()
         };
         assert!(BuildPlan::resolve(&needs, None, &set).unwrap().checks(Variant::Distroless, &needs).is_empty());

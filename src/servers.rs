@@ -55,9 +55,6 @@ pub struct Server {
     /// console script comes from fastapi-cli, its `__main__` from fastapi).
     #[serde(default)]
     pub module_package: Option<String>,
-    /// What an older release needs at run time that it does not get from its own metadata.
-    #[serde(default)]
-    pub requires_before: Vec<RequiresBefore>,
     pub interface: Interface,
     pub package: String,
     #[serde(default)]
@@ -90,17 +87,6 @@ pub struct Server {
     pub default_port: u16,
     #[serde(default)]
     pub ini_port_variable: Option<String>,
-}
-
-/// A requirement a server's releases before `before` need at run time and do not bring (gunicorn
-/// before 21.0.0 imports `pkg_resources`: `setuptools<82`).
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RequiresBefore {
-    pub before: String,
-    pub requirement: String,
-    /// Why, completing "gunicorn 19.9.0 (pinned) ...".
-    pub why: String,
 }
 
 /// A gunicorn worker class that needs a package of its own (`-k uvicorn.workers.UvicornWorker`).
@@ -482,11 +468,6 @@ impl Server {
     pub fn module_distribution(&self) -> &str {
         self.module_package.as_deref().unwrap_or_else(|| self.distribution())
     }
-
-    /// The requirements a pinned `version` of [`Self::distribution`] needs and does not bring.
-    pub fn requires_at(&self, version: &str) -> impl Iterator<Item = &RequiresBefore> {
-        self.requires_before.iter().filter(move |r| older_than(version, &r.before) == Some(true))
-    }
 }
 
 /// Whether `version` is an older release than `since` (PEP 440 order, so `0.10.0` is newer than
@@ -545,16 +526,6 @@ mod tests {
                 assert_eq!(older_than(since, since), Some(false), "{}: module_since {since} is not a version", s.name);
             }
             assert!(s.module_package.is_none() || s.module_since.is_some(), "{}: module_package alone", s.name);
-            for r in &s.requires_before {
-                assert_eq!(
-                    older_than(&r.before, &r.before),
-                    Some(false),
-                    "{}: before {} is not a version",
-                    s.name,
-                    r.before
-                );
-                assert!(!r.requirement.is_empty() && !r.why.is_empty(), "{}", s.name);
-            }
             assert!(
                 [
                     "uvicorn",
@@ -614,11 +585,6 @@ mod tests {
         assert!(matches!(module_start("fastapi", &fastapi), ModuleStart::TooOld { package: "fastapi", .. }));
         assert_eq!(by_name("uvicorn").unwrap().module_distribution(), "uvicorn");
         assert_eq!(by_name("fastapi run").unwrap().distribution(), "fastapi-cli");
-        let gunicorn = by_name("gunicorn").unwrap();
-        let needs = |v: &str| gunicorn.requires_at(v).map(|r| r.requirement.as_str()).collect::<Vec<_>>();
-        assert_eq!(needs("19.9.0"), ["setuptools<82"]);
-        assert_eq!(needs("20.1.0"), ["setuptools<82"]);
-        assert!(needs("21.0.0").is_empty() && needs("23.0.0").is_empty());
         assert_eq!(by_name("litestar run").unwrap().module_distribution(), "litestar");
     }
 

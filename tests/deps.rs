@@ -174,3 +174,39 @@ fn a_failed_source_build_names_the_pythons_the_pin_has_wheels_for() {
     let hint = j["hint"].as_str().unwrap();
     assert!(hint.contains("--python 3.12"), "{hint}");
 }
+
+// ---- direct pins, unpinned dependencies: resolved as of the pins
+
+#[test]
+fn direct_pins_date_the_set_and_choose_a_python_of_their_time() {
+    let cache = tempfile::tempdir().unwrap();
+    let j = scan_json(&mut pyslim(cache.path()), &fixture("pins-as-of"));
+    let dated = &j["pins_as_of"];
+    assert_eq!(dated["value"], "2022-08-08", "{dated}");
+    assert!(dated["source"].as_str().unwrap().contains("flask==2.2.2"), "{dated}");
+    let py = &j["python"];
+    assert_eq!(py["value"], "3.11", "{py}");
+    assert!(py["source"].as_str().unwrap().contains("the pins predate the newer ones"), "{py}");
+}
+
+#[test]
+fn unpinned_dependencies_as_of_the_pins_start_where_todays_do_not() {
+    if !common::docker_images_ready(IMAGES_311) {
+        return;
+    }
+    // Flask 2.2.2 asks for Werkzeug>=2.2.2; today's Werkzeug removed what it imports
+    let tag = Tag("pyslim-test/deps-pins-as-of:latest".into());
+    let (code, j) = build(&fixture("pins-as-of"), &tag, &["--variant", "multistage-slim"]);
+    assert_eq!(code, Some(0), "{j}");
+    assert_eq!(j["verified"], true, "{j}");
+    let df = j["dockerfile"].as_str().unwrap();
+    assert!(df.contains("--uploaded-prior-to=2022-08-09T00:00:00Z -r requirements.txt"), "{df}");
+    assert!(df.contains("'pip>=26'"), "a pip that knows the cutoff: {df}");
+    // gunicorn 20.1 imports pkg_resources at start, which the venv only has because pyslim added it
+    assert!(df.contains("import pkg_resources") && df.contains("setuptools<82"), "{df}");
+
+    let (code, j) = build(&fixture("pins-as-of"), &tag, &["--variant", "multistage-slim", "--deps-as-of", "latest"]);
+    assert_eq!(code, Some(3), "today's set must not start: {j}");
+    let cause = j["error"].as_str().unwrap_or_default();
+    assert!(cause.contains("cannot import name 'url_quote' from 'werkzeug.urls'"), "{j}");
+}

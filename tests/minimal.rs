@@ -125,6 +125,7 @@ async fn statuses(engine: &Engine, image: &str, paths: &[&str], test: &str) -> H
         timeout: Duration::from_secs(60),
         labels: labels(test),
         env: Vec::new(),
+        network: None,
     };
     let seen = engine.request_paths(&run, &sink(), &CancellationToken::new()).await.unwrap();
     assert!(seen.started, "{image} did not answer: {}", seen.log_tail.join("\n"));

@@ -4,9 +4,10 @@
 //! output reaches the final image, `--env` reaches the verify container only, and a Django
 //! service with hashed static files answers 200 only because `collectstatic` ran at build time
 //! (served by gunicorn through `--add-server`, whose `django-admin` pre-start step is a console
-//! script of the venv).
+//! script of the venv), and a service that needs a database on the loopback verifies next to one
+//! with `--network host`.
 //!
-//! Docker time is kept small: two tiny fixtures, one build per scenario, every rebuild reusing
+//! Docker time is kept small: tiny fixtures, one build per scenario, every rebuild reusing
 //! the layers of the first. Images are tagged `pyslim-test/startimage-*` and removed at the end.
 
 use std::path::{Path, PathBuf};
@@ -182,10 +183,43 @@ fn start_flags_reach_the_dockerfile_and_bad_ones_are_refused() {
     }
 }
 
+#[test]
+fn a_service_that_needs_a_database_on_loopback_verifies_on_the_host_network() {
+    if !common::docker_images_ready(&IMAGES) {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = fixture(tmp.path(), "host-service");
+    let mut tags = Tags(Vec::new());
+    let tag = "pyslim-test/startimage-host-service:distroless";
+
+    // the scan reads the port from the script's own HTTPServer address
+    let scan = common::pyslim_with(None).args(["scan", "--json"]).arg(&dir).output().unwrap();
+    let j: serde_json::Value = serde_json::from_slice(&scan.stdout).unwrap();
+    assert_eq!(j["port"]["value"], 18765, "{}", j["port"]);
+
+    // no database: the one-line cause names the way to verify next to one
+    let r = build(&dir, tag, &mut tags, &["--timeout", "30"]);
+    assert_eq!(r.code, Some(3), "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("cause: the app connects to a service"), "{}", r.stdout);
+    assert!(r.stdout.contains("--network host"), "{}", r.stdout);
+
+    // a "database" on this machine's loopback (a real TCP server), reached from the host network
+    let db = std::net::TcpListener::bind("127.0.0.1:54329").expect("port 54329 is free");
+    std::thread::spawn(move || {
+        for c in db.incoming() {
+            drop(c);
+        }
+    });
+    let r = build(&dir, tag, &mut tags, &["--network", "host", "--timeout", "30"]);
+    expect_ok("host network", &r);
+}
+
 /// A project pinning gunicorn 19.9.0 (no `gunicorn/__main__.py` before 20.1.0, and
 /// `import pkg_resources` at start before 21.0.0) on Python 3.11: the image starts gunicorn's
 /// console script through the venv's python, not `python -m gunicorn` ("No module named
-/// gunicorn.__main__"), with setuptools<82 installed for its pkg_resources. Verified on
+/// gunicorn.__main__"), and the builder adds setuptools<82 for its pkg_resources (implicit
+/// requirements). Verified on
 /// distroless and on minimal (`FROM scratch`, whose venv keeps `bin/`), from the image's own
 /// entrypoint.
 #[test]

@@ -174,6 +174,10 @@ def want(n, origin, rpath, runpath, by):
     if runtime_has(n):
         return
     lib = find_lib(n, origin, rpath, runpath)
+    if lib is None and origin.startswith(VENV + "/") and os.path.isfile(os.path.join(origin, n)):
+        # grafted libraries of a wheel (auditwheel: pillow.libs/) name each other without a
+        # search path: the RPATH of the extension module has loaded them by soname already
+        lib = os.path.join(origin, n)
     if lib is None:
         missing.append(n + " (for " + by + ")")
         return

@@ -13,7 +13,7 @@ use clap::Args;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::{PlanArgs, ProjectArgs, PullArgs};
-use crate::engine::events::{BuildEvent, StepState, Transfer};
+use crate::engine::events::{BuildEvent, StepState, Transfer, step_label};
 use crate::engine::run::{self, VariantJob};
 use crate::engine::{CancellationToken, Engine, EngineError};
 use crate::plan::Variant;
@@ -378,10 +378,10 @@ fn plain(ev: &BuildEvent, layers_done: &mut HashMap<String, usize>) {
         }
         BuildEvent::Started { variant, tag, steps } => eprintln!("==> {variant}: building {tag} ({steps} steps)"),
         BuildEvent::Step { variant, index, total, name, state } => match state {
-            StepState::Running => eprintln!("[{variant} {index}/{total}] {name}"),
-            StepState::Cached => eprintln!("[{variant} {index}/{total}] CACHED {name}"),
+            StepState::Running => eprintln!("[{variant} {index}/{total}] {}", step_label(name)),
+            StepState::Cached => eprintln!("[{variant} {index}/{total}] CACHED {}", step_label(name)),
             StepState::Done => {}
-            StepState::Failed => eprintln!("[{variant} {index}/{total}] FAILED {name}"),
+            StepState::Failed => eprintln!("[{variant} {index}/{total}] FAILED {}", step_label(name)),
         },
         BuildEvent::Log { line, .. } => eprintln!("    {line}"),
         BuildEvent::Built { variant, tag, size_bytes, seconds, .. } => {
@@ -394,7 +394,7 @@ fn plain(ev: &BuildEvent, layers_done: &mut HashMap<String, usize>) {
 }
 
 fn failed(variant: Variant, step: &Option<String>, message: &str, log_tail: &[String]) {
-    let at = step.as_ref().map(|s| format!(" at {s}")).unwrap_or_default();
+    let at = step.as_ref().map(|s| format!(" at {}", step_label(s))).unwrap_or_default();
     eprintln!("==> {variant}: FAILED{at}: {message}");
     for l in log_tail {
         eprintln!("    | {l}");

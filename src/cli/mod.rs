@@ -164,6 +164,11 @@ pub struct PlanArgs {
     /// install of pyslim.toml), e.g. --install gunicorn.
     #[arg(long = "install", value_name = "REQ")]
     pub install: Vec<String>,
+    /// Resolve the dependencies the project does not pin as of DATE (YYYY-MM-DD: releases
+    /// uploaded before that day) or `latest`. By default, when every direct dependency is an
+    /// exact pin and no lock pins the rest, the day after the newest pin's release.
+    #[arg(long = "deps-as-of", value_name = "DATE|latest")]
+    pub deps_as_of: Option<String>,
     /// Serve the detected app with this server instead of a development server (Django's
     /// runserver, flask run), installing it when the project does not depend on it.
     #[arg(long = "add-server", value_name = "SERVER", value_parser = ["gunicorn", "uvicorn"])]
@@ -172,6 +177,11 @@ pub struct PlanArgs {
     /// baked into the image (repeatable), e.g. --env DATABASE_URL=sqlite:////tmp/db.sqlite3.
     #[arg(long = "env", value_name = "KEY=VALUE")]
     pub env: Vec<String>,
+    /// Docker network of the verify container only: `host` (reach a database on this machine's
+    /// loopback, e.g. a service whose default address is 127.0.0.1) or a network name (a compose
+    /// project's, where its database runs).
+    #[arg(long = "network", value_name = "NAME")]
+    pub network: Option<String>,
     /// Set from `--pull` by the commands that build (`dockerfile` has no such flag).
     #[arg(skip)]
     pub pull: Option<crate::plan::PullPolicy>,
@@ -251,8 +261,9 @@ impl PlanArgs {
             build_steps: list_flag(&self.build_steps),
             writable: list_flag(&self.writable),
             install: list_flag(&self.install),
+            deps_as_of: self.deps_as_of.clone(),
             build_env: env_pairs("--build-env", &self.build_env)?,
-            verify: crate::plan::VerifyConfig { env: env_pairs("--env", &self.env)? },
+            verify: crate::plan::VerifyConfig { env: env_pairs("--env", &self.env)?, network: self.network.clone() },
             add_server: match self.add_server.as_deref() {
                 Some("gunicorn") => Some(crate::scan::AppServer::Gunicorn),
                 Some("uvicorn") => Some(crate::scan::AppServer::Uvicorn),

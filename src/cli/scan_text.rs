@@ -73,6 +73,9 @@ pub fn summary(r: &ScanReport) -> String {
             v.iter().map(|d| format!("{} ({})", d.package, d.debian.join(" "))).collect::<Vec<_>>().join(", ")
         });
     }
+    if r.pins_as_of.is_some() {
+        line(&mut out, "pins as of", &r.pins_as_of, |v| v.clone());
+    }
     line(&mut out, "Dockerfile", &r.existing_dockerfile, |v| v.clone());
     line(&mut out, ".dockerignore", &r.existing_dockerignore, |v| v.clone());
 

@@ -68,3 +68,17 @@ impl BuildEvent {
         }
     }
 }
+
+/// A build step as shown in messages: a long instruction (an inlined script of thousands of
+/// characters) is cut after [`STEP_LABEL_CHARS`] characters with `…`; the Dockerfile has it whole.
+pub fn step_label(step: &str) -> String {
+    if step.chars().count() <= STEP_LABEL_CHARS {
+        return step.to_string();
+    }
+    let mut t: String = step.chars().take(STEP_LABEL_CHARS - 1).collect();
+    t.push('…');
+    t
+}
+
+/// How much of a step [`step_label`] shows.
+pub const STEP_LABEL_CHARS: usize = 160;

@@ -74,7 +74,7 @@ pub enum EngineError {
     /// cause and remedy read from the log ([`diagnose`]), when one is known.
     #[error(
         "{variant} build failed{}: {message}{}",
-        step.as_ref().map(|s| format!(" at {s}")).unwrap_or_default(),
+        step.as_ref().map(|s| format!(" at {}", events::step_label(s))).unwrap_or_default(),
         diagnosis.as_ref().map(|d| format!("\ncause: {}\nhint: {}", d.cause, d.hint)).unwrap_or_default()
     )]
     BuildFailed {

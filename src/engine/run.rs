@@ -89,6 +89,8 @@ pub struct VariantJob {
     pub push: bool,
     /// `KEY=VALUE` settings for the verify container only (the plan's verify env).
     pub verify_env: Vec<String>,
+    /// The Docker network of the verify (and tracing) container (the plan's verify network).
+    pub verify_network: Option<String>,
     /// The `minimal` variant's tracing run and trace file.
     pub minimal: Option<MinimalJob>,
 }
@@ -169,6 +171,7 @@ impl VariantJob {
             pull: plan.pull,
             push: false,
             verify_env: plan.verify_env.iter().map(|(k, v)| format!("{k}={v}")).collect(),
+            verify_network: plan.verify_network.clone(),
         }
     }
 }
@@ -297,6 +300,7 @@ impl Engine {
                 v.env = job.verify_env.clone();
                 v.pins = job.pins.clone();
                 v.database_env = job.database_env.clone();
+                v.network = job.verify_network.clone();
                 Some(self.verify(&v, events, cancel).await?)
             }
         };
@@ -435,6 +439,7 @@ fn path_run(job: &VariantJob, m: &MinimalJob, image: &str) -> PathRun {
         timeout: job.verify.unwrap_or(super::verify::DEFAULT_TIMEOUT),
         labels: job.labels.clone(),
         env: job.verify_env.clone(),
+        network: job.verify_network.clone(),
     }
 }
 

@@ -12,7 +12,7 @@
 use std::collections::{BTreeSet, HashMap};
 use std::time::{Duration, Instant};
 
-use bollard::models::{ContainerCreateBody, HostConfig, PortBinding};
+use bollard::models::ContainerCreateBody;
 use bollard::query_parameters::{
     CreateContainerOptionsBuilder, DownloadFromContainerOptionsBuilder, StopContainerOptionsBuilder,
     UploadToContainerOptionsBuilder,
@@ -44,6 +44,8 @@ pub struct PathRun {
     pub labels: HashMap<String, String>,
     /// `KEY=VALUE` settings the service needs at start (the plan's verify env).
     pub env: Vec<String>,
+    /// The Docker network of the service's container (the plan's verify network).
+    pub network: Option<String>,
 }
 
 /// What one run saw.
@@ -118,16 +120,14 @@ impl Engine {
         let container_port = format!("{}/tcp", run.port);
         let mut labels = run.labels.clone();
         labels.insert(LABEL_CONTAINER.into(), "1".into());
-        let bindings = HashMap::from([(
-            container_port.clone(),
-            Some(vec![PortBinding { host_ip: Some("127.0.0.1".into()), host_port: Some(host_port.to_string()) }]),
-        )]);
+        let (host_config, probe_port) =
+            super::verify::service_wiring(run.network.as_deref(), run.port, host_port, true);
         let body = ContainerCreateBody {
             image: Some(run.image.clone()),
             env: Some(env),
             exposed_ports: Some(vec![container_port]),
             labels: Some(labels),
-            host_config: Some(HostConfig { port_bindings: Some(bindings), ..Default::default() }),
+            host_config: Some(host_config),
             ..Default::default()
         };
         let what = if hook { "trace" } else { "paths" };
@@ -139,7 +139,7 @@ impl Engine {
             .await
             .map_err(EngineError::api(format!("creating a container from {}", run.image)))?
             .id;
-        let result = self.drive(&id, run, hook, host_port, events, cancel).await;
+        let result = self.drive(&id, run, hook, probe_port, events, cancel).await;
         self.remove_container(&id).await;
         result
     }

@@ -49,6 +49,9 @@ pub struct VerifyRequest {
     /// The variable that selects the service's database and where it is read, named by the
     /// diagnosis when the service cannot reach its database.
     pub database_env: Option<String>,
+    /// The Docker network of the service's container (`--network`, `[verify] network`): `host`
+    /// (a database on this machine's loopback) or a named network (a compose project's).
+    pub network: Option<String>,
 }
 
 /// A Python image present on the daemon, used to make the HTTP request from inside the
@@ -74,8 +77,29 @@ impl VerifyRequest {
             env: Vec::new(),
             pins: std::collections::BTreeMap::new(),
             database_env: None,
+            network: None,
         }
     }
+}
+
+/// How the service's container is wired: its network and port map, and the port on
+/// 127.0.0.1 the host-side probe connects to. On the host's network nothing is published: the
+/// service listens on the host's own `port`.
+pub(super) fn service_wiring(network: Option<&str>, port: u16, host_port: u16, publish: bool) -> (HostConfig, u16) {
+    let network = network.map(str::trim).filter(|n| !n.is_empty());
+    if network == Some("host") {
+        return (HostConfig { network_mode: Some("host".into()), ..Default::default() }, port);
+    }
+    let mut bindings = HashMap::new();
+    if publish {
+        bindings.insert(
+            format!("{port}/tcp"),
+            Some(vec![PortBinding { host_ip: Some("127.0.0.1".into()), host_port: Some(host_port.to_string()) }]),
+        );
+    }
+    let config =
+        HostConfig { port_bindings: Some(bindings), network_mode: network.map(String::from), ..Default::default() };
+    (config, host_port)
 }
 
 /// Where the verify request is made from.
@@ -232,19 +256,14 @@ impl Engine {
         let container_port = format!("{}/tcp", req.port);
         let mut labels = req.labels.clone();
         labels.insert(LABEL_CONTAINER.into(), "1".into());
-        let mut bindings = HashMap::new();
-        if from == ProbeFrom::Host {
-            bindings.insert(
-                container_port.clone(),
-                Some(vec![PortBinding { host_ip: Some("127.0.0.1".into()), host_port: Some(host_port.to_string()) }]),
-            );
-        }
+        let (host_config, probe_port) =
+            service_wiring(req.network.as_deref(), req.port, host_port, from == ProbeFrom::Host);
         let body = ContainerCreateBody {
             image: Some(req.image.clone()),
             env: (!req.env.is_empty()).then(|| req.env.clone()),
             exposed_ports: Some(vec![container_port]),
             labels: Some(labels),
-            host_config: Some(HostConfig { port_bindings: Some(bindings), ..Default::default() }),
+            host_config: Some(host_config),
             ..Default::default()
         };
         // Unique per run on this machine (the free port), whichever side probes.
@@ -261,7 +280,7 @@ impl Engine {
         let result = match self.docker.start_container(&id, None).await {
             Err(e) => Ok(clock.outcome(false, format!("the container did not start: {e}"))),
             Ok(()) => match from {
-                ProbeFrom::Host => self.probe(&id, req, host_port, clock, cancel).await,
+                ProbeFrom::Host => self.probe(&id, req, probe_port, clock, cancel).await,
                 ProbeFrom::Daemon => self.probe_inside(&id, &name, req, clock, cancel).await,
             },
         };

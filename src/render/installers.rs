@@ -12,7 +12,7 @@
 //! install` cannot work; Poetry, PDM and Pipenv only *export* their lockfile to a requirements
 //! file, and pip installs it. uv installs from PyPI with pip (no uv image registry).
 
-use crate::plan::{APP_DIR, ExtraRequirement, Flavour, Trim, VENV};
+use crate::plan::{APP_DIR, AsOf, ExtraRequirement, Flavour, Trim, VENV};
 use crate::scan::{PackageManager, ScanReport};
 
 use super::RenderError;
@@ -31,6 +31,8 @@ const PDM: &[&str] = &["pdm>=2,<3"];
 const POETRY1: &[&str] = &["poetry>=1.8,<2"];
 
 const PIPENV: &[&str] = &["pipenv>=2024.1"];
+/// The first pip with `--uploaded-prior-to` (a resolution cutoff by the index's upload times).
+const PIP_AS_OF: &str = "pip>=26";
 
 pub(crate) const PIP_CACHE: &str = "--mount=type=cache,target=/root/.cache/pip";
 pub(crate) const UV_CACHE: &str = "--mount=type=cache,target=/root/.cache/uv";
@@ -59,6 +61,8 @@ pub(crate) struct Recipe<'a> {
     pub member: Option<String>,
     /// Requirements to install beyond the project's own (a server the entrypoint needs).
     pub extras: &'a [ExtraRequirement],
+    /// The plan's cutoff for dependencies the project does not pin.
+    pub as_of: Option<&'a AsOf>,
 }
 
 /// The steps of one recipe, in order.
@@ -80,11 +84,24 @@ pub(crate) struct Install {
     pub uses_venv: bool,
     /// One-line reasons for the header comment.
     pub why: Vec<String>,
+    /// The `pip install` command of this stage (its environment, cache and cutoff flags), for
+    /// later installs into the same environment.
+    pub pip: String,
 }
 
 impl Recipe<'_> {
     fn buildkit(&self) -> bool {
         self.flavour == Flavour::Buildkit
+    }
+
+    /// The cutoff this recipe applies: pip resolves the project's own ranges (no lock; uv and the
+    /// lock exports install exact pins), and the naive image stays what a hand-written one is.
+    fn as_of(&self) -> Option<&AsOf> {
+        let pip_resolves = matches!(
+            self.pm,
+            PackageManager::Pip | PackageManager::Pyproject | PackageManager::SetupPy | PackageManager::Poetry
+        ) && self.scan.lockfile.as_ref().is_none_or(|l| l.value.ends_with(".txt"));
+        self.as_of.filter(|_| self.mode != Mode::Naive && pip_resolves)
     }
 
     /// `pip install` with the flags this stage needs, targeting the right environment.
@@ -93,7 +110,7 @@ impl Recipe<'_> {
             // Distro-packaged modules in a Debian-based image have no RECORD file, so pip cannot
             // upgrade them: install beside them instead of over them.
             Mode::Naive | Mode::Slim => "pip install --ignore-installed".to_string(),
-            Mode::Builder if self.trim.keep_installers => format!("{VENV}/bin/pip install"),
+            Mode::Builder if self.trim.keep_installers && self.as_of().is_none() => format!("{VENV}/bin/pip install"),
             // The runtime venv has no pip: the builder's pip installs into it.
             Mode::Builder => format!("{} -m pip --python {VENV}/bin/python install", self.python),
         };
@@ -103,7 +120,23 @@ impl Recipe<'_> {
         if self.mode != Mode::Naive && !self.trim.bytecode {
             s.push_str(" --no-compile");
         }
+        if let Some(a) = self.as_of() {
+            s.push_str(&format!(" --uploaded-prior-to={}T00:00:00Z", a.date));
+        }
         s
+    }
+
+    /// The step that gives this stage a pip that knows `--uploaded-prior-to`, in its own layer,
+    /// beside the image's (Debian's own pip has no RECORD to upgrade over).
+    fn pip_as_of_setup(&self) -> Run {
+        let no_cache = if self.buildkit() { "" } else { " --no-cache-dir" };
+        let python = if self.python.is_empty() { "python3" } else { &self.python };
+        self.pip_run()
+            .cmd(format!(
+                "{python} -m pip install{no_cache} --ignore-installed --root-user-action=ignore --disable-pip-version-check {}",
+                sh_quote(PIP_AS_OF)
+            ))
+            .ignore("DL3013", "any pip from 26 on has --uploaded-prior-to; the cutoff applies to what it installs")
     }
 
     fn pip_run(&self) -> Run {
@@ -314,6 +347,43 @@ impl Recipe<'_> {
             out.env.insert(0, ("PIP_DISABLE_PIP_VERSION_CHECK".into(), "1".into()));
         }
         self.add_extras(&mut out);
+        out.pip = match (self.mode, self.pm) {
+            // the builder's pip, into the venv (uv's recipes have no pip of their own)
+            (Mode::Builder, _) => {
+                let mut p = format!("{} -m pip --python {VENV}/bin/python install", self.python);
+                if !self.buildkit() {
+                    p.push_str(" --no-cache-dir");
+                }
+                if let Some(a) = self.as_of() {
+                    p.push_str(&format!(" --uploaded-prior-to={}T00:00:00Z", a.fallback.as_ref().unwrap_or(&a.date)));
+                }
+                p
+            }
+            _ => self.pip(),
+        };
+        if let Some(a) = self.as_of() {
+            out.setup = self.pip_as_of_setup().merge(std::mem::take(&mut out.setup));
+            out.why.push(format!(
+                "the dependencies the project does not pin resolve as of {} (pip's --uploaded-prior-to): {}",
+                a.date, a.reason
+            ));
+            if let Some(later) = &a.fallback {
+                let dated = format!("--uploaded-prior-to={}T00:00:00Z", a.date);
+                let again = format!("--uploaded-prior-to={later}T00:00:00Z");
+                for c in out.deps.commands.iter_mut().chain(out.project.commands.iter_mut()) {
+                    if c.contains(&dated) {
+                        *c = format!(
+                            "{{ {c} || {{ echo {} >&2 && {}; }}; }}",
+                            sh_quote(&format!(
+                                "pyslim: the set as of {} does not install on this Python: trying as of {later}",
+                                a.date
+                            )),
+                            c.replace(&dated, &again)
+                        );
+                    }
+                }
+            }
+        }
         Ok(out)
     }
 

@@ -295,6 +295,7 @@ fn header(ctx: &Ctx, builder: &str, runtime: &str) -> text::Dockerfile {
         python: String::new(),
         member: None,
         extras: &[],
+        as_of: ctx.plan.deps_as_of.as_ref(),
     };
     if let (false, Ok(i)) = (v == Variant::Naive, recipe.install()) {
         lines.extend(i.why.into_iter().map(|w| format!("- {w}.")));

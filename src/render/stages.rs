@@ -76,6 +76,8 @@ fn apt_install(packages: &[String]) -> Run {
     Run::new()
         .cmd("apt-get update")
         .cmd(format!("apt-get install -y --no-install-recommends {}", packages.join(" ")))
+        // apt's package caches too: an image without docker-clean's apt hook keeps them (80 MB)
+        .cmd("apt-get clean")
         .cmd("rm -rf /var/lib/apt/lists/*")
         .ignore(APT_IGNORE.0, APT_IGNORE.1)
 }
@@ -131,6 +133,47 @@ fn writable_run(ctx: &Ctx, python: &str, prefix: &str) -> Run {
         run = run.cmd(format!("SP=\"$({python} -c 'import sysconfig; print(sysconfig.get_path(\"purelib\"))')\""));
     }
     run.cmd(format!("mkdir -p {}", targets.join(" "))).cmd(format!("chown {} {}", ctx.plan.user, targets.join(" ")))
+}
+
+/// `[[implicit]]` of `assets/implicit_requirements.toml`.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Implicit {
+    module: String,
+    requirement: String,
+    why: String,
+}
+
+fn implicit_requirements() -> &'static [Implicit] {
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct File {
+        implicit: Vec<Implicit>,
+    }
+    static CELL: std::sync::OnceLock<Vec<Implicit>> = std::sync::OnceLock::new();
+    CELL.get_or_init(|| {
+        toml::from_str::<File>(include_str!("../../assets/implicit_requirements.toml"))
+            .expect("assets/implicit_requirements.toml is checked by a unit test")
+            .implicit
+    })
+}
+
+/// For each module a dependency imports unconditionally without declaring its provider: install
+/// the provider into the venv with `pip` when the venv lacks the module.
+fn implicit_steps(pip: &str) -> Vec<String> {
+    implicit_requirements()
+        .iter()
+        .map(|i| {
+            let m = &i.module;
+            format!(
+                "if ! {VENV}/bin/python -c {} 2>/dev/null && grep -rqE --include='*.py' {} {VENV}/lib/; then echo {} >&2 && {pip} {}; fi",
+                sh_quote(&format!("import {m}")),
+                sh_quote(&format!("^(import|from) {m}([ .,]|$)")),
+                sh_quote(&format!("pyslim: a dependency imports {m} at module level and the venv has none: installing {} ({})", i.requirement, i.why)),
+                sh_quote(&i.requirement)
+            )
+        })
+        .collect()
 }
 
 /// Bytecode and strip steps that finish the venv in the builder.
@@ -389,6 +432,7 @@ pub(crate) fn single_stage(ctx: &Ctx, image: &BaseImage, header: Dockerfile) -> 
         python: image.interpreter.clone(),
         member: ctx.member.clone(),
         extras: &ctx.plan.extra_requirements,
+        as_of: ctx.plan.deps_as_of.as_ref(),
     };
     let install = recipe.install()?;
     let mut s = Stage::new(header);
@@ -427,6 +471,7 @@ pub(crate) fn single_stage(ctx: &Ctx, image: &BaseImage, header: Dockerfile) -> 
                 .ignore(APT_IGNORE.0, APT_IGNORE.1),
             Run::new()
                 .cmd(format!("apt-get purge -y --auto-remove {}", build.join(" ")))
+                .cmd("apt-get clean")
                 .cmd("rm -rf /var/lib/apt/lists/*"),
         )
     } else {
@@ -499,6 +544,7 @@ pub(crate) fn multi_stage(
         python: builder.interpreter.clone(),
         member: ctx.member.clone(),
         extras: &ctx.plan.extra_requirements,
+        as_of: ctx.plan.deps_as_of.as_ref(),
     };
     let mut install = recipe.install()?;
     if ctx.pm == crate::scan::PackageManager::Uv {
@@ -568,7 +614,8 @@ pub(crate) fn multi_stage(
     s.run(make_venv);
     s.run(with_secrets(ctx, install.setup.clone()));
 
-    let finish = finish_venv(ctx);
+    let mut finish = implicit_steps(&install.pip);
+    finish.extend(finish_venv(ctx));
     let mut deps = install.deps.clone();
     let mut project = install.project.clone();
     if !finish.is_empty() {

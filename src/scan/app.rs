@@ -296,20 +296,6 @@ fn missing_requirements(project: &Project, argv: &[String], source: &str) -> Vec
         }
         return out;
     };
-    // an old pinned release that needs what it does not declare (gunicorn 19 imports pkg_resources)
-    let pins = project.wheel_info();
-    let pinned = |name: &str| pins.and_then(|l| l.get(&super::lock::normalize(name)));
-    if let Some(pin) = pinned(row.distribution()) {
-        for need in row.requires_at(&pin.version) {
-            let name = need.requirement.split(['<', '>', '=', '!', '~', '[', ';', ' ']).next().unwrap_or_default();
-            if pinned(name).is_none() {
-                out.push(Fact::new(
-                    need.requirement.clone(),
-                    format!("{} {} (pinned) {}", row.distribution(), pin.version, need.why),
-                ));
-            }
-        }
-    }
     if row.interface != servers::Interface::Own && !provided(&row.package, &row.provided_by) {
         out.push(Fact::new(
             row.package.clone(),
@@ -1210,40 +1196,6 @@ mod tests {
         assert_eq!(module_of("src/svc/main.py", Some("src")).as_deref(), Some("svc.main"));
         assert_eq!(module_of("pkg/__init__.py", None).as_deref(), Some("pkg"));
         assert_eq!(module_of("my-app/main.py", None), None);
-    }
-
-    #[test]
-    fn an_old_pinned_gunicorn_gets_the_setuptools_it_imports() {
-        use super::super::lock::{LockInfo, LockedPackage};
-        let project = |pins: &[(&str, &str)]| Project {
-            runtime_names: pins.iter().map(|(n, _)| n.to_string()).collect(),
-            pins: Some(LockInfo {
-                file: "requirements.txt".into(),
-                packages: pins
-                    .iter()
-                    .map(|(n, v)| LockedPackage {
-                        name: n.to_string(),
-                        version: v.to_string(),
-                        runtime: true,
-                        ..Default::default()
-                    })
-                    .collect(),
-            }),
-            ..Default::default()
-        };
-        let argv = a("gunicorn -b 0.0.0.0:8000 app:app");
-        let extras = missing_requirements(&project(&[("gunicorn", "19.9.0")]), &argv, "Procfile");
-        assert_eq!(extras.len(), 1, "{extras:?}");
-        assert_eq!(extras[0].value, "setuptools<82");
-        assert!(extras[0].source.starts_with("gunicorn 19.9.0 (pinned) imports pkg_resources"), "{}", extras[0].source);
-        assert_eq!(missing_requirements(&project(&[("gunicorn", "20.1.0")]), &argv, "x")[0].value, "setuptools<82");
-        // a new release, or the project pins setuptools itself: nothing added
-        assert!(missing_requirements(&project(&[("gunicorn", "21.2.0")]), &argv, "x").is_empty());
-        let own = project(&[("gunicorn", "19.9.0"), ("setuptools", "44.0.0")]);
-        assert!(missing_requirements(&own, &argv, "x").is_empty());
-        // not pinned: today's gunicorn needs nothing more
-        let unpinned = Project { runtime_names: ["gunicorn".to_string()].into(), ..Default::default() };
-        assert!(missing_requirements(&unpinned, &argv, "x").is_empty());
     }
 
     #[test]

@@ -137,6 +137,7 @@ mod tests {
             sdist: files.iter().any(|f| f.ends_with(".tar.gz")),
             files_from: Some("poetry.lock".into()),
             runtime: true,
+            released: None,
         }
     }
 

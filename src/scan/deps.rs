@@ -249,9 +249,32 @@ fn lock_source(m: PackageManager) -> &'static str {
 /// requirements/docker.txt`, `uv pip install -r /requirements/production.txt`), as a path in the
 /// project, with the line that installs it (`Dockerfile:13`). A path in the image is matched to
 /// the project by its longest tail that exists (`/requirements/production.txt` ->
-/// `requirements/production.txt`). The first such line wins.
+/// `requirements/production.txt`). The first such line wins; a production Dockerfile
+/// (`Dockerfile.prod`) is read first, and development files (`requirements-dev.txt`) are passed
+/// over: pyslim builds the production image.
 fn dockerfile_requirements(ctx: &mut Ctx) -> Option<(String, String)> {
-    let name = ["Dockerfile", "dockerfile", "Containerfile"].into_iter().find(|n| ctx.is_file(n))?;
+    for name in ["Dockerfile.prod", "Dockerfile.production", "Dockerfile", "dockerfile", "Containerfile"] {
+        if ctx.is_file(name)
+            && let Some(found) = requirements_installed_by(ctx, name)
+        {
+            return Some(found);
+        }
+    }
+    None
+}
+
+/// Whether a requirements file is for development (`requirements-dev.txt`, `test.txt`,
+/// `requirements_lint.in`): a production image does not install it.
+fn dev_requirements(path: &str) -> bool {
+    let base = path.rsplit('/').next().unwrap_or(path);
+    base.split(|c: char| !c.is_ascii_alphanumeric()).any(|w| {
+        ["dev", "develop", "development", "test", "tests", "testing", "lint", "docs", "doc", "ci", "local", "typing"]
+            .contains(&w.to_ascii_lowercase().as_str())
+    })
+}
+
+/// The first production requirements file `name` (a Dockerfile) installs with pip.
+fn requirements_installed_by(ctx: &mut Ctx, name: &str) -> Option<(String, String)> {
     let text = ctx.read(name)?;
     let df = super::dockerfile::parse(&text, name);
     for (run, line) in &df.runs {
@@ -273,6 +296,9 @@ fn dockerfile_requirements(ctx: &mut Ctx) -> Option<(String, String)> {
                 for i in 0..parts.len() {
                     let rel = parts[i..].join("/");
                     if ctx.is_file(&rel) && (rel.ends_with(".txt") || rel.ends_with(".in")) {
+                        if dev_requirements(&rel) {
+                            break;
+                        }
                         return Some((rel, format!("{name}:{line}")));
                     }
                 }

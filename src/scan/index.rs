@@ -227,6 +227,9 @@ fn pip_conf_index(text: &str) -> Option<String> {
 pub struct Lookup {
     /// File names per normalized project name (all versions).
     pub files: BTreeMap<String, Vec<String>>,
+    /// Upload times (PEP 700 `upload-time`, RFC 3339) per normalized project name and file name,
+    /// where the index gives them (PEP 691 JSON answers; HTML pages have none).
+    pub uploaded: BTreeMap<String, BTreeMap<String, String>>,
     /// How the files were obtained: `https://pypi.org/simple/`, `... (cached)`, `... (offline, cached)`.
     pub how: String,
     /// Names the index could not answer for, with the reason.
@@ -255,6 +258,17 @@ struct CacheEntry {
     name: String,
     fetched: u64,
     files: Vec<String>,
+    /// Upload time per file name; `None` in entries written before pyslim kept them (refetched
+    /// when online), empty when the index gives no times.
+    #[serde(default)]
+    uploaded: Option<BTreeMap<String, String>>,
+}
+
+/// The files of one project page: names, and upload times where the index gives them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Page {
+    pub files: Vec<String>,
+    pub uploaded: BTreeMap<String, String>,
 }
 
 fn cache_dir() -> Option<PathBuf> {
@@ -281,9 +295,15 @@ fn read_cache(index: &Index, name: &str) -> Option<CacheEntry> {
     serde_json::from_str(&text).ok()
 }
 
-fn write_cache(index: &Index, name: &str, files: &[String]) {
+fn write_cache(index: &Index, name: &str, page: &Page) {
     let (Some(path), Some(dir)) = (cache_path(index, name), cache_dir()) else { return };
-    let entry = CacheEntry { index: index.shown(), name: name.to_string(), fetched: now(), files: files.to_vec() };
+    let entry = CacheEntry {
+        index: index.shown(),
+        name: name.to_string(),
+        fetched: now(),
+        files: page.files.clone(),
+        uploaded: Some(page.uploaded.clone()),
+    };
     let Ok(text) = serde_json::to_string(&entry) else { return };
     // A cache that cannot be written only costs a request next time.
     if std::fs::create_dir_all(&dir).is_ok()
@@ -306,9 +326,11 @@ pub fn lookup(index: &Index, wanted: &[(String, String)]) -> Lookup {
             Some(c)
                 if offline
                     || (now().saturating_sub(c.fetched) < CACHE_DAYS * 86400
+                        && c.uploaded.is_some()
                         && !for_version(&c.files, version).is_empty()) =>
             {
                 out.files.insert(name.clone(), c.files);
+                out.uploaded.insert(name.clone(), c.uploaded.unwrap_or_default());
                 cached += 1;
             }
             _ if offline => out.failed.push((name.clone(), format!("not in the cache ({OFFLINE_ENV} is set)"))),
@@ -319,9 +341,10 @@ pub fn lookup(index: &Index, wanted: &[(String, String)]) -> Lookup {
     if !to_fetch.is_empty() {
         for (name, result) in fetch_all(index, &to_fetch) {
             match result {
-                Ok(files) => {
-                    write_cache(index, &name, &files);
-                    out.files.insert(name, files);
+                Ok(page) => {
+                    write_cache(index, &name, &page);
+                    out.files.insert(name.clone(), page.files);
+                    out.uploaded.insert(name, page.uploaded);
                     fetched += 1;
                 }
                 Err(e) => out.failed.push((name, e)),
@@ -356,22 +379,33 @@ fn file_version(file: &str) -> Option<String> {
     stem.rsplit_once('-').map(|(_, v)| v.to_string())
 }
 
-/// File names from a PEP 691 JSON page, or a PEP 503 HTML page.
-pub fn parse_page(body: &str, content_type: &str) -> Result<Vec<String>, String> {
+/// File names (and PEP 700 upload times) from a PEP 691 JSON page, or a PEP 503 HTML page.
+pub fn parse_page(body: &str, content_type: &str) -> Result<Page, String> {
     if content_type.contains("json") || body.trim_start().starts_with('{') {
         #[derive(Deserialize)]
-        struct Page {
+        struct Json {
             files: Vec<File>,
         }
         #[derive(Deserialize)]
         struct File {
             filename: String,
+            #[serde(rename = "upload-time")]
+            upload_time: Option<String>,
         }
-        let p: Page = serde_json::from_str(body).map_err(|e| format!("not a PEP 691 answer ({e})"))?;
-        return Ok(p.files.into_iter().map(|f| f.filename).collect());
+        let p: Json = serde_json::from_str(body).map_err(|e| format!("not a PEP 691 answer ({e})"))?;
+        let mut page = Page::default();
+        for f in p.files {
+            if let Some(t) = f.upload_time {
+                page.uploaded.insert(f.filename.clone(), t);
+            }
+            page.files.push(f.filename);
+        }
+        return Ok(page);
     }
     let re = regex::Regex::new(r"(?is)<a\s[^>]*>\s*([^<]+?)\s*</a>").map_err(|e| e.to_string())?;
-    Ok(re.captures_iter(body).map(|c| c[1].to_string()).filter(|f| f.ends_with(".whl") || lock::is_sdist(f)).collect())
+    let files =
+        re.captures_iter(body).map(|c| c[1].to_string()).filter(|f| f.ends_with(".whl") || lock::is_sdist(f)).collect();
+    Ok(Page { files, uploaded: BTreeMap::new() })
 }
 
 /// Fills the file lists of `pins` that have none, from `lookup`'s answers.
@@ -385,6 +419,10 @@ pub fn fill(pins: &mut [LockedPackage], lookup: &Lookup) {
         p.wheels = files.iter().filter(|f| f.ends_with(".whl")).cloned().collect();
         p.sdist = files.iter().any(|f| lock::is_sdist(f));
         p.files_from = Some(lookup.how.clone());
+        // The release's date: its first file's upload (wheels for a new Python may come later).
+        p.released = lookup.uploaded.get(&p.name).and_then(|times| {
+            files.iter().filter_map(|f| times.get(f)).min().map(|t| t[..t.len().min(10)].to_string())
+        });
     }
 }
 
@@ -475,7 +513,7 @@ fn basic_auth(url: &str) -> (String, Option<String>) {
 
 /// Fetches every name's page, `PARALLEL` at a time, on a runtime of its own (the scan may run
 /// inside another runtime, whose thread must not block on this one).
-fn fetch_all(index: &Index, names: &[String]) -> Vec<(String, Result<Vec<String>, String>)> {
+fn fetch_all(index: &Index, names: &[String]) -> Vec<(String, Result<Page, String>)> {
     let index = index.clone();
     let names = names.to_vec();
     let job = std::thread::spawn(move || {
@@ -514,7 +552,7 @@ fn client() -> Result<HttpsClient, String> {
     Ok(hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new()).build(https))
 }
 
-async fn fetch_async(index: Index, names: Vec<String>) -> Vec<(String, Result<Vec<String>, String>)> {
+async fn fetch_async(index: Index, names: Vec<String>) -> Vec<(String, Result<Page, String>)> {
     use futures_util::StreamExt;
     let client = match client() {
         Ok(c) => c,
@@ -542,7 +580,7 @@ async fn fetch_async(index: Index, names: Vec<String>) -> Vec<(String, Result<Ve
     }
 }
 
-async fn get_page(client: &HttpsClient, url: &str) -> Result<Vec<String>, String> {
+async fn get_page(client: &HttpsClient, url: &str) -> Result<Page, String> {
     use http_body_util::BodyExt;
     let mut url = url.to_string();
     for _ in 0..4 {
@@ -606,7 +644,9 @@ mod tests {
 
     #[test]
     fn recorded_pep691_page() {
-        let files = parse_page(GREENLET, "application/vnd.pypi.simple.v1+json").unwrap();
+        let page = parse_page(GREENLET, "application/vnd.pypi.simple.v1+json").unwrap();
+        assert!(page.uploaded.is_empty(), "this recording has no upload times");
+        let files = page.files;
         let v301 = for_version(&files, "3.0.1");
         assert!(v301.iter().any(|f| f == "greenlet-3.0.1.tar.gz"), "{v301:?}");
         let mut pin =
@@ -621,13 +661,34 @@ mod tests {
         assert!(pin.compiles_on(v("3.13")));
         assert!(pin.bounds_python());
         assert_eq!(pin.wheel_span(), "wheels up to cp312");
+        assert_eq!(pin.released, None, "no upload times, no release date");
+    }
+
+    #[test]
+    fn upload_times_give_the_release_date() {
+        let page =
+            parse_page(include_str!("../../tests/index-recorded/uvicorn.json"), "application/vnd.pypi.simple.v1+json")
+                .unwrap();
+        assert!(page.uploaded.len() >= 4, "{:?}", page.uploaded);
+        let mut pin =
+            LockedPackage { name: "uvicorn".into(), version: "0.26.0".into(), runtime: true, ..Default::default() };
+        let found = Lookup {
+            files: BTreeMap::from([("uvicorn".to_string(), page.files)]),
+            uploaded: BTreeMap::from([("uvicorn".to_string(), page.uploaded)]),
+            how: PYPI.into(),
+            ..Default::default()
+        };
+        fill(std::slice::from_mut(&mut pin), &found);
+        assert_eq!(pin.released.as_deref(), Some("2024-01-16"));
     }
 
     #[test]
     fn html_page_and_versions() {
         let html = r#"<html><body><a href="../../p/x-1.0-py3-none-any.whl#sha256=1">x-1.0-py3-none-any.whl</a>
             <a href="x-1.0.tar.gz">x-1.0.tar.gz</a><a href="x-1.1.tar.gz" data-yanked="">x-1.1.tar.gz</a></body></html>"#;
-        let files = parse_page(html, "text/html").unwrap();
+        let page = parse_page(html, "text/html").unwrap();
+        assert!(page.uploaded.is_empty());
+        let files = page.files;
         assert_eq!(files.len(), 3);
         assert_eq!(for_version(&files, "1.0"), vec!["x-1.0-py3-none-any.whl", "x-1.0.tar.gz"]);
         assert_eq!(for_version(&files, "1.0.0").len(), 2, "PEP 440: 1.0 == 1.0.0");

@@ -26,6 +26,9 @@ pub struct LockedPackage {
     pub files_from: Option<String>,
     /// Whether the package is needed at run time (not only by a dev group), as far as the lock says.
     pub runtime: bool,
+    /// The release's date (`2024-01-16`: its first file's upload time on the index), where the
+    /// index gives upload times.
+    pub released: Option<String>,
 }
 
 impl LockedPackage {

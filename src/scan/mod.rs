@@ -11,12 +11,14 @@
 //! - [`dockerfile`]: an existing Dockerfile (FROM, CMD/ENTRYPOINT, EXPOSE) and `.dockerignore`;
 //! - [`app`]: framework, app target, app server, entrypoint argv and port;
 //! - [`index`]: the package index (PEP 691) for pins without file lists, cached;
+//! - [`as_of`]: the date a set of direct `==` pins was frozen (its newest pin's release);
 //! - [`system_libs`]: shared libraries that dependencies need at run time (`assets/system_libs.toml`);
 //! - [`build_deps`]: compilers and headers for what compiles from source (`assets/build_deps.toml`);
 //! - [`secrets`]: files that would enter the build context and should not;
 //! - [`writable`]: where the service writes at run time (SQLite files, upload folders).
 
 mod app;
+mod as_of;
 pub mod build_deps;
 mod deps;
 mod django;
@@ -310,6 +312,10 @@ pub struct ScanReport {
     /// Distributions that compile from source on the chosen Python (a source-only pin, or no
     /// wheel for it), with the compiler and headers the builder stage needs.
     pub build_deps: Option<Fact<Vec<BuildDep>>>,
+    /// The release date (`2024-01-16`) of the newest pin, when every direct dependency is an
+    /// exact pin and no lock pins the rest: plan resolves the unpinned rest as of then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pins_as_of: Option<Fact<String>>,
     /// The runtime pins with their file lists (lock or index), so plan and render can ask
     /// again for another Python ([`build_deps::at`], [`system_libs::at`]); not in the JSON.
     #[serde(skip)]
@@ -519,6 +525,7 @@ fn scan_folder(root: &Path) -> Result<ScanReport, ScanError> {
         let mut project = deps::detect(&mut ctx, &mut report, &code);
         // File lists the lock lacks (or `==` pins without a lock), from the package index.
         index::attach(&mut ctx, &report, &mut project);
+        as_of::detect(&mut report, &project);
         let docker = dockerfile::detect(&mut ctx, &mut report);
         python_version::detect(&mut ctx, &mut report, &project, docker.as_ref());
         app::detect(&mut ctx, &mut report, &code, &project, docker.as_ref());

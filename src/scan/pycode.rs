@@ -510,6 +510,17 @@ impl Visitor<'_> {
             host: None,
             callee: callee.clone(),
         };
+        // `HTTPServer(("0.0.0.0", 8080), Handler).serve_forever()`: the address tuple of the
+        // server it is called on
+        if last == "serve_forever"
+            && let Some(ctor) = f.child_by_field_name("object").filter(|o| o.kind() == "call")
+            && let Some(ctor_args) = ctor.child_by_field_name("arguments")
+            && let Some(addr) = ctor_args.named_child(0).filter(|a| a.kind() == "tuple")
+            && let Some(port) = addr.named_child(1)
+        {
+            call.port = self.port(port);
+            call.host = addr.named_child(0).and_then(|h| self.string(h));
+        }
         let mut c = args.walk();
         let mut first_positional = true;
         for a in args.named_children(&mut c) {

@@ -36,7 +36,12 @@ pub fn detect(ctx: &mut Ctx, report: &mut ScanReport, project: &Project, docker:
             })
             .or_else(|| ci_version(ctx))
     });
-    let constraints = Constraints { hint: hint.as_ref(), ranges: &ranges, pins: project.wheel_info() };
+    let constraints = Constraints {
+        hint: hint.as_ref(),
+        ranges: &ranges,
+        pins: project.wheel_info(),
+        dated: report.pins_as_of.as_ref(),
+    };
     let choice = choose(&constraints);
     for w in choice.warnings {
         ctx.warn(w);
@@ -88,6 +93,8 @@ pub(crate) struct Constraints<'a> {
     pub ranges: &'a [Range],
     /// The runtime pins with their file lists (lock or index).
     pub pins: Option<&'a LockInfo>,
+    /// The release date of the newest pin of a set of direct pins (`pins_as_of`).
+    pub dated: Option<&'a Fact<String>>,
 }
 
 /// A version range the project declares.
@@ -205,7 +212,30 @@ pub(crate) fn choose(c: &Constraints) -> Choice {
         let dist = c.hint.map(|h| -(i32::from(h.value.minor) - i32::from(v.minor)).abs()).unwrap_or(0);
         (installs(*v), maintained(*v), dist, *v)
     };
-    let Some(best) = allowed.iter().copied().max_by_key(key) else { return Choice { fact: None, warnings } };
+    let Some(mut best) = allowed.iter().copied().max_by_key(key) else { return Choice { fact: None, warnings } };
+    // Pins made before that Python was released: their unpinned dependencies resolve as of then
+    // (plan's cutoff), so the newest maintained Python of their time fits them, else the oldest.
+    let mut of_their_time = None;
+    if c.hint.is_none()
+        && let Some(d) = c.dated
+        && installs(best)
+        && maintained(best)
+        && catalogue::python_released(best).is_some_and(|r| r > d.value.as_str())
+    {
+        let ok: Vec<PythonVersion> = allowed.iter().copied().filter(|v| installs(*v) && maintained(*v)).collect();
+        let fit =
+            ok.iter().copied().filter(|v| catalogue::python_released(*v).is_some_and(|r| r <= d.value.as_str())).max();
+        if let Some(v) = fit.or_else(|| ok.first().copied())
+            && v != best
+        {
+            of_their_time = Some(if fit.is_some() {
+                "the newest maintained version when the pins were made"
+            } else {
+                "the oldest maintained version: the pins predate the newer ones"
+            });
+            best = v;
+        }
+    }
     let newest = allowed.last().copied().unwrap_or(best);
     // The pins that bound the choice are those without a wheel for the next version up.
     let next_up = allowed.iter().copied().find(|v| *v > best).unwrap_or(newest);
@@ -251,6 +281,11 @@ pub(crate) fn choose(c: &Constraints) -> Choice {
                 format!("{} says {v}, but {pins}", h.source)
             }
         }
+        (None, _) if of_their_time.is_some() => format!(
+            "no version named; {best}, {} (the newest pin was released {})",
+            of_their_time.unwrap_or_default(),
+            c.dated.map(|d| d.value.as_str()).unwrap_or_default()
+        ),
         (None, Some(r)) if best == newest => format!("{r}: newest catalogue version it allows"),
         (None, Some(r)) => format!("{r}: newest catalogue version that installs"),
         (None, None) if Some(best) == every_variant => {
@@ -259,7 +294,7 @@ pub(crate) fn choose(c: &Constraints) -> Choice {
         (None, None) => "no version named; newest catalogue version that installs".to_string(),
     };
     if let Some(p) = c.pins {
-        if best < newest && c.hint.is_none() {
+        if best < newest && c.hint.is_none() && of_their_time.is_none() {
             // Say which pins keep it below the newest allowed version.
             source = format!("{source} ({})", why_not(p, next_up));
         }
@@ -525,6 +560,7 @@ mod tests {
             sdist: true,
             files_from: Some("https://pypi.org/simple/".into()),
             runtime: true,
+            released: None,
         }
     }
 
@@ -535,7 +571,7 @@ mod tests {
             "application/vnd.pypi.simple.v1+json",
         )
         .unwrap();
-        let files = crate::scan::index::for_version(&files, "3.0.1");
+        let files = crate::scan::index::for_version(&files.files, "3.0.1");
         let wheels: Vec<&str> = files.iter().filter(|f| f.ends_with(".whl")).map(String::as_str).collect();
         LockInfo {
             file: "requirements.txt:3".into(),
@@ -548,17 +584,47 @@ mod tests {
     }
 
     #[test]
+    fn dated_pins_choose_a_python_of_their_time() {
+        let pins = LockInfo {
+            file: "requirements.txt".into(),
+            packages: vec![pin("flask", "2.2.2", &["flask-2.2.2-py3-none-any.whl"])],
+        };
+        let choose_at = |date: &str| {
+            let d = Fact::new(date.to_string(), "requirements.txt");
+            choose(&Constraints { hint: None, ranges: &[], pins: Some(&pins), dated: Some(&d) }).fact.unwrap()
+        };
+        // 3.12 came out on 2023-10-02: pins of 2024-01 get it, not the newest distroless one
+        let f = choose_at("2024-01-16");
+        assert_eq!(f.value, v("3.12"), "{}", f.source);
+        assert!(f.source.contains("the newest maintained version when the pins were made"), "{}", f.source);
+        // pins made after 3.13 came out keep it
+        assert_eq!(choose_at("2024-10-10").value, v("3.13"));
+        // older than every maintained Python: the oldest maintained one
+        let f = choose_at("2022-08-08");
+        assert_eq!(f.value, v("3.11"), "{}", f.source);
+        assert!(f.source.contains("the pins predate the newer ones"), "{}", f.source);
+        // recent pins: the usual choice
+        let undated = choose(&Constraints { hint: None, ranges: &[], pins: Some(&pins), dated: None }).fact.unwrap();
+        assert_eq!(choose_at("2026-11-01").value, undated.value);
+        // a version the project names wins over the date
+        let hint = Fact::new(v("3.13"), ".python-version");
+        let d = Fact::new("2022-08-08".to_string(), "requirements.txt");
+        let c = choose(&Constraints { hint: Some(&hint), ranges: &[], pins: Some(&pins), dated: Some(&d) });
+        assert_eq!(c.fact.unwrap().value, v("3.13"));
+    }
+
+    #[test]
     fn pins_bound_the_choice_and_the_source_names_them() {
         let pins = greenlet_301();
         // nothing named: the pin lowers the default
-        let c = choose(&Constraints { hint: None, ranges: &[], pins: Some(&pins) });
+        let c = choose(&Constraints { hint: None, ranges: &[], pins: Some(&pins), dated: None });
         let f = c.fact.unwrap();
         assert_eq!(f.value, v("3.12"));
         assert!(f.source.contains("greenlet 3.0.1 has wheels up to cp312"), "{}", f.source);
         assert!(c.warnings.is_empty(), "{:?}", c.warnings);
         // .python-version 3.13 conflicts with the pin: the version that installs, said plainly
         let hint = Fact::new(v("3.13"), ".python-version");
-        let c = choose(&Constraints { hint: Some(&hint), ranges: &[], pins: Some(&pins) });
+        let c = choose(&Constraints { hint: Some(&hint), ranges: &[], pins: Some(&pins), dated: None });
         assert_eq!(c.fact.as_ref().unwrap().value, v("3.12"));
         assert!(
             c.warnings[0].starts_with(".python-version says Python 3.13, but greenlet 3.0.1 has wheels up to cp312")
@@ -566,23 +632,23 @@ mod tests {
         assert!(c.warnings[0].contains("--python 3.13"), "{:?}", c.warnings);
         // a named version that installs wins
         let hint = Fact::new(v("3.11"), ".python-version");
-        let c = choose(&Constraints { hint: Some(&hint), ranges: &[], pins: Some(&pins) });
+        let c = choose(&Constraints { hint: Some(&hint), ranges: &[], pins: Some(&pins), dated: None });
         assert_eq!(c.fact.unwrap().source, ".python-version");
         assert!(c.warnings.is_empty());
         // no index data at all: nothing said, the plan's default decides
-        assert!(choose(&Constraints { hint: None, ranges: &[], pins: None }).fact.is_none());
+        assert!(choose(&Constraints { hint: None, ranges: &[], pins: None, dated: None }).fact.is_none());
     }
 
     #[test]
     fn versions_without_images_eol_and_ranges() {
         let hint = Fact::new(v("3.6"), "runtime.txt (python-3.6)");
-        let c = choose(&Constraints { hint: Some(&hint), ranges: &[], pins: None });
+        let c = choose(&Constraints { hint: Some(&hint), ranges: &[], pins: None, dated: None });
         assert_eq!(c.fact.unwrap().value, v("3.11"), "the nearest maintained version");
         assert!(c.warnings[0].contains("no image is published for it any more"), "{:?}", c.warnings);
         assert!(!c.warnings[0].contains("PythonSlim"), "plain words: {:?}", c.warnings);
         // an end-of-life version the project names is kept, with a warning
         let hint = Fact::new(v("3.9"), ".python-version");
-        let c = choose(&Constraints { hint: Some(&hint), ranges: &[], pins: None });
+        let c = choose(&Constraints { hint: Some(&hint), ranges: &[], pins: None, dated: None });
         assert_eq!(c.fact.unwrap().value, v("3.9"));
         assert!(c.warnings[0].starts_with("Python 3.9 is end of life since 2025-10"), "{:?}", c.warnings);
         // a named version outside requires-python: the range wins, said plainly
@@ -592,11 +658,12 @@ mod tests {
             shown: "pyproject.toml requires-python \">=3.12\"".into(),
         };
         let hint = Fact::new(v("3.11"), ".python-version");
-        let c = choose(&Constraints { hint: Some(&hint), ranges: std::slice::from_ref(&range), pins: None });
+        let c =
+            choose(&Constraints { hint: Some(&hint), ranges: std::slice::from_ref(&range), pins: None, dated: None });
         assert_eq!(c.fact.unwrap().value, v("3.12"), "nearest allowed");
         assert!(c.warnings[0].contains("outside pyproject.toml requires-python"), "{:?}", c.warnings);
         // a range alone: its newest version
-        let c = choose(&Constraints { hint: None, ranges: std::slice::from_ref(&range), pins: None });
+        let c = choose(&Constraints { hint: None, ranges: std::slice::from_ref(&range), pins: None, dated: None });
         assert_eq!(c.fact.unwrap().value, *catalogue::versions(Family::PythonSlim).last().unwrap());
     }
 
