@@ -47,6 +47,14 @@ pub struct Server {
     pub subcommand: Option<String>,
     #[serde(default)]
     pub module: Option<String>,
+    /// The first release whose distribution has `MODULE/__main__.py`: an older pin has no
+    /// `python -m MODULE` (gunicorn before 20.1.0), so the console script starts it.
+    #[serde(default)]
+    pub module_since: Option<String>,
+    /// The distribution `module_since` is a release of, when not `package` (`fastapi run`'s
+    /// console script comes from fastapi-cli, its `__main__` from fastapi).
+    #[serde(default)]
+    pub module_package: Option<String>,
     pub interface: Interface,
     pub package: String,
     #[serde(default)]
@@ -431,9 +439,62 @@ pub fn production(argv: &[String]) -> (Vec<String>, Vec<String>) {
     (out, changes)
 }
 
-/// The module that `python -m` runs for a program, when the table knows one (`uvicorn`).
-pub fn python_module(program: &str) -> Option<&'static str> {
-    all().iter().find(|s| s.program == program && s.script.is_none()).and_then(|s| s.module.as_deref())
+/// How a program from the table starts from a venv, given the release the image installs.
+#[derive(Debug, PartialEq, Eq)]
+pub enum ModuleStart {
+    /// `python -m MODULE`.
+    Module(&'static str),
+    /// The pinned release predates the module's `__main__`: the console script must start it.
+    TooOld {
+        module: &'static str,
+        /// The distribution and its pinned version (`gunicorn`, `19.9.0`).
+        package: &'static str,
+        version: String,
+        /// The first release with `MODULE/__main__.py`.
+        since: &'static str,
+    },
+    /// The table knows no module for it.
+    NoModule,
+}
+
+impl Server {
+    /// The distribution that provides it: `package` without its extras.
+    pub fn distribution(&self) -> &str {
+        self.package.split('[').next().unwrap_or(&self.package).trim()
+    }
+
+    /// The distribution whose release decides whether `python -m MODULE` works: `module_package`,
+    /// else [`Self::distribution`].
+    pub fn module_distribution(&self) -> &str {
+        self.module_package.as_deref().unwrap_or_else(|| self.distribution())
+    }
+}
+
+/// Whether `version` is an older release than `since` (PEP 440 order, so `0.10.0` is newer than
+/// `0.9.1`); `None` when either is not a PEP 440 version.
+pub fn older_than(version: &str, since: &str) -> Option<bool> {
+    use std::str::FromStr;
+    let v = pep440_rs::Version::from_str(version.trim()).ok()?;
+    let s = pep440_rs::Version::from_str(since.trim()).ok()?;
+    Some(v < s)
+}
+
+/// How `program` starts from a venv: `python -m MODULE` unless `pinned` (the version the image
+/// installs of a distribution, by name) says the release predates the module's `__main__`
+/// (`module_since`). An unpinned or unreadable version keeps `-m`: today's releases have it.
+pub fn module_start(program: &str, pinned: &dyn Fn(&str) -> Option<String>) -> ModuleStart {
+    let Some(server) = all().iter().find(|s| s.program == program && s.script.is_none()) else {
+        return ModuleStart::NoModule;
+    };
+    let Some(module) = server.module.as_deref() else { return ModuleStart::NoModule };
+    let Some(since) = server.module_since.as_deref() else { return ModuleStart::Module(module) };
+    let package = server.module_distribution();
+    match pinned(package) {
+        Some(version) if older_than(&version, since) == Some(true) => {
+            ModuleStart::TooOld { module, package, version, since }
+        }
+        _ => ModuleStart::Module(module),
+    }
 }
 
 #[cfg(test)]
@@ -460,6 +521,11 @@ mod tests {
                 s.name
             );
             assert_eq!(s.dev_subcommand.is_some(), s.prod_subcommand.is_some(), "{}", s.name);
+            if let Some(since) = &s.module_since {
+                assert!(s.module.is_some(), "{}: module_since without a module", s.name);
+                assert_eq!(older_than(since, since), Some(false), "{}: module_since {since} is not a version", s.name);
+            }
+            assert!(s.module_package.is_none() || s.module_since.is_some(), "{}: module_package alone", s.name);
             assert!(
                 [
                     "uvicorn",
@@ -480,6 +546,46 @@ mod tests {
             );
         }
         assert!(worker_classes().iter().any(|w| w.package == "uvicorn"));
+    }
+
+    #[test]
+    fn versions_compare_as_pep440() {
+        assert_eq!(older_than("19.9.0", "20.1.0"), Some(true));
+        assert_eq!(older_than("20.0.4", "20.1.0"), Some(true));
+        assert_eq!(older_than("20.1.0", "20.1.0"), Some(false));
+        assert_eq!(older_than("20.1", "20.1.0"), Some(false));
+        assert_eq!(older_than("23.0.0", "20.1.0"), Some(false));
+        // numbers, not text: 0.10.0 is newer than 0.9.1
+        assert_eq!(older_than("0.10.0", "0.9.1"), Some(false));
+        assert_eq!(older_than("0.9.0", "0.9.1"), Some(true));
+        assert_eq!(older_than("20.1.0rc1", "20.1.0"), Some(true));
+        assert_eq!(older_than(" 19.7.1 ", "20.1.0"), Some(true));
+        assert_eq!(older_than("not-a-version", "20.1.0"), None);
+    }
+
+    #[test]
+    fn an_old_pin_has_no_python_dash_m() {
+        let pins = |v: &'static str| move |name: &str| (name == "gunicorn").then(|| v.to_string());
+        assert_eq!(
+            module_start("gunicorn", &pins("19.9.0")),
+            ModuleStart::TooOld { module: "gunicorn", package: "gunicorn", version: "19.9.0".into(), since: "20.1.0" }
+        );
+        assert_eq!(module_start("gunicorn", &pins("20.1.0")), ModuleStart::Module("gunicorn"));
+        assert_eq!(module_start("gunicorn", &pins("latest")), ModuleStart::Module("gunicorn"));
+        assert_eq!(module_start("gunicorn", &|_: &str| None), ModuleStart::Module("gunicorn"));
+        // hypercorn has had its __main__ from the first release: no pin matters
+        let old_hypercorn = |name: &str| (name == "hypercorn").then(|| "0.1.0".to_string());
+        assert_eq!(module_start("hypercorn", &old_hypercorn), ModuleStart::Module("hypercorn"));
+        // `fastapi run`: the console script is fastapi-cli's, the __main__ fastapi's (0.112.0)
+        let fastapi = |name: &str| match name {
+            "fastapi" => Some("0.111.0".to_string()),
+            "fastapi-cli" => Some("0.0.4".to_string()),
+            _ => None,
+        };
+        assert!(matches!(module_start("fastapi", &fastapi), ModuleStart::TooOld { package: "fastapi", .. }));
+        assert_eq!(by_name("uvicorn").unwrap().module_distribution(), "uvicorn");
+        assert_eq!(by_name("fastapi run").unwrap().distribution(), "fastapi-cli");
+        assert_eq!(by_name("litestar run").unwrap().module_distribution(), "litestar");
     }
 
     #[test]
@@ -565,8 +671,9 @@ mod tests {
         let (argv, _) = production(&a("flask --app x run --debug"));
         assert_eq!(argv, a("flask --app x run"));
         assert_eq!(production(&a("gunicorn a:b")).1, Vec::<String>::new());
-        assert_eq!(python_module("uvicorn"), Some("uvicorn"));
-        assert_eq!(python_module("uwsgi"), None);
+        let unpinned = |_: &str| None;
+        assert_eq!(module_start("uvicorn", &unpinned), ModuleStart::Module("uvicorn"));
+        assert_eq!(module_start("uwsgi", &unpinned), ModuleStart::NoModule);
         let args = |name: &str| listen_args(by_name(name).unwrap(), 8000).join(" ");
         assert_eq!(args("gunicorn"), "-b 0.0.0.0:8000");
         assert_eq!(args("uvicorn"), "--host 0.0.0.0 --port 8000");

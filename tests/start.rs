@@ -214,3 +214,40 @@ fn a_service_that_needs_a_database_on_loopback_verifies_on_the_host_network() {
     let r = build(&dir, tag, &mut tags, &["--network", "host", "--timeout", "30"]);
     expect_ok("host network", &r);
 }
+
+/// A project pinning gunicorn 19.9.0 (no `gunicorn/__main__.py` before 20.1.0, and
+/// `import pkg_resources` at start before 21.0.0) on Python 3.11: the image starts gunicorn's
+/// console script through the venv's python, not `python -m gunicorn` ("No module named
+/// gunicorn.__main__"), and the builder adds setuptools<82 for its pkg_resources (implicit
+/// requirements). Verified on
+/// distroless and on minimal (`FROM scratch`, whose venv keeps `bin/`), from the image's own
+/// entrypoint.
+#[test]
+fn an_old_gunicorn_starts_from_its_console_script_on_distroless_and_minimal() {
+    const PY311: [&str; 3] = [
+        "pyslim-mirror/python:3.11",
+        "pyslim-mirror/python:3.11-slim",
+        "pyslim-mirror/distroless/python3-debian12:nonroot",
+    ];
+    if !common::docker_images_ready(&PY311) {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = fixture(tmp.path(), "gunicorn19-flask");
+    let mut tags = Tags(Vec::new());
+    for variant in ["distroless", "minimal"] {
+        let tag = format!("pyslim-test/startimage-gunicorn19:{variant}");
+        let r = build(&dir, &tag, &mut tags, &["--variant", variant, "--timeout", "60"]);
+        expect_ok(variant, &r);
+        let out = std::process::Command::new("docker")
+            .args(["image", "inspect", "--format", "{{json .Config.Entrypoint}}", &tag])
+            .output()
+            .unwrap();
+        let entrypoint = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        assert_eq!(
+            entrypoint, r#"["/opt/venv/bin/python","/opt/venv/bin/gunicorn","-b","0.0.0.0:8000","app:app"]"#,
+            "{variant}"
+        );
+    }
+    drop(tags);
+}

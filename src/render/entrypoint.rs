@@ -23,33 +23,83 @@ pub(crate) fn without_tool_wrapper(argv: &[String]) -> Vec<String> {
     argv.to_vec()
 }
 
-use crate::servers::{self, is_python};
+use std::collections::BTreeMap;
+
+use crate::plan::ExtraRequirement;
+use crate::scan::ScanReport;
+use crate::servers::{self, ModuleStart, is_python};
+
+/// The releases the image installs, by normalized distribution name: the scan's runtime pins (a
+/// lock's, else requirement `==` pins) and the `==` pins of the extra requirements (`--install
+/// gunicorn==19.9.0`), which pip installs with them.
+pub(crate) fn pinned_versions(scan: &ScanReport, extras: &[ExtraRequirement]) -> BTreeMap<String, String> {
+    use pep508_rs::{Requirement, VerbatimUrl, VersionOrUrl};
+    use std::str::FromStr;
+    let mut out: BTreeMap<String, String> =
+        scan.pins.iter().filter(|p| !p.version.is_empty()).map(|p| (p.name.clone(), p.version.clone())).collect();
+    for e in extras {
+        let Ok(r) = Requirement::<VerbatimUrl>::from_str(&e.requirement) else { continue };
+        let Some(VersionOrUrl::VersionSpecifier(specs)) = &r.version_or_url else { continue };
+        if let [spec] = specs.iter().collect::<Vec<_>>()[..]
+            && *spec.operator() == pep440_rs::Operator::Equal
+        {
+            out.insert(crate::scan::normalize(r.name.as_ref()), spec.version().to_string());
+        }
+    }
+    out
+}
+
+/// How the image starts the plan's command: the argv, and a Dockerfile comment when a pinned
+/// server release needs its console script instead of `python -m`.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct VenvStart {
+    pub argv: Vec<String>,
+    pub note: Option<String>,
+}
 
 /// The argv, started from the venv at `venv`: `python …` becomes the venv's python, servers with
 /// a `__main__` module run as `python -m NAME`, other commands as the venv's `bin/NAME`.
-/// Absolute paths are kept as they are.
-pub(crate) fn from_venv(argv: &[String], venv: &str) -> Vec<String> {
+/// A server whose pinned release (`pinned`, from [`pinned_versions`]) predates its `__main__`
+/// (`module_since` in `assets/servers.toml`: gunicorn before 20.1.0) runs its console script
+/// through the venv's python (`python /opt/venv/bin/gunicorn …`): no reliance on the shebang,
+/// and `bin/` is in every variant's venv (minimal keeps it whole). Absolute paths are kept as
+/// they are.
+pub(crate) fn from_venv(argv: &[String], venv: &str, pinned: &BTreeMap<String, String>) -> VenvStart {
     let argv = without_tool_wrapper(argv);
-    let Some(first) = argv.first() else { return argv };
+    let Some(first) = argv.first() else { return VenvStart { argv, note: None } };
     let python = format!("{venv}/bin/python");
     let mut out = Vec::with_capacity(argv.len() + 2);
+    let mut note = None;
+    let lookup = |name: &str| pinned.get(&crate::scan::normalize(name)).cloned();
     if is_python(first) {
         out.push(python);
     } else if first.starts_with('/') {
         out.push(first.clone());
-    } else if let Some(module) = servers::python_module(first) {
-        out.push(python);
-        out.push("-m".into());
-        out.push(module.to_string());
-    } else if OTHER_MODULE_ENTRYPOINTS.contains(&first.as_str()) {
-        out.push(python);
-        out.push("-m".into());
-        out.push(first.clone());
     } else {
-        out.push(format!("{venv}/bin/{first}"));
+        match servers::module_start(first, &lookup) {
+            ModuleStart::Module(module) => {
+                out.push(python);
+                out.push("-m".into());
+                out.push(module.to_string());
+            }
+            ModuleStart::TooOld { module, package, version, since } => {
+                note = Some(format!(
+                    "{package} {version} (pinned) has no {module}/__main__.py ({since} added it), so `python -m {module}`\n\
+                     cannot start it: its console script runs through the venv's python."
+                ));
+                out.push(python);
+                out.push(format!("{venv}/bin/{first}"));
+            }
+            ModuleStart::NoModule if OTHER_MODULE_ENTRYPOINTS.contains(&first.as_str()) => {
+                out.push(python);
+                out.push("-m".into());
+                out.push(first.clone());
+            }
+            ModuleStart::NoModule => out.push(format!("{venv}/bin/{first}")),
+        }
     }
     out.extend(argv[1..].iter().cloned());
-    out
+    VenvStart { argv: out, note }
 }
 
 /// The pre-start launcher, run as `python -I -c LAUNCHER STEP... -- SERVER ARGV...`: each step
@@ -110,25 +160,82 @@ mod tests {
         s.split_whitespace().map(String::from).collect()
     }
 
+    fn start(argv: &str, venv: &str) -> Vec<String> {
+        from_venv(&v(argv), venv, &BTreeMap::new()).argv
+    }
+
     #[test]
     fn rewrites() {
         assert_eq!(
-            from_venv(&v("uvicorn app:app --port 8000"), "/opt/venv"),
+            start("uvicorn app:app --port 8000", "/opt/venv"),
             v("/opt/venv/bin/python -m uvicorn app:app --port 8000")
         );
-        assert_eq!(
-            from_venv(&v("python manage.py runserver"), "/opt/venv"),
-            v("/opt/venv/bin/python manage.py runserver")
-        );
-        assert_eq!(from_venv(&v("python3.13 app.py"), "/opt/venv"), v("/opt/venv/bin/python app.py"));
-        assert_eq!(from_venv(&v("uwsgi --http :8000"), "/opt/venv"), v("/opt/venv/bin/uwsgi --http :8000"));
-        assert_eq!(from_venv(&v("poetry run gunicorn a:b"), "/opt/venv"), v("/opt/venv/bin/python -m gunicorn a:b"));
-        assert_eq!(
-            from_venv(&v("uv run --no-sync streamlit run a.py"), "/v"),
-            v("/v/bin/python -m streamlit run a.py")
-        );
-        assert_eq!(from_venv(&v("/usr/bin/env x"), "/v"), v("/usr/bin/env x"));
+        assert_eq!(start("python manage.py runserver", "/opt/venv"), v("/opt/venv/bin/python manage.py runserver"));
+        assert_eq!(start("python3.13 app.py", "/opt/venv"), v("/opt/venv/bin/python app.py"));
+        assert_eq!(start("uwsgi --http :8000", "/opt/venv"), v("/opt/venv/bin/uwsgi --http :8000"));
+        assert_eq!(start("poetry run gunicorn a:b", "/opt/venv"), v("/opt/venv/bin/python -m gunicorn a:b"));
+        assert_eq!(start("uv run --no-sync streamlit run a.py", "/v"), v("/v/bin/python -m streamlit run a.py"));
+        assert_eq!(start("/usr/bin/env x", "/v"), v("/usr/bin/env x"));
+        assert_eq!(start("celery -A proj worker", "/v"), v("/v/bin/python -m celery -A proj worker"));
         assert!(!is_python("python3.x"));
+    }
+
+    fn pins(list: &[(&str, &str)]) -> BTreeMap<String, String> {
+        list.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn an_old_server_pin_runs_its_console_script_through_the_venv_python() {
+        let old = pins(&[("gunicorn", "19.9.0"), ("flask", "2.0.3")]);
+        let s = from_venv(&v("gunicorn -b 0.0.0.0:8000 app:app"), "/opt/venv", &old);
+        assert_eq!(s.argv, v("/opt/venv/bin/python /opt/venv/bin/gunicorn -b 0.0.0.0:8000 app:app"));
+        let note = s.note.unwrap();
+        assert!(note.contains("gunicorn 19.9.0 (pinned) has no gunicorn/__main__.py (20.1.0 added it)"), "{note}");
+        // a tool wrapper is dropped first, as for -m
+        assert_eq!(from_venv(&v("poetry run gunicorn a:b"), "/v", &old).argv, v("/v/bin/python /v/bin/gunicorn a:b"));
+        // new enough, or not pinned: unchanged
+        for p in [pins(&[("gunicorn", "20.1.0")]), pins(&[("gunicorn", "23.0.0")]), pins(&[("flask", "0.12.2")])] {
+            let s = from_venv(&v("gunicorn a:b"), "/opt/venv", &p);
+            assert_eq!(s, VenvStart { argv: v("/opt/venv/bin/python -m gunicorn a:b"), note: None }, "{p:?}");
+        }
+        // the pin of another distribution decides for `fastapi run` (fastapi's __main__, fastapi-cli's script)
+        let fastapi = pins(&[("fastapi", "0.111.0"), ("fastapi-cli", "0.0.4")]);
+        assert_eq!(
+            from_venv(&v("fastapi run main.py"), "/v", &fastapi).argv,
+            v("/v/bin/python /v/bin/fastapi run main.py")
+        );
+        assert_eq!(
+            from_venv(&v("fastapi run main.py"), "/v", &pins(&[("fastapi", "0.115.0")])).argv,
+            v("/v/bin/python -m fastapi run main.py")
+        );
+        // uvicorn 0.8.6 (2019) predates uvicorn/__main__.py; 0.10.0 is newer than 0.9.1
+        assert_eq!(
+            from_venv(&v("uvicorn a:b"), "/v", &pins(&[("uvicorn", "0.8.6")])).argv,
+            v("/v/bin/python /v/bin/uvicorn a:b")
+        );
+        assert_eq!(
+            from_venv(&v("uvicorn a:b"), "/v", &pins(&[("uvicorn", "0.10.0")])).argv,
+            v("/v/bin/python -m uvicorn a:b")
+        );
+    }
+
+    #[test]
+    fn pins_come_from_the_scan_and_the_extra_requirements() {
+        let scan = ScanReport {
+            pins: vec![
+                crate::scan::LockedPackage { name: "gunicorn".into(), version: "19.7.1".into(), ..Default::default() },
+                crate::scan::LockedPackage { name: "werkzeug".into(), version: String::new(), ..Default::default() },
+            ],
+            ..Default::default()
+        };
+        let extra = |r: &str| ExtraRequirement { requirement: r.into(), reason: String::new() };
+        let p = pinned_versions(&scan, &[]);
+        assert_eq!(p, pins(&[("gunicorn", "19.7.1")]));
+        let p = pinned_versions(&scan, &[extra("Uvicorn==0.8.6"), extra("daphne>=2"), extra("granian")]);
+        assert_eq!(p, pins(&[("gunicorn", "19.7.1"), ("uvicorn", "0.8.6")]));
+        // names are looked up normalized
+        let s = from_venv(&v("gunicorn a:b"), "/v", &p);
+        assert_eq!(s.argv[1], "/v/bin/gunicorn");
     }
 
     /// Runs the launcher with the host's `python3` (the image runs the same text): steps in

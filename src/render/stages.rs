@@ -398,7 +398,10 @@ fn build_steps(ctx: &Ctx, stage_env: &[(String, String)], drop_secrets: bool) ->
 
 /// The exec-form argv: the server alone, or the pre-start launcher (run by `python`) then the
 /// server; the comment above it says how it behaves.
-fn start(s: &mut Stage, ctx: &Ctx, keyword: &str, python: &str, server: Vec<String>) {
+fn start(s: &mut Stage, ctx: &Ctx, keyword: &str, python: &str, server: entrypoint::VenvStart) {
+    if let Some(note) = &server.note {
+        s.df().comment(note);
+    }
     if !ctx.plan.pre_start.is_empty() {
         s.df().comment(&format!(
             "Pre-start steps ({}), then the server: Python runs each step in order without a shell; a\n\
@@ -407,8 +410,14 @@ fn start(s: &mut Stage, ctx: &Ctx, keyword: &str, python: &str, server: Vec<Stri
             ctx.plan.pre_start.len()
         ));
     }
-    let argv = entrypoint::with_pre_start(python, &ctx.plan.pre_start, server);
+    let argv = entrypoint::with_pre_start(python, &ctx.plan.pre_start, server.argv);
     s.df().exec(keyword, &argv);
+}
+
+/// The releases the venv gets (the scan's pins and the `==` extra requirements): they decide
+/// whether a server starts as `python -m` or through its console script.
+fn pinned_versions(ctx: &Ctx) -> std::collections::BTreeMap<String, String> {
+    entrypoint::pinned_versions(ctx.scan, &ctx.plan.extra_requirements)
 }
 
 /// `naive` and `slim`: one stage that installs and runs.
@@ -511,8 +520,8 @@ pub(crate) fn single_stage(ctx: &Ctx, image: &BaseImage, header: Dockerfile) -> 
     }
     user_and_port(&mut s, ctx);
     let argv = match &venv {
-        Some(v) if !naive => entrypoint::from_venv(&ctx.plan.entrypoint, v),
-        _ => entrypoint::without_tool_wrapper(&ctx.plan.entrypoint),
+        Some(v) if !naive => entrypoint::from_venv(&ctx.plan.entrypoint, v, &pinned_versions(ctx)),
+        _ => entrypoint::VenvStart { argv: entrypoint::without_tool_wrapper(&ctx.plan.entrypoint), note: None },
     };
     start(&mut s, ctx, "CMD", &python, argv);
     Ok(s.finish())
@@ -720,7 +729,7 @@ fn app_and_start(s: &mut Stage, ctx: &Ctx, from_source: bool, source_from_builde
     }
     copy_writable(s, ctx, false);
     user_and_port(s, ctx);
-    let server = entrypoint::from_venv(&ctx.plan.entrypoint, VENV);
+    let server = entrypoint::from_venv(&ctx.plan.entrypoint, VENV, &pinned_versions(ctx));
     start(s, ctx, "ENTRYPOINT", &format!("{VENV}/bin/python"), server);
 }
 
