@@ -181,6 +181,14 @@ fn every_start_failure_is_explained() {
             http_status: None,
         },
         StartCase {
+            // os.getenv's None fails elsewhere: the traceback passes the line that reads it
+            fixture: "start-env-none",
+            kind: "env-missing",
+            error: "the app reads the environment variable CACHE_URL at start (app.py:7) and it is not set",
+            hint: "set it with --env CACHE_URL=...",
+            http_status: None,
+        },
+        StartCase {
             fixture: "start-import-error",
             kind: "import-error",
             error: "the app imports yaml, which is not installed in the image",

@@ -49,6 +49,18 @@ pub struct Facts {
     /// The variable that selects the service's database and where it is read
     /// (`DATABASE_URL (mysite/settings.py:12)`), named by `{database}`.
     pub database_env: Option<String>,
+    /// Variables the app reads at start without a default and the run does not set, with the
+    /// line that reads each (`REDIS_URL`, `backend/constants.py`, 16; the scan's `required_env`).
+    pub unset_env: Vec<(String, String, usize)>,
+}
+
+/// The unset variable whose reading line is a frame of the traceback in `log_tail` (`File
+/// "/app/backend/constants.py", line 16`): the error came from the missing value.
+fn unset_env_in_traceback<'a>(log_tail: &[String], facts: &'a Facts) -> Option<&'a (String, String, usize)> {
+    facts.unset_env.iter().find(|(_, file, line)| {
+        let frame = format!("/{file}\", line {line},");
+        log_tail.iter().any(|l| l.trim_start().starts_with("File \"") && l.contains(&frame))
+    })
 }
 
 /// The distribution an import name belongs to (`assets/import_names.toml`, else the name itself).
@@ -340,6 +352,23 @@ pub enum StartFailure {
 /// Why a service did not start: a pattern in its logs, else the outcome itself with the last
 /// log line quoted.
 pub fn start_failure(failure: StartFailure, log_tail: &[String], facts: &Facts) -> Diagnosis {
+    if let Some((name, file, line)) = unset_env_in_traceback(log_tail, facts) {
+        // what the missing value caused, unless that is the same missing variable (KeyError)
+        let raised = match diagnose(Phase::Start, log_tail, facts) {
+            Some(d) if d.kind == "env-missing" => String::new(),
+            Some(d) => format!(": {}", d.cause),
+            None => last_words(log_tail).map(|l| format!(" ({l})")).unwrap_or_default(),
+        };
+        return Diagnosis {
+            kind: "env-missing".into(),
+            cause: format!(
+                "the app reads the environment variable {name} at start ({file}:{line}) and it is not set{raised}"
+            ),
+            hint: format!(
+                "set it with --env {name}=... (or [verify] env in pyslim.toml; or give it a default in the code)"
+            ),
+        };
+    }
     if let Some(mut d) = diagnose(Phase::Start, log_tail, facts) {
         if matches!(d.kind.as_str(), "app-error" | "import-error")
             && let Some((why, hint)) = unpinned_raiser(log_tail, facts)
@@ -396,6 +425,40 @@ mod tests {
 
     fn lines(s: &[&str]) -> Vec<String> {
         s.iter().map(|l| l.to_string()).collect()
+    }
+
+    #[test]
+    fn an_unset_variable_read_on_a_frame_of_the_traceback_is_the_cause() {
+        let log = lines(&[
+            "Traceback (most recent call last):",
+            "  File \"/app/backend/constants.py\", line 16, in <module>",
+            "    REDIS = _Redis.from_url(os.getenv(\"REDIS_URL\"))",
+            "ValueError: Redis URL must specify one of the following schemes (redis://, rediss://, unix://)",
+        ]);
+        let mut f = facts();
+        f.unset_env = vec![("REDIS_URL".into(), "backend/constants.py".into(), 16)];
+        let d = start_failure(StartFailure::Exited(1), &log, &f);
+        assert_eq!(d.kind, "env-missing");
+        assert!(
+            d.cause.starts_with(
+                "the app reads the environment variable REDIS_URL at start (backend/constants.py:16) and it is not set"
+            ),
+            "{}",
+            d.cause
+        );
+        assert!(d.cause.contains("Redis URL must specify"), "the error it caused is kept: {}", d.cause);
+        assert!(d.hint.contains("--env REDIS_URL="), "{}", d.hint);
+        // a KeyError for it says it once
+        let key = lines(&["  File \"/app/config.py\", line 45, in <module>", "KeyError: 'SERVER_NAME'"]);
+        f.unset_env = vec![("SERVER_NAME".into(), "config.py".into(), 45)];
+        assert_eq!(
+            start_failure(StartFailure::Exited(1), &key, &f).cause,
+            "the app reads the environment variable SERVER_NAME at start (config.py:45) and it is not set"
+        );
+        f.unset_env = vec![("REDIS_URL".into(), "backend/constants.py".into(), 16)];
+        // another line of the same file is not the read
+        f.unset_env = vec![("REDIS_URL".into(), "backend/constants.py".into(), 17)];
+        assert_ne!(start_failure(StartFailure::Exited(1), &log, &f).kind, "env-missing");
     }
 
     #[test]

@@ -83,6 +83,9 @@ pub struct VariantJob {
     pub pins: std::collections::BTreeMap<String, String>,
     /// The variable that selects the service's database, with where it is read (diagnoses name it).
     pub database_env: Option<String>,
+    /// Variables read at start without a default that the verify run does not set, with the
+    /// file and line reading each (the scan's `required_env` less the plan's verify env).
+    pub unset_env: Vec<(String, String, usize)>,
     /// When the base images are pulled (the plan's `pull`).
     pub pull: PullPolicy,
     /// Push `tag` to its registry once verify passed (needs `verify`).
@@ -152,6 +155,17 @@ impl VariantJob {
                 .map(|p| (p.name.clone(), p.version.clone()))
                 .collect(),
             database_env: scan.database_env.as_ref().map(|f| format!("{} ({})", f.value, f.source)),
+            unset_env: scan
+                .required_env
+                .iter()
+                .filter(|f| !plan.verify_env.contains_key(f.value.trim()))
+                .filter_map(|f| {
+                    // `backend/constants.py:16 (...)`
+                    let at = f.source.split_whitespace().next()?;
+                    let (file, line) = at.rsplit_once(':')?;
+                    Some((f.value.clone(), file.to_string(), line.parse().ok()?))
+                })
+                .collect(),
             rendered,
             context: context_root(scan),
             project,
@@ -287,6 +301,7 @@ impl Engine {
             wheel_pythons: job.wheel_pythons.clone(),
             pins: job.pins.clone(),
             database_env: job.database_env.clone(),
+            unset_env: job.unset_env.clone(),
         };
         let built = self.build(&req, events, cancel).await.map_err(|e| e.diagnosed(&facts))?;
         let mut verify = match job.verify {
@@ -300,6 +315,7 @@ impl Engine {
                 v.env = job.verify_env.clone();
                 v.pins = job.pins.clone();
                 v.database_env = job.database_env.clone();
+                v.unset_env = job.unset_env.clone();
                 v.network = job.verify_network.clone();
                 Some(self.verify(&v, events, cancel).await?)
             }

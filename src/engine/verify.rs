@@ -49,6 +49,9 @@ pub struct VerifyRequest {
     /// The variable that selects the service's database and where it is read, named by the
     /// diagnosis when the service cannot reach its database.
     pub database_env: Option<String>,
+    /// Variables read at start without a default that this run does not set, with the line
+    /// that reads each (see [`Facts::unset_env`]).
+    pub unset_env: Vec<(String, String, usize)>,
     /// The Docker network of the service's container (`--network`, `[verify] network`): `host`
     /// (a database on this machine's loopback) or a named network (a compose project's).
     pub network: Option<String>,
@@ -77,6 +80,7 @@ impl VerifyRequest {
             env: Vec::new(),
             pins: std::collections::BTreeMap::new(),
             database_env: None,
+            unset_env: Vec::new(),
             network: None,
         }
     }
@@ -298,6 +302,7 @@ impl Engine {
                 port: req.port,
                 pins: req.pins.clone(),
                 database_env: req.database_env.clone(),
+                unset_env: req.unset_env.clone(),
                 ..Default::default()
             };
             outcome.diagnosis = Some(diagnose::start_failure(failure, &outcome.log_tail, &facts));

@@ -611,6 +611,7 @@ impl Visitor<'_> {
                 | "connect"
                 | "parse"
                 | "urlparse"
+                | "urlsplit"
                 | "Path"
         );
         if !needs_value {
