@@ -37,4 +37,4 @@ step "cargo clippy --all-targets -- -D warnings"
 cargo clippy --all-targets --quiet -- -D warnings
 
 step "cargo test"
-cargo test --all-targets -- "$@"
+cargo test --all-targets --no-fail-fast -- "$@"
