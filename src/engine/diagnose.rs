@@ -428,6 +428,28 @@ mod tests {
     }
 
     #[test]
+    fn pip_26_failed_builds_name_the_packages_not_the_word_installable() {
+        let one = lines(&[
+            "      error: command '/usr/bin/x86_64-linux-gnu-gcc' failed with exit code 1",
+            "  ERROR: Failed building wheel for asyncpg",
+            "Failed to build asyncpg",
+            "error: failed-wheel-build-for-install",
+            "× Failed to build installable wheels for some pyproject.toml based projects",
+            "╰─> asyncpg",
+        ]);
+        let d = diagnose(Phase::Build, &one, &facts()).unwrap();
+        assert_eq!(d.kind, "no-wheel");
+        assert!(d.cause.starts_with("asyncpg has no wheel for Python 3.13"), "{}", d.cause);
+        let three = lines(&[
+            "Failed to build httptools uvloop watchfiles",
+            "× Failed to build installable wheels for some pyproject.toml based projects",
+            "╰─> httptools, uvloop, watchfiles",
+        ]);
+        let d = diagnose(Phase::Build, &three, &facts()).unwrap();
+        assert!(d.cause.starts_with("httptools uvloop watchfiles have no wheel"), "{}", d.cause);
+    }
+
+    #[test]
     fn an_unset_variable_read_on_a_frame_of_the_traceback_is_the_cause() {
         let log = lines(&[
             "Traceback (most recent call last):",
