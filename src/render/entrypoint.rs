@@ -33,18 +33,10 @@ use crate::servers::{self, ModuleStart, is_python};
 /// lock's, else requirement `==` pins) and the `==` pins of the extra requirements (`--install
 /// gunicorn==19.9.0`), which pip installs with them.
 pub(crate) fn pinned_versions(scan: &ScanReport, extras: &[ExtraRequirement]) -> BTreeMap<String, String> {
-    use pep508_rs::{Requirement, VerbatimUrl, VersionOrUrl};
-    use std::str::FromStr;
     let mut out: BTreeMap<String, String> =
         scan.pins.iter().filter(|p| !p.version.is_empty()).map(|p| (p.name.clone(), p.version.clone())).collect();
-    for e in extras {
-        let Ok(r) = Requirement::<VerbatimUrl>::from_str(&e.requirement) else { continue };
-        let Some(VersionOrUrl::VersionSpecifier(specs)) = &r.version_or_url else { continue };
-        if let [spec] = specs.iter().collect::<Vec<_>>()[..]
-            && *spec.operator() == pep440_rs::Operator::Equal
-        {
-            out.insert(crate::scan::normalize(r.name.as_ref()), spec.version().to_string());
-        }
+    for pin in extras.iter().filter_map(|e| crate::scan::exact_pin(&e.requirement)) {
+        out.insert(pin.name, pin.version);
     }
     out
 }

@@ -8,8 +8,6 @@
 //! A compiled lock (`pip-compile`'s header, `--hash=` lines) pins the whole tree and gets no
 //! date. Owns only the fact; it never asks the network itself ([`super::index`] did).
 
-use std::str::FromStr;
-
 use super::deps::Project;
 use super::{Fact, ScanReport};
 
@@ -61,11 +59,7 @@ pub fn detect(report: &mut ScanReport, project: &Project) {
 
 /// `name==1.2.3` (with extras or a marker), not a range, a URL or a wildcard.
 fn is_exact(requirement: &str) -> bool {
-    use pep508_rs::{Requirement, VerbatimUrl, VersionOrUrl};
-    let Ok(r) = Requirement::<VerbatimUrl>::from_str(requirement) else { return false };
-    let Some(VersionOrUrl::VersionSpecifier(specs)) = &r.version_or_url else { return false };
-    let specs: Vec<_> = specs.iter().collect();
-    specs.len() == 1 && *specs[0].operator() == pep440_rs::Operator::Equal
+    super::lock::exact_pin(requirement).is_some()
 }
 
 #[cfg(test)]

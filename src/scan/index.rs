@@ -452,25 +452,18 @@ pub fn complete(ctx: &mut Ctx, index: &Index, info: &mut LockInfo) -> Option<Loo
 
 /// The exact pins of declared dependencies (`greenlet==3.0.1`), as lock entries without files.
 fn exact_pins(report: &ScanReport) -> Vec<LockedPackage> {
-    use pep508_rs::{Requirement, VerbatimUrl, VersionOrUrl};
     let mut out: Vec<LockedPackage> = Vec::new();
     for d in &report.dependencies {
-        let Ok(r) = Requirement::<VerbatimUrl>::from_str(&d.requirement) else { continue };
-        let Some(VersionOrUrl::VersionSpecifier(specs)) = &r.version_or_url else { continue };
-        let [spec] = specs.iter().collect::<Vec<_>>()[..] else { continue };
-        if *spec.operator() != pep440_rs::Operator::Equal {
-            continue;
-        }
+        let Some(pin) = lock::exact_pin(&d.requirement) else { continue };
         // A pin only for Windows or macOS does not reach a Linux image.
-        let marker = format!("{:?}", r.marker);
-        if marker.contains("win32") || marker.contains("darwin") || marker.contains("Windows") {
+        if pin.marker.contains("win32") || pin.marker.contains("darwin") || pin.marker.contains("Windows") {
             continue;
         }
         let name = lock::normalize(&d.name);
         if out.iter().any(|p| p.name == name) {
             continue;
         }
-        out.push(LockedPackage { name, version: spec.version().to_string(), runtime: true, ..Default::default() });
+        out.push(LockedPackage { name, version: pin.version, runtime: true, ..Default::default() });
     }
     out
 }

@@ -187,6 +187,31 @@ pub fn wheel_fits(wheel: &str, v: PythonVersion) -> bool {
     })
 }
 
+/// One exact pin of a requirement line: `uvicorn[standard]==0.26.0; python_version >= "3.8"`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExactPin {
+    /// PEP 503 normalized.
+    pub name: String,
+    pub version: String,
+    /// The marker, as pep508_rs shows it (empty-ish when there is none).
+    pub marker: String,
+}
+
+/// The requirement as an exact pin: a lone `==` on a version (extras and a marker allowed), not
+/// a range, a URL or a wildcard (`==4.2.*`).
+pub fn exact_pin(requirement: &str) -> Option<ExactPin> {
+    use pep508_rs::{Requirement, VerbatimUrl, VersionOrUrl};
+    use std::str::FromStr;
+    let r = Requirement::<VerbatimUrl>::from_str(requirement).ok()?;
+    let Some(VersionOrUrl::VersionSpecifier(specs)) = &r.version_or_url else { return None };
+    let [spec] = specs.iter().collect::<Vec<_>>()[..] else { return None };
+    (*spec.operator() == pep440_rs::Operator::Equal).then(|| ExactPin {
+        name: normalize(r.name.as_ref()),
+        version: spec.version().to_string(),
+        marker: format!("{:?}", r.marker),
+    })
+}
+
 /// Normalized PEP 503 name.
 pub fn normalize(name: &str) -> String {
     let mut out = String::with_capacity(name.len());

@@ -30,7 +30,7 @@ mod index_auth;
 mod lock;
 mod lock_state;
 pub use index::{OFFLINE_ENV, stay_offline};
-pub use lock::{LockedPackage, WheelPythons, normalize, wheel_pythons};
+pub use lock::{ExactPin, LockedPackage, WheelPythons, exact_pin, normalize, wheel_pythons};
 mod pycode;
 mod python_version;
 mod secrets;
