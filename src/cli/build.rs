@@ -13,7 +13,7 @@ use clap::Args;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::{PlanArgs, ProjectArgs, PullArgs};
-use crate::engine::events::{BuildEvent, StepState, Transfer, step_label};
+use crate::engine::events::{BuildEvent, StepState, Transfer, shorten, step_label};
 use crate::engine::run::{self, VariantJob};
 use crate::engine::{CancellationToken, Engine, EngineError};
 use crate::plan::Variant;
@@ -493,15 +493,15 @@ impl Bars {
                     StepState::Cached | StepState::Done => {
                         pb.set_position((*index as u64).max(pb.position()));
                         let mark = if *state == StepState::Cached { " (cached)" } else { "" };
-                        self.println(format!("  ✓ {v} [{index}/{total}] {}{mark}", short(name, 90)));
+                        self.println(format!("  ✓ {v} [{index}/{total}] {}{mark}", shorten(name, 90)));
                     }
-                    StepState::Failed => self.println(format!("  ✗ {v} [{index}/{total}] {}", short(name, 90))),
+                    StepState::Failed => self.println(format!("  ✗ {v} [{index}/{total}] {}", shorten(name, 90))),
                 }
             }
             BuildEvent::Log { line, .. } => {
                 if let Some(pb) = self.bars.get(&v) {
                     let step = self.current.get(&v).cloned().unwrap_or_default();
-                    pb.set_message(format!("{} │ {}", short(&step, 40), short(line, 80)));
+                    pb.set_message(format!("{} │ {}", shorten(&step, 40), shorten(line, 80)));
                 }
             }
             BuildEvent::Built { tag, size_bytes, seconds, .. } => {
@@ -533,15 +533,5 @@ impl Bars {
                 self.multi().suspend(|| verified(v, ok, &detail, &tail));
             }
         }
-    }
-}
-
-fn short(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        s.to_string()
-    } else {
-        let mut t: String = s.chars().take(max.saturating_sub(1)).collect();
-        t.push('…');
-        t
     }
 }

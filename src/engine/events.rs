@@ -69,15 +69,20 @@ impl BuildEvent {
     }
 }
 
-/// A build step as shown in messages: a long instruction (an inlined script of thousands of
-/// characters) is cut after [`STEP_LABEL_CHARS`] characters with `…`; the Dockerfile has it whole.
-pub fn step_label(step: &str) -> String {
-    if step.chars().count() <= STEP_LABEL_CHARS {
-        return step.to_string();
+/// `s` cut to at most `max` characters, the last one `…` when anything was cut.
+pub fn shorten(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_string();
     }
-    let mut t: String = step.chars().take(STEP_LABEL_CHARS - 1).collect();
+    let mut t: String = s.chars().take(max.saturating_sub(1)).collect();
     t.push('…');
     t
+}
+
+/// A build step as shown in messages: a long instruction (an inlined script of thousands of
+/// characters) is cut after [`STEP_LABEL_CHARS`] characters; the Dockerfile has it whole.
+pub fn step_label(step: &str) -> String {
+    shorten(step, STEP_LABEL_CHARS)
 }
 
 /// How much of a step [`step_label`] shows.
