@@ -9,11 +9,12 @@
 //! date. Owns only the fact; it never asks the network itself ([`super::index`] did).
 
 use super::deps::Project;
+use super::files::Ctx;
 use super::{Fact, ScanReport};
 
 /// Sets [`ScanReport::pins_as_of`] when the project's runtime dependencies are all exact pins
 /// without a lock, and the index gave every pin's release date.
-pub fn detect(report: &mut ScanReport, project: &Project) {
+pub fn detect(ctx: &mut Ctx, report: &mut ScanReport, project: &Project) {
     if project.lock.is_some() || report.dependencies.is_empty() {
         return;
     }
@@ -29,12 +30,7 @@ pub fn detect(report: &mut ScanReport, project: &Project) {
                 l.starts_with('#') && (l.contains("pip-compile") || l.contains("uv pip compile"))
             })
     };
-    if report
-        .dependency_files
-        .iter()
-        .filter_map(|f| std::fs::read_to_string(report.root.join(f)).ok())
-        .any(|t| compiled(&t))
-    {
+    if report.dependency_files.iter().filter_map(|f| ctx.read(f)).any(|t| compiled(&t)) {
         return;
     }
     let runtime: Vec<_> = pins.packages.iter().filter(|p| p.runtime).collect();
@@ -92,7 +88,8 @@ mod tests {
         };
         let project =
             Project { pins: Some(LockInfo { file: "requirements.txt".into(), packages: pins }), ..Default::default() };
-        detect(&mut report, &project);
+        let dir = tempfile::tempdir().unwrap();
+        detect(&mut Ctx::new(dir.path().to_path_buf()), &mut report, &project);
         report.pins_as_of
     }
 
@@ -140,10 +137,10 @@ mod tests {
         let pins = vec![pin("flask", "2.0.1", Some("2021-05-21"))];
         let project =
             Project { pins: Some(LockInfo { file: "requirements.txt".into(), packages: pins }), ..Default::default() };
-        detect(&mut report, &project);
+        detect(&mut Ctx::new(dir.path().to_path_buf()), &mut report, &project);
         assert!(report.pins_as_of.is_none());
         std::fs::write(dir.path().join("requirements.txt"), "flask==2.0.1\n").unwrap();
-        detect(&mut report, &project);
+        detect(&mut Ctx::new(dir.path().to_path_buf()), &mut report, &project);
         assert!(report.pins_as_of.is_some());
     }
 }

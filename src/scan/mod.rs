@@ -525,7 +525,7 @@ fn scan_folder(root: &Path) -> Result<ScanReport, ScanError> {
         let mut project = deps::detect(&mut ctx, &mut report, &code);
         // File lists the lock lacks (or `==` pins without a lock), from the package index.
         index::attach(&mut ctx, &report, &mut project);
-        as_of::detect(&mut report, &project);
+        as_of::detect(&mut ctx, &mut report, &project);
         let docker = dockerfile::detect(&mut ctx, &mut report);
         python_version::detect(&mut ctx, &mut report, &project, docker.as_ref());
         app::detect(&mut ctx, &mut report, &code, &project, docker.as_ref());
