@@ -37,6 +37,11 @@ const PIP_AS_OF: &str = "pip>=26";
 pub(crate) const PIP_CACHE: &str = "--mount=type=cache,target=/root/.cache/pip";
 pub(crate) const UV_CACHE: &str = "--mount=type=cache,target=/root/.cache/uv";
 
+/// pip's flag for the releases uploaded before `date` (`YYYY-MM-DD`, 00:00 UTC).
+fn cutoff(date: &str) -> String {
+    format!("--uploaded-prior-to={date}T00:00:00Z")
+}
+
 /// How a stage installs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Mode {
@@ -112,7 +117,7 @@ impl Recipe<'_> {
             Mode::Naive | Mode::Slim => "pip install --ignore-installed".to_string(),
             Mode::Builder if self.trim.keep_installers && self.as_of().is_none() => format!("{VENV}/bin/pip install"),
             // The runtime venv has no pip: the builder's pip installs into it.
-            Mode::Builder => format!("{} -m pip --python {VENV}/bin/python install", self.python),
+            Mode::Builder => self.pip_into(VENV),
         };
         if !self.buildkit() {
             s.push_str(" --no-cache-dir");
@@ -121,9 +126,14 @@ impl Recipe<'_> {
             s.push_str(" --no-compile");
         }
         if let Some(a) = self.as_of() {
-            s.push_str(&format!(" --uploaded-prior-to={}T00:00:00Z", a.date));
+            s.push_str(&format!(" {}", cutoff(&a.date)));
         }
         s
+    }
+
+    /// `pip install` run by this stage's interpreter into the environment at `venv`.
+    fn pip_into(&self, venv: &str) -> String {
+        format!("{} -m pip --python {venv}/bin/python install", self.python)
     }
 
     /// The step that gives this stage a pip that knows `--uploaded-prior-to`, in its own layer,
@@ -350,12 +360,12 @@ impl Recipe<'_> {
         out.pip = match (self.mode, self.pm) {
             // the builder's pip, into the venv (uv's recipes have no pip of their own)
             (Mode::Builder, _) => {
-                let mut p = format!("{} -m pip --python {VENV}/bin/python install", self.python);
+                let mut p = self.pip_into(VENV);
                 if !self.buildkit() {
                     p.push_str(" --no-cache-dir");
                 }
                 if let Some(a) = self.as_of() {
-                    p.push_str(&format!(" --uploaded-prior-to={}T00:00:00Z", a.fallback.as_ref().unwrap_or(&a.date)));
+                    p.push_str(&format!(" {}", cutoff(a.fallback.as_ref().unwrap_or(&a.date))));
                 }
                 p
             }
@@ -368,8 +378,7 @@ impl Recipe<'_> {
                 a.date, a.reason
             ));
             if let Some(later) = &a.fallback {
-                let dated = format!("--uploaded-prior-to={}T00:00:00Z", a.date);
-                let again = format!("--uploaded-prior-to={later}T00:00:00Z");
+                let (dated, again) = (cutoff(&a.date), cutoff(later));
                 for c in out.deps.commands.iter_mut().chain(out.project.commands.iter_mut()) {
                     if c.contains(&dated) {
                         *c = format!(
@@ -404,7 +413,7 @@ impl Recipe<'_> {
         };
         let pip = match venv {
             Some(v) => {
-                let mut p = format!("{} -m pip --python {v}/bin/python install", self.python);
+                let mut p = self.pip_into(&v);
                 if !self.buildkit() {
                     p.push_str(" --no-cache-dir");
                 }
