@@ -20,18 +20,24 @@
 #   bullseye  3.9              python:3.9   python:3.9-slim   distroless/python3-debian11:{latest,nonroot}
 #   noble     3.12             python:3.12  python:3.12-slim  (no distroless image is published
 #                                                              for Python 3.12)
-#   (bullseye and noble are opt-in, not built by default: e.g.
-#   PYSLIM_FIXTURE_SUITES="trixie bookworm forky bullseye noble".  Python 3.9 is past its end of
-#   life; Debian ships no Python 3.12, so its stand-ins come from Ubuntu 24.04 "noble", whose
-#   python3 is 3.12, with main and universe (the buildpack-deps set needs universe) and Ubuntu's
-#   archive key from Debian's ubuntu-keyring package (the host's; a bookworm host has none, so
-#   it is fetched with apt from Debian trixie into the cache dir).  Both are for services whose
-#   pins need that Python.)
+#   jammy     3.10             python:3.10  python:3.10-slim  (none for Python 3.10 either)
+#   (bullseye, noble and jammy are opt-in, not built by default: e.g.
+#   PYSLIM_FIXTURE_SUITES="trixie bookworm forky bullseye noble jammy".  Python 3.9 and 3.10 are
+#   past their end of life; Debian ships no Python 3.12 or 3.10, so their stand-ins come from
+#   Ubuntu 24.04 "noble" and 22.04 "jammy", whose python3 is 3.12 and 3.10, with main and universe
+#   (the buildpack-deps set needs universe) and Ubuntu's archive key from Debian's ubuntu-keyring
+#   package (the host's; a bookworm host has none, so it is fetched with apt from Debian trixie
+#   into the cache dir).  They are for services whose pins need that Python.)
 #
 # Like the official images, python, python3, python3.X (and pip, pip3, pip3.X) are in
 # /usr/local/bin, Debian's EXTERNALLY-MANAGED marker is removed, the host CA bundle is
 # trusted.  An extra version's pip is installed from Debian's pip wheel into
 # /usr/local (Debian's python3-pip belongs to the default python3).
+#
+# Every image is checked right after `docker import`, before it is tagged: its interpreter runs
+# and imports the stdlib modules that load shared libraries (ssl, sqlite3, ctypes, ...), and on
+# the full and slim images `python -m venv` and pip work.  An image that fails is removed and the
+# script stops, so a broken stand-in never gets a tag.
 #
 # Idempotent: every image carries the label org.pyslim.fixture.version, a hash of
 # the recipe (this script's build functions, package lists, mirrors and the host CA
@@ -39,10 +45,13 @@
 # tarballs are kept in the cache dir and re-imported without bootstrapping again.
 # Package names a suite lacks (renames between releases) are skipped with a log line.
 #
-# tests/standins.rs checks the images behave (interpreter at the catalogue's path, venv
+# tests/it/standins.rs checks the images behave (interpreter at the catalogue's path, venv
 # and pip from PyPI, mysqlclient and psycopg2 built from source on the full images).
 #
-# Usage: scripts/fixture-images.sh [--force] [--check] [--list] [--suites]
+# Usage: scripts/fixture-images.sh [--force] [--check] [--list] [--suites] [SUITE...]
+#   SUITE...  build (or check, or list) only these suites, e.g. `trixie` for the images the demo
+#             needs (python:3.13, python:3.13-slim, distroless/python3-debian13); the same as
+#             PYSLIM_FIXTURE_SUITES
 #   --force   rebuild everything (rootfs tarballs and images)
 #   --check   only report whether all images exist and are current (exit 1 if not)
 #   --list    print "image stand-in-for python-version kind" lines and exit (no root, no Docker)
@@ -53,13 +62,15 @@
 #   PYSLIM_FIXTURE_CACHE            cache/work dir (default /var/cache/pyslim-fixtures)
 #   PYSLIM_FIXTURE_MIRROR           Debian mirror (default http://deb.debian.org/debian)
 #   PYSLIM_FIXTURE_SECURITY_MIRROR  (default http://deb.debian.org/debian-security)
-#   PYSLIM_FIXTURE_UBUNTU_MIRROR    Ubuntu archive for noble, noble-updates and noble-security
+#   PYSLIM_FIXTURE_UBUNTU_MIRROR    Ubuntu archive for noble and jammy (with -updates, -security)
 #                                   (default http://archive.ubuntu.com/ubuntu)
 #   PYSLIM_FIXTURE_CA_BUNDLE        CA bundle copied into every image
 #                                   (default /etc/ssl/certs/ca-certificates.crt)
+#   PYSLIM_FIXTURE_SERVICES         1 (default) also builds the service stand-ins (postgres,
+#                                   redis, mysql/mariadb) with scripts/fixture-services.sh; 0 skips
 #   PYSLIM_FIXTURE_SUITES           suites to build, e.g. "trixie" (default "trixie bookworm forky";
 #                                   "bullseye" adds the opt-in Python 3.9 stand-ins, "noble" the
-#                                   opt-in Python 3.12 ones)
+#                                   opt-in Python 3.12 ones, "jammy" the opt-in Python 3.10 ones)
 set -euo pipefail
 
 CACHE=${PYSLIM_FIXTURE_CACHE:-/var/cache/pyslim-fixtures}
@@ -71,7 +82,7 @@ UBUNTU_MIRROR=${PYSLIM_FIXTURE_UBUNTU_MIRROR:-http://archive.ubuntu.com/ubuntu}
 UBUNTU_KEYRING=
 HOST_CA=${PYSLIM_FIXTURE_CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}
 DEFAULT_SUITES="trixie bookworm forky"
-OPT_IN_SUITES="bullseye noble"
+OPT_IN_SUITES="bullseye noble jammy"
 SUITES=${PYSLIM_FIXTURE_SUITES:-$DEFAULT_SUITES}
 NS=${PYSLIM_FIXTURE_NAMESPACE:-pyslim-mirror}
 NS=${NS%/}
@@ -126,6 +137,7 @@ FORCE=0
 CHECK=0
 LIST=0
 LIST_SUITES=0
+ARG_SUITES=
 for arg in "$@"; do
   case $arg in
     --force) FORCE=1 ;;
@@ -133,9 +145,11 @@ for arg in "$@"; do
     --list) LIST=1 ;;
     --suites) LIST_SUITES=1 ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
-    *) echo "fixture-images: unknown argument: $arg (try --help)" >&2; exit 2 ;;
+    -*) echo "fixture-images: unknown argument: $arg (try --help)" >&2; exit 2 ;;
+    *) ARG_SUITES+="${ARG_SUITES:+ }$arg" ;;
   esac
 done
+[ -z "$ARG_SUITES" ] || SUITES=$ARG_SUITES
 
 START=$SECONDS
 pids=()
@@ -151,6 +165,7 @@ suite_versions() {
     bookworm) echo 3.11 ;;
     bullseye) echo 3.9 ;;
     noble) echo 3.12 ;;
+    jammy) echo 3.10 ;;
     *) die "unsupported suite $1 (known: $DEFAULT_SUITES $OPT_IN_SUITES)" ;;
   esac
 }
@@ -166,7 +181,7 @@ suite_distroless() {
 }
 
 # Ubuntu suites (bootstrapped from UBUNTU_MIRROR with Ubuntu's archive key).
-suite_is_ubuntu() { [ "$1" = noble ]; }
+suite_is_ubuntu() { [ "$1" = noble ] || [ "$1" = jammy ]; }
 
 # The suite's apt sources, one line each: the release, its updates, its security fixes.
 # Bullseye's LTS ended in 2026-08 and its security archive lists packages it no longer serves
@@ -174,7 +189,7 @@ suite_is_ubuntu() { [ "$1" = noble ]; }
 # buildpack-deps set needs universe (mercurial, subversion, imagemagick, ...).
 suite_sources() {
   case $1 in
-    noble) printf 'deb %s %s main universe\n' "$UBUNTU_MIRROR" "$1" "$UBUNTU_MIRROR" "$1-updates" "$UBUNTU_MIRROR" "$1-security" ;;
+    noble|jammy) printf 'deb %s %s main universe\n' "$UBUNTU_MIRROR" "$1" "$UBUNTU_MIRROR" "$1-updates" "$UBUNTU_MIRROR" "$1-security" ;;
     bullseye) printf 'deb %s %s main\n' "$MIRROR" "$1" "$MIRROR" "$1-updates" ;;
     *) printf 'deb %s %s main\n' "$MIRROR" "$1" "$MIRROR" "$1-updates" "$SECURITY_MIRROR" "$1-security" ;;
   esac
@@ -301,7 +316,7 @@ tweak_python_rootfs() { # rootfs v pip
 make_distroless() {
   local root=$1 stage=$2 v=$3 adm=$1/var/lib/dpkg
   local -A want=() installed=() depends=()
-  local queue=() p deps group alt name status
+  local queue=() p deps group alt name status missing
   local -a groups alts
   # one pass over the status db: installed packages and their (pre-)dependencies
   while IFS=$'\t' read -r p status deps; do
@@ -340,14 +355,25 @@ make_distroless() {
   ln -s usr/lib "$stage/lib"
   ln -s usr/lib64 "$stage/lib64"
   ln -s usr/sbin "$stage/sbin"
-  # merged-/usr: package paths below /bin /lib /lib64 /sbin live under /usr
+  # The image is merged-/usr, like gcr.io/distroless: a file a package lists below /bin, /lib,
+  # /lib64 or /sbin goes to /usr/....  The rootfs need not be: bullseye's is not (libc and the
+  # loader are files in its /lib), while on a merged one /lib/x resolves through the lib ->
+  # usr/lib link.  So each file is read at the path the package lists, which is where the rootfs
+  # has it either way, and renamed to its merged path on the way into the stage (tar --transform,
+  # names and hard-link targets, not symlink targets); one entry per merged path.
   # shellcheck disable=SC2046
   dpkg-query --admindir="$adm" -L $(cat "$stage.packages") | grep '^/' |
-    sed -E 's#^/(bin|sbin|lib|lib64|lib32|libx32)(/|$)#/usr/\1\2#' |
-    grep -Ev '^/usr/share/(man|info|lintian|doc|doc-base|bug|locale|groff)(/|$)' |
-    grep -Ev '^/usr/(bin|lib|lib64|sbin)?$|^/$' |
-    awk '!seen[$0]++' | sed 's#^/#./#' >"$stage.files"
-  tar -C "$root" --no-recursion --ignore-failed-read -T "$stage.files" -cf - | tar -C "$stage" -xpf -
+    grep -Ev '^/usr/share/(man|info|lintian|linda|doc|doc-base|bug|locale|groff)(/|$)' |
+    awk '{ to = $0; if (to ~ /^\/(bin|sbin|lib|lib64|lib32|libx32)(\/|$)/) to = "/usr" to
+           if (to ~ /^\/usr\/(bin|lib|lib64|sbin)?$/ || to == "/" || seen[to]++) next
+           print "." $0 }' >"$stage.files"
+  # A listed file the rootfs lacks would be missing from the image: stop and name it.
+  missing=$(while IFS= read -r p; do [ -e "$root/$p" ] || [ -L "$root/$p" ] || printf '  %s\n' "${p#.}"; done <"$stage.files")
+  [ -z "$missing" ] || die "distroless stage: files the package database lists are not in $root:
+$missing"
+  tar -C "$root" --no-recursion -T "$stage.files" \
+    --transform='s#^\./(bin|sbin|lib|lib64|lib32|libx32)(/|$)#./usr/\1\2#xrhS' -cf - |
+    tar -C "$stage" -xpf - || die "distroless stage: copying the listed files of $root failed"
   # copyright files only (licences), like gcr.io/distroless
   for p in $(cat "$stage.packages"); do
     p=${p%%:*}
@@ -473,27 +499,66 @@ remove_workdir() {
 # ---------------------------------------------------------------------------
 # image recipe
 # ---------------------------------------------------------------------------
-import_image() {
-  local kind=$1 ref=$2 suite=$3 tarball=$4 key=$5 v=$6 pyver=$7 standin old
+# The `docker import` changes (config and labels) of one image, one a line: what is in the image
+# besides its tarball.
+image_changes() { # kind ref suite key v pyver
+  local kind=$1 ref=$2 suite=$3 key=$4 v=$5 pyver=$6
   local certenv="SSL_CERT_FILE=$CERT PIP_CERT=$CERT REQUESTS_CA_BUNDLE=$CERT"
-  local -a c=()
-  standin=$(standin_for "$kind" "$ref")
   case $kind in
     full|slim)
-      c=(-c "ENV PATH=/usr/local/bin:/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 PYTHON_VERSION=$pyver $certenv"
-         -c 'CMD ["python3"]')
+      echo "ENV PATH=/usr/local/bin:/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 PYTHON_VERSION=$pyver $certenv"
+      echo 'CMD ["python3"]'
       ;;
     distroless|distroless-nonroot)
-      c=(-c "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 $certenv"
-         -c "ENTRYPOINT [\"/usr/bin/python$v\"]")
-      if [ "$kind" = distroless-nonroot ]; then c+=(-c 'USER 65532' -c 'WORKDIR /home/nonroot'); fi
+      echo "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 $certenv"
+      echo "ENTRYPOINT [\"/usr/bin/python$v\"]"
+      if [ "$kind" = distroless-nonroot ]; then echo 'USER 65532'; echo 'WORKDIR /home/nonroot'; fi
       ;;
   esac
-  c+=(-c "LABEL $LABEL_KEY=$key org.pyslim.fixture.suite=$suite org.pyslim.fixture.python=$v org.pyslim.fixture.stand-in-for=$standin")
+  echo "LABEL $LABEL_KEY=$key org.pyslim.fixture.suite=$suite org.pyslim.fixture.python=$v org.pyslim.fixture.stand-in-for=$(standin_for "$kind" "$ref")"
+}
+
+# What a stand-in must do before it gets its tag (no network): its interpreter runs and imports
+# the stdlib modules that load shared libraries (a tree without its loader, libc, libssl or
+# libffi fails here); on the full and slim images `python -m venv` makes a venv with pip, and the
+# venv's pip and pipX.Y run.  Prints what it saw; on failure, why.
+check_image() { # kind image v
+  local kind=$1 image=$2 v=$3 probe out venv
+  probe="import sys, ssl, sqlite3, ctypes, zlib, bz2, lzma, hashlib, decimal, json, uuid, pyexpat, socket
+print('python %d.%d' % sys.version_info[:2], '|', ssl.OPENSSL_VERSION, '| sqlite', sqlite3.sqlite_version)"
+  out=$(docker run --rm --network none --entrypoint "/usr/bin/python$v" "$image" -c "$probe" 2>&1) ||
+    { printf '/usr/bin/python%s -c "import ssl, sqlite3, ctypes, ..." failed:\n%s\n' "$v" "$out"; return 1; }
+  [[ $out == "python $v |"* ]] || { printf '/usr/bin/python%s reports %s, not Python %s\n' "$v" "$out" "$v"; return 1; }
+  echo "$out"
+  case $kind in
+    full|slim)
+      venv="set -e; python$v -m venv /tmp/venv; /tmp/venv/bin/python -m pip --version; pip$v --version"
+      out=$(docker run --rm --network none "$image" sh -c "$venv" 2>&1) ||
+        { printf 'python%s -m venv, pip: failed:\n%s\n' "$v" "$out"; return 1; }
+      [ "$(grep -c "(python $v)" <<<"$out")" = 2 ] || { printf 'pip is not for Python %s:\n%s\n' "$v" "$out"; return 1; }
+      echo "venv + pip: $(head -n1 <<<"$out")"
+      ;;
+  esac
+}
+
+# Import one tarball as an untagged image, check it (check_image), and only then tag it as ref:
+# an image that fails its check is removed and the script stops, so no broken stand-in is tagged.
+import_image() {
+  local kind=$1 ref=$2 suite=$3 tarball=$4 key=$5 v=$6 pyver=$7 old id line seen
+  local -a c=()
+  while IFS= read -r line; do c+=(-c "$line"); done < <(image_changes "$kind" "$ref" "$suite" "$key" "$v" "$pyver")
   old=$(docker image inspect -f '{{.Id}}' "$ref" 2>/dev/null || true)
-  docker import "${c[@]}" -m "pyslim offline stand-in for $standin" "$tarball" "$ref" >/dev/null
+  id=$(docker import "${c[@]}" -m "pyslim offline stand-in for $(standin_for "$kind" "$ref")" "$tarball") ||
+    die "$ref: docker import $tarball failed"
+  if ! seen=$(check_image "$kind" "$id" "$v" 2>&1); then
+    docker rmi "$id" >/dev/null 2>&1 || true
+    die "$ref: the image imported from $tarball fails its check, so it is not tagged:
+$seen"
+  fi
+  docker tag "$id" "$ref"
+  log "[$suite] $ref checked: $(tr '\n' ' ' <<<"$seen")"
   # drop the replaced image if nothing else uses it
-  if [ -n "$old" ] && [ "$old" != "$(docker image inspect -f '{{.Id}}' "$ref")" ]; then
+  if [ -n "$old" ] && [ "$old" != "$id" ]; then
     docker rmi "$old" >/dev/null 2>&1 || true
   fi
 }
@@ -503,20 +568,29 @@ hash_str() { sha256sum | cut -c1-16; }
 
 ca_hash() { [ -r "$HOST_CA" ] || die "CA bundle $HOST_CA not readable"; sha256sum <"$HOST_CA" | cut -c1-16; }
 
+# The recipe of a suite's rootfs tarballs: what they are made from and how.  The distroless
+# assembly counts only for the suites that have a distroless image.
 rootfs_key() { # suite
   {
-    echo "rootfs-recipe-2 $1"
+    echo "rootfs-recipe-3 $1"
     suite_sources "$1"
-    echo "$BASE_PKGS|$DEFAULT_SLIM_PKGS|$DEFAULT_FULL_PKGS|$DISTROLESS_SEEDS|$DISTROLESS_EXCLUDE|$CERT"
+    echo "$BASE_PKGS|$DEFAULT_SLIM_PKGS|$DEFAULT_FULL_PKGS|$CERT"
     echo "${SLIMIFY_DPKGOPTS[*]}|${APTOPTS[*]}"
-    declare -f suite_versions suite_distroless suite_is_ubuntu suite_sources extra_slim_pkgs extra_full_pkgs clean_rootfs \
-      resolve_pkgs chroot_install tweak_python_rootfs make_distroless finish_rootfs build_rootfs
+    suite_versions "$1"
+    declare -f suite_is_ubuntu extra_slim_pkgs extra_full_pkgs clean_rootfs \
+      resolve_pkgs chroot_install tweak_python_rootfs finish_rootfs build_rootfs
+    if [ -n "$(suite_distroless "$1")" ]; then
+      echo "distroless $(suite_distroless "$1") $DISTROLESS_SEEDS|$DISTROLESS_EXCLUDE"
+      declare -f make_distroless
+    fi
     ca_hash
   } | hash_str
 }
 
+# The recipe of a suite's images: its rootfs, and how each image is imported and checked (a
+# changed check re-imports, so every tagged image passed the current one).
 image_key() { # suite
-  { rootfs_key "$1"; declare -f import_image suite_images standin_for; } | hash_str
+  { rootfs_key "$1"; declare -f image_changes check_image import_image suite_images standin_for; } | hash_str
 }
 
 image_label() { docker image inspect -f "{{index .Config.Labels \"$LABEL_KEY\"}}" "$1" 2>/dev/null || true; }
@@ -660,6 +734,16 @@ main() {
     done
     [ "$rc" = 0 ] || exit "$rc"
     log "finished in $((SECONDS - START))s"
+  fi
+  # The service stand-ins (postgres, redis, mysql/mariadb) sit on trixie's slim image.
+  if [ "${PYSLIM_FIXTURE_SERVICES:-1}" = 1 ]; then
+    if docker image inspect "$NS/python:3.13-slim" >/dev/null 2>&1; then
+      local -a svc_args=()
+      if [ "$FORCE" = 1 ]; then svc_args+=(--force); fi
+      "$(dirname "${BASH_SOURCE[0]}")/fixture-services.sh" "${svc_args[@]}" || exit 1
+    else
+      log "no $NS/python:3.13-slim (trixie): service stand-ins not built"
+    fi
   fi
   docker images --filter "reference=$NS/*" --filter "reference=$NS/*/*" \
     --format 'table {{.Repository}}:{{.Tag}}\t{{.ID}}\t{{.Size}}' | { IFS= read -r h; echo "$h"; sort; }

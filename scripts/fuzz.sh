@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Bounded fuzz sessions over everything pyslim parses. Property: never a panic.
-#  1. property-based (tests/fuzz.rs): mutations of realistic files plus raw junk through scan,
+#  1. property-based (tests/it/fuzz.rs): mutations of realistic files plus raw junk through scan,
 #     plan and render; CASES per property (default 5000).
 #  2. coverage-guided (cargo-fuzz / libFuzzer, fuzz/): the targets scan_project, config and
 #     dockerignore, SECONDS each (default 60), starting from the seeds in tests/fuzz_shared.in.
@@ -10,13 +10,13 @@
 #     with RUSTC_BOOTSTRAP=1.
 # Usage: scripts/fuzz.sh [CASES] [SECONDS]   (SECONDS=0 skips the coverage-guided part)
 # A crash prints the minimal input (proptest) or leaves it in fuzz/artifacts/<target>/ (libFuzzer);
-# add it to `regressions()` in tests/fuzz.rs.
+# add it to `regressions()` in tests/it/fuzz.rs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CASES=${1:-5000}
 SECONDS_EACH=${2:-60}
 start=$(date +%s)
-PROPTEST_CASES=$CASES cargo test --release --test fuzz -- --nocapture
+PROPTEST_CASES=$CASES cargo test --release --test it -- fuzz:: --nocapture
 echo "fuzz: proptest, $CASES cases per property in $(( $(date +%s) - start )) s, no panic"
 
 [ "$SECONDS_EACH" -gt 0 ] || exit 0

@@ -2,11 +2,18 @@
 # The real-services scoreboard: what a new user gets from `pyslim build DIR --verify --json`
 # with no flags, on public services pyslim was never tuned to.
 #
-# Usage: scripts/real-services.sh [--markdown] [DIR...]
-#   DIR...      service folders (default: every folder of ../shared/real-services/)
-#   --markdown  print the scoreboard as a Markdown table (for the README) instead of text
+# Usage: scripts/real-services.sh [--markdown] [--from DIR] [NAME|FOLDER...]
+#   NAME...     services of scripts/real-services.toml to measure (default: every one)
+#   FOLDER...   or any project folders, measured the same way
+#   --from DIR  take the services from DIR, a folder that holds them by name (a copy of each at its
+#               commit), instead of cloning them; also REAL_SERVICES_FROM=DIR
+#   --markdown  print the scoreboard as a Markdown table (for docs/benchmarks.md) instead of text
 #
-# Each service is copied to a temporary folder (the corpus stays untouched), built and verified
+# The services are listed in scripts/real-services.toml by repository, commit and subfolder. Without
+# --from, each is cloned at its commit (git, depth 1) into REAL_SERVICES_CACHE (default
+# ${XDG_CACHE_HOME:-~/.cache}/pyslim/real-services), once; the script says which source it used.
+#
+# Each service is copied to a temporary folder (the source stays untouched), built and verified
 # with its recommended variant, and the image removed afterwards. A row says: verified, built but
 # did not start, or failed, with pyslim's own one-line cause and the image size.
 #
@@ -14,36 +21,112 @@
 # built once more with the flags a user would supply, read from scripts/real-services.flags
 # (`service flags...` per line), and the row says how far that got.
 #
-# No registry is reachable here, so base images come from the local stand-ins
-# (scripts/fixture-images.sh) through the image mirror. Not every version has a stand-in (3.9 and
-# 3.12 come from opt-in suites, bullseye and Ubuntu noble; the python:X-slim images present in the
-# daemon count): when the Python pyslim picks has no stand-in, the service is measured
-# with `--python` set to the nearest stand-in that its pins allow (the scan's `python.bound`),
-# else the nearest one, at most two tries, and the row says so.
+# Base images come through the image mirror (default: the local stand-ins of
+# scripts/fixture-images.sh). Not every version has a stand-in (3.9, 3.10 and 3.12 come from
+# opt-in suites, bullseye and Ubuntu jammy and noble; the python:X-slim images present in the
+# daemon count): when the Python pyslim picks has no stand-in, the service is measured with
+# `--python` set to the nearest stand-in that its pins allow (the scan's `python.bound`), else the
+# nearest one, at most two tries, and the row says so.
 #
 # Environment:
 #   PYSLIM_BIN            the pyslim binary (default: target/release/pyslim, built if missing)
 #   PYSLIM_IMAGE_MIRROR   image mirror (default pyslim-mirror)
+#   REAL_SERVICES_FROM    as --from
+#   REAL_SERVICES_CACHE   where clones are kept (see above)
+#   REAL_SERVICES_MANIFEST  another manifest of the same form
 #   SCOREBOARD_TIMEOUT    seconds one service may take (default 1200)
 #   SCOREBOARD_LOGS       folder for each service's stderr and JSON (default: a temp folder)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO=$PWD
+MANIFEST=${REAL_SERVICES_MANIFEST:-$REPO/scripts/real-services.toml}
 
 MARKDOWN=0
-dirs=()
-for arg in "$@"; do
-  case $arg in
+FROM=${REAL_SERVICES_FROM:-}
+CACHE=${REAL_SERVICES_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/pyslim/real-services}
+args=()
+while [ $# -gt 0 ]; do
+  case $1 in
     --markdown) MARKDOWN=1 ;;
+    --from) [ $# -ge 2 ] || { echo "real-services: --from needs a folder" >&2; exit 2; }; FROM=$2; shift ;;
+    --from=*) FROM=${1#--from=} ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
-    -*) echo "real-services: unknown option $arg (try --help)" >&2; exit 2 ;;
-    *) dirs+=("$arg") ;;
+    -*) echo "real-services: unknown option $1 (try --help)" >&2; exit 2 ;;
+    *) args+=("$1") ;;
   esac
+  shift
 done
-if [ ${#dirs[@]} -eq 0 ]; then
-  for d in "$REPO"/../shared/real-services/*/; do dirs+=("${d%/}"); done
+
+# The manifest as "name<TAB>repository<TAB>commit<TAB>subfolder" lines.
+manifest() {
+  python3 - "$MANIFEST" <<'EOF0'
+import re, sys
+text = open(sys.argv[1]).read()
+try:
+    import tomllib
+    services = tomllib.loads(text).get("service", [])
+except ModuleNotFoundError:  # Python < 3.11: the manifest's simple `key = "value"` tables
+    services = []
+    for block in text.split("[[service]]")[1:]:
+        services.append(dict(re.findall(r'^(\w+) = "([^"]*)"', block, re.M)))
+for s in services:
+    print("\t".join([s["name"], s["repository"], s["commit"], s.get("subfolder", "")]))
+EOF0
+}
+
+# fetch NAME REPOSITORY COMMIT SUBFOLDER -> the service's folder in the clone cache (cloned once).
+fetch() {
+  local name=$1 url=$2 commit=$3 sub=$4
+  local dest=$CACHE/$name-${commit:0:12}
+  if [ ! -e "$dest/.pyslim-fetched" ]; then
+    rm -rf "$dest" "$dest.tmp"
+    mkdir -p "$dest.tmp"
+    echo "==> cloning $name: $url at ${commit:0:12}" >&2
+    if ! { git -C "$dest.tmp" init -q &&
+      timeout 300 git -C "$dest.tmp" fetch -q --depth 1 "$url" "$commit" &&
+      git -C "$dest.tmp" checkout -q FETCH_HEAD; } >&2; then
+      rm -rf "$dest.tmp"
+      echo "real-services: cannot clone $url at $commit (no network to it?); pass --from DIR, a folder that holds the services by name" >&2
+      return 1
+    fi
+    rm -rf "$dest.tmp/.git"
+    mv "$dest.tmp" "$dest"
+    touch "$dest/.pyslim-fetched"
+  fi
+  echo "$dest${sub:+/$sub}"
+}
+
+declare -A known=()
+order=()
+while IFS=$'\t' read -r name url commit sub; do known[$name]="$url"$'\t'"$commit"$'\t'"$sub"; order+=("$name"); done < <(manifest)
+[ ${#args[@]} -gt 0 ] || args=("${order[@]}")
+
+dirs=()
+names=()
+cloned=0
+for arg in "${args[@]}"; do
+  if [ -z "${known[$arg]+x}" ]; then
+    [ -d "$arg" ] || { echo "real-services: $arg is neither a service of $MANIFEST nor a folder" >&2; exit 2; }
+    dirs+=("${arg%/}")
+    names+=("$(basename "${arg%/}")")
+  elif [ -n "$FROM" ]; then
+    [ -d "$FROM/$arg" ] || { echo "real-services: $FROM holds no $arg (see $MANIFEST)" >&2; exit 2; }
+    dirs+=("$(cd "$FROM/$arg" && pwd)")
+    names+=("$arg")
+  else
+    IFS=$'\t' read -r url commit sub <<<"${known[$arg]}"
+    dir=$(fetch "$arg" "$url" "$commit" "$sub") || exit 2
+    [ -d "$dir" ] || { echo "real-services: $url at $commit has no folder ${sub:-.}" >&2; exit 2; }
+    dirs+=("$dir")
+    names+=("$arg")
+    cloned=$((cloned + 1))
+  fi
+done
+if [ -n "$FROM" ]; then
+  echo "==> services taken from $FROM (a folder that holds them by name)" >&2
+elif [ "$cloned" -gt 0 ]; then
+  echo "==> services cloned at their commits (from $MANIFEST) into $CACHE" >&2
 fi
-[ ${#dirs[@]} -gt 0 ] || { echo "real-services: no service folders (is ../shared/real-services there?)" >&2; exit 2; }
 
 export PYSLIM_IMAGE_MIRROR=${PYSLIM_IMAGE_MIRROR:-pyslim-mirror}
 TIMEOUT=${SCOREBOARD_TIMEOUT:-1200}
@@ -140,8 +223,9 @@ else:
     print("\t".join([name, status, variant, size, f"{secs}s", cause, with_flags]))
 EOF
 : > "$rows"
-for dir in "${dirs[@]}"; do
-  name=$(basename "$dir")
+for i in "${!dirs[@]}"; do
+  dir=${dirs[$i]}
+  name=${names[$i]}
   copy=$WORK/$name
   cp -r "$dir" "$copy"
   log=$LOGS/$name

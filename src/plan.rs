@@ -279,6 +279,11 @@ pub struct Config {
     /// Requirements installed into the image that the project does not declare (`gunicorn`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub install: Option<Vec<String>>,
+    /// Debian packages the build installs for what compiles from source (`unixodbc-dev` for a
+    /// missing `sql.h`): in the builder stage, and in a single-stage slim image only while it
+    /// installs (its run-time library stays).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub build_packages: Option<Vec<String>>,
     /// Resolve the dependencies the project does not pin as of this date (`2024-01-17`: releases
     /// uploaded before that day, UTC), or `latest`. Unset: the scan's `pins_as_of` decides.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -317,11 +322,126 @@ pub struct VerifyConfig {
     /// compose project's database is on).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub network: Option<String>,
+    /// Services started beside the app while it is verified and traced (`[[verify.services]]`),
+    /// beyond those the compose file names.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub services: Vec<ServiceSpec>,
 }
 
 impl VerifyConfig {
     pub fn is_empty(&self) -> bool {
-        self.env.is_empty() && self.network.is_none()
+        self.env.is_empty() && self.network.is_none() && self.services.is_empty()
+    }
+}
+
+/// A service the app needs beside it while it is verified and traced (a database, a cache):
+/// started from `image` (through the image mirror and the pull policy) on a private network,
+/// reachable from the app by `name` and every alias, ready when its healthcheck or its
+/// protocol's probe answers, removed afterwards. Comes from the compose file (the services the
+/// app's service depends on), `--service` or `[[verify.services]]`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceSpec {
+    /// The host name the app reaches it by (the compose service name: `db`, `redis`).
+    pub name: String,
+    /// Image reference as written (`postgres:16`).
+    pub image: String,
+    /// More host names for the same container.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub aliases: Vec<String>,
+    /// Its environment (`POSTGRES_PASSWORD`, ...). Values may come from `.env` files, so front
+    /// ends print the names only.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub env: BTreeMap<String, String>,
+    /// Its command, when the compose file overrides the image's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<Vec<String>>,
+    /// Its healthcheck test as compose writes it (`["CMD", "pg_isready"]`,
+    /// `["CMD-SHELL", "..."]`); without one, readiness is the protocol's own probe.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub healthcheck: Option<Vec<String>>,
+    /// The image is built first, from this context, when the compose file says `build:` (a
+    /// `FROM postgres:16` with init scripts added); `image` is then the tag it gets.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub build: Option<ServiceBuild>,
+    /// Where it came from (`compose.yaml: services.db`, `--service`, `pyslim.toml`).
+    #[serde(skip)]
+    pub source: String,
+}
+
+/// A service image built from a folder of the project (compose `build:`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceBuild {
+    /// The build context, relative to the project root (or absolute).
+    pub context: PathBuf,
+    /// The Dockerfile, relative to the context (default `Dockerfile`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dockerfile: Option<String>,
+}
+
+impl ServiceSpec {
+    /// A service as `--service` names it: `IMAGE` or `NAME=IMAGE` (`postgres:16`,
+    /// `db=postgres:16`, `redis`). Without a name it is reachable by the image's last path
+    /// component (`postgres`).
+    pub fn from_flag(flag: &str) -> Result<ServiceSpec, PlanError> {
+        let bad = |reason: &str| PlanError::BadService { service: flag.to_string(), reason: reason.to_string() };
+        let (name, image) = match flag.split_once('=') {
+            Some((n, i)) => (n.trim().to_string(), i.trim().to_string()),
+            None => {
+                let repo = crate::sidecars::repository(flag);
+                (repo.rsplit('/').next().unwrap_or(repo).to_string(), flag.trim().to_string())
+            }
+        };
+        if image.is_empty() {
+            return Err(bad("no image (expected IMAGE or NAME=IMAGE, e.g. postgres:16 or db=postgres:16)"));
+        }
+        let spec = ServiceSpec {
+            name,
+            image,
+            aliases: Vec::new(),
+            env: BTreeMap::new(),
+            command: None,
+            healthcheck: None,
+            build: None,
+            source: "--service".into(),
+        };
+        spec.check()?;
+        Ok(spec)
+    }
+
+    /// Checks the names: each must be a host name on the private network.
+    pub fn check(&self) -> Result<(), PlanError> {
+        let bad = |reason: String| PlanError::BadService { service: self.name.clone(), reason };
+        for n in std::iter::once(&self.name).chain(&self.aliases) {
+            let ok = !n.is_empty()
+                && n.len() <= 63
+                && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
+                && !n.starts_with(['-', '.']);
+            if !ok {
+                return Err(bad(format!("`{n}` is not a host name (letters, digits, `-`, `_`, `.`)")));
+            }
+        }
+        if self.image.trim().is_empty() || self.image.chars().any(char::is_whitespace) {
+            return Err(bad(format!("`{}` is not an image reference", self.image)));
+        }
+        for k in self.env.keys() {
+            if !is_env_name(k) {
+                return Err(PlanError::BadEnvName { what: "service environment", name: k.clone() });
+            }
+        }
+        Ok(())
+    }
+
+    /// With the kind's environment (`assets/sidecars.toml`) when it has none of its own: a
+    /// `--service postgres:16` gets a user, a password and a database.
+    pub fn with_kind_defaults(mut self) -> ServiceSpec {
+        if self.env.is_empty()
+            && let Some(kind) = crate::sidecars::kind_of(&self.image, None)
+        {
+            self.env = kind.env.clone();
+        }
+        self
     }
 }
 
@@ -481,6 +601,7 @@ impl Config {
             pre_start,
             build_steps,
             install,
+            build_packages,
             deps_as_of,
             writable,
             add_server
@@ -490,6 +611,11 @@ impl Config {
         self.verify.env.extend(other.verify.env.iter().map(|(k, v)| (k.clone(), v.clone())));
         if other.verify.network.is_some() {
             self.verify.network = other.verify.network.clone();
+        }
+        for svc in &other.verify.services {
+            // a service with the same name replaces the configured one
+            self.verify.services.retain(|s| s.name != svc.name);
+            self.verify.services.push(svc.clone());
         }
         take!(minimal);
         self.custom_images.extend(other.custom_images.iter().cloned());
@@ -540,6 +666,8 @@ pub enum PlanError {
     BadSecretFlag { flag: String, reason: String },
     #[error("build secret id `{0}` is declared twice")]
     DuplicateSecret(String),
+    #[error("build package `{0}` is not a Debian package name (e.g. `unixodbc-dev`)")]
+    BadBuildPackage(String),
     #[error("[minimal] keep: `{0}` is not a module name (e.g. `yaml`, `email.mime`)")]
     BadKeep(String),
     #[error("[minimal] trace_paths: `{0}` is not an HTTP path (e.g. `/items/1`)")]
@@ -558,6 +686,8 @@ pub enum PlanError {
     BadAsOf(String),
     #[error("{what} {value:?} holds a line break or control character, which would end the Dockerfile instruction")]
     ControlCharacter { what: &'static str, value: String },
+    #[error("service `{service}`: {reason}")]
+    BadService { service: String, reason: String },
 }
 
 /// How serious a compatibility finding is.
@@ -622,6 +752,9 @@ pub struct BuildPlan {
     pub build_env: Vec<(String, String)>,
     /// Requirements installed into the image beyond the project's own, each with why.
     pub extra_requirements: Vec<ExtraRequirement>,
+    /// Debian packages the install step gets beyond what pyslim knows to add (`--build-package`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub build_packages: Vec<String>,
     /// The cutoff for the dependencies the project does not pin, when one applies.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deps_as_of: Option<AsOf>,
@@ -630,6 +763,9 @@ pub struct BuildPlan {
     /// Docker network of the verify container only.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub verify_network: Option<String>,
+    /// Services started beside the app for verify and trace (compose, `--service`, config).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub services: Vec<ServiceSpec>,
     #[serde(skip)]
     custom_images: Vec<CustomImage>,
     /// What `to_config` stores beyond the resolved values: lists the user set explicitly (an
@@ -855,6 +991,16 @@ impl BuildPlan {
         .map(|s| s.trim().to_string())
         .filter(|s| !s.is_empty())
         .collect();
+        // Debian package names only: they go into an `apt-get install` line.
+        let build_packages: Vec<String> = c.build_packages.clone().unwrap_or_default();
+        let debian_name = |p: &str| {
+            p.len() >= 2
+                && p.starts_with(|ch: char| ch.is_ascii_lowercase() || ch.is_ascii_digit())
+                && p.chars().all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || "+-.".contains(ch))
+        };
+        if let Some(bad) = build_packages.iter().find(|p| !debian_name(p)) {
+            return Err(PlanError::BadBuildPackage(bad.clone()));
+        }
         let writable: Vec<Writable> = match &c.writable {
             Some(list) => list
                 .iter()
@@ -933,9 +1079,19 @@ impl BuildPlan {
             writable,
             build_env: build_env.into_iter().collect(),
             extra_requirements,
+            build_packages,
             deps_as_of: as_of,
             verify_env: c.verify.env.clone(),
             verify_network: c.verify.network.clone().filter(|n| !n.trim().is_empty()),
+            services: c
+                .verify
+                .services
+                .iter()
+                .map(|s| {
+                    s.check()?;
+                    Ok(s.clone().with_kind_defaults())
+                })
+                .collect::<Result<_, PlanError>>()?,
             custom_images: custom,
             saved: Saved {
                 pre_start: c.pre_start.is_some(),
@@ -943,7 +1099,12 @@ impl BuildPlan {
                 build_steps: c.build_steps.is_some(),
                 install: c.install.is_some() || c.add_server.is_some(),
                 deps_as_of: c.deps_as_of.clone(),
-                verify: config.map(|f| f.verify.clone()).unwrap_or_default(),
+                // The file's verify settings (flag values such as --env may be secrets), with the
+                // services as chosen (`--service` and the wizard are stored like other choices).
+                verify: VerifyConfig {
+                    services: c.verify.services.clone(),
+                    ..config.map(|f| f.verify.clone()).unwrap_or_default()
+                },
             },
         })
     }
@@ -990,6 +1151,26 @@ impl BuildPlan {
         })
     }
 
+    /// The addresses of the services offered to the app's verify and trace runs
+    /// (`DATABASE_URL=postgresql://app:app@db:5432/app` for a `--service db=postgres:16`): for
+    /// each service that runs with its kind's own environment, the kind's `app_env`, unless the
+    /// app's environment (or an earlier service) already sets that variable.
+    pub fn service_app_env(&self) -> BTreeMap<String, String> {
+        let mut out = BTreeMap::new();
+        for s in &self.services {
+            let Some(kind) = crate::sidecars::kind_of(&s.image, self.image_mirror.as_deref()) else { continue };
+            if s.env != kind.env {
+                continue;
+            }
+            for (k, v) in kind.app_env_for(&s.name) {
+                if !self.verify_env.contains_key(&k) {
+                    out.entry(k).or_insert(v);
+                }
+            }
+        }
+        out
+    }
+
     /// The reference to use in `FROM` for an image: mirrored when a mirror is set.
     pub fn image_ref(&self, image: &BaseImage) -> String {
         if image.family == Family::Custom {
@@ -1023,9 +1204,10 @@ impl BuildPlan {
     /// A variable the service reads at start with no default (the scan's `required_env`) that
     /// the verify run does not set: the image would stop before answering; say how to supply it.
     pub fn verify_env_checks(&self, scan: &ScanReport) -> Vec<Check> {
+        let from_services = self.service_app_env();
         scan.required_env
             .iter()
-            .filter(|f| !self.verify_env.contains_key(f.value.trim()))
+            .filter(|f| !self.verify_env.contains_key(f.value.trim()) && !from_services.contains_key(f.value.trim()))
             .map(|f| Check {
                 severity: Severity::Warning,
                 message: format!(
@@ -1096,6 +1278,7 @@ impl BuildPlan {
                 .then(|| self.writable.iter().map(|w| w.path.clone()).collect()),
             install: (self.saved.install || !self.extra_requirements.is_empty())
                 .then(|| self.extra_requirements.iter().map(|r| r.requirement.clone()).collect()),
+            build_packages: (!self.build_packages.is_empty()).then(|| self.build_packages.clone()),
             build_env: self.build_env.iter().cloned().collect(),
             deps_as_of: self.saved.deps_as_of.clone(),
             verify: self.saved.verify.clone(),
@@ -1578,7 +1761,7 @@ mod tests {
         // flags replace lists and win per key in maps
         let flags = Config {
             pre_start: Some(vec!["python manage.py migrate".into(), "  ".into()]),
-            verify: VerifyConfig { env: [("DEBUG".to_string(), "1".to_string())].into(), network: None },
+            verify: VerifyConfig { env: [("DEBUG".to_string(), "1".to_string())].into(), ..Default::default() },
             build_env: [("SECRET_KEY".to_string(), "flag".to_string())].into(),
             ..Default::default()
         };
@@ -1636,7 +1819,7 @@ mod tests {
         let e = BuildPlan::resolve(&scan_with(None), None, &cfg).unwrap_err().to_string();
         assert!(e.contains("line break"), "{e}");
         let cfg = Config {
-            verify: VerifyConfig { env: [("1X".to_string(), String::new())].into(), network: None },
+            verify: VerifyConfig { env: [("1X".to_string(), String::new())].into(), ..Default::default() },
             ..Default::default()
         };
         let e = BuildPlan::resolve(&scan_with(None), None, &cfg).unwrap_err().to_string();
@@ -1688,11 +1871,50 @@ mod tests {
             warned[0].message.contains("--env DJANGO_SECRET_KEY=VALUE") && warned[0].message.contains("settings.py:8")
         );
         let set = Config {
-            verify: VerifyConfig { env: [("DJANGO_SECRET_KEY".to_string(), "x".to_string())].into(), network: None },
+            verify: VerifyConfig {
+                env: [("DJANGO_SECRET_KEY".to_string(), "x".to_string())].into(),
+                ..Default::default()
+            },
             ..Default::default()
         };
         assert!(BuildPlan::resolve(&needs, None, &set).unwrap().checks(Variant::Distroless, &needs).is_empty());
         assert!(runs_dev_server(&argv("flask --app app run --port 5000")));
         assert!(!runs_dev_server(&argv("gunicorn app:app")));
+    }
+
+    #[test]
+    fn services_from_flags_and_config_get_names_defaults_and_the_apps_address() {
+        let flag = |f: &str| ServiceSpec::from_flag(f);
+        let pg = flag("postgres:16").unwrap();
+        assert_eq!((pg.name.as_str(), pg.image.as_str(), pg.source.as_str()), ("postgres", "postgres:16", "--service"));
+        assert_eq!(flag("db=postgres:16").unwrap().name, "db");
+        assert_eq!(flag("mysql/mysql-server:5.7").unwrap().name, "mysql-server");
+        assert_eq!(flag("redis").unwrap().image, "redis");
+        for bad in ["db=", "bad name=redis", "-x=redis", "db=two words"] {
+            assert!(matches!(flag(bad), Err(PlanError::BadService { .. })), "{bad}");
+        }
+        let cfg = Config {
+            verify: VerifyConfig {
+                env: [("REDIS_URL".to_string(), "redis://elsewhere:6379/1".to_string())].into(),
+                services: vec![flag("db=postgres:16").unwrap(), flag("redis:7").unwrap(), flag("mongo").unwrap()],
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let plan = BuildPlan::resolve(&scan_with(Some("3.13")), Some(&cfg), &Overrides::default()).unwrap();
+        // a known kind gets its defaults, an unknown one nothing
+        assert_eq!(plan.services[0].env.get("POSTGRES_PASSWORD").map(String::as_str), Some("app"));
+        assert!(plan.services[1].env.is_empty() && plan.services[2].env.is_empty());
+        // the app is offered the database's address, never over its own setting
+        let app = plan.service_app_env();
+        assert_eq!(app.get("DATABASE_URL").map(String::as_str), Some("postgresql://app:app@db:5432/app"));
+        assert!(!app.contains_key("REDIS_URL"), "{app:?}");
+        // pyslim.toml keeps what the user wrote, not the defaults
+        assert!(plan.to_config().verify.services[0].env.is_empty());
+        // a service with an environment of its own offers no address (its credentials are its own)
+        let mut own = cfg.clone();
+        own.verify.services[0].env = [("POSTGRES_PASSWORD".to_string(), "x".to_string())].into();
+        let plan = BuildPlan::resolve(&scan_with(Some("3.13")), Some(&own), &Overrides::default()).unwrap();
+        assert!(plan.service_app_env().is_empty());
     }
 }

@@ -84,6 +84,31 @@ pub struct VariantResult {
     /// Where the verified image was pushed (`--push`), absent otherwise.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pushed: Option<PushedImage>,
+    /// The services started beside the app for verify (a database, a cache), and those left out.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub services: Vec<ServiceResult>,
+    /// Seconds the services added to verify: creating, starting and waiting for them, and
+    /// removing them afterwards.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub services_seconds: Option<f64>,
+}
+
+/// A service started beside the app while it was verified, or left out.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ServiceResult {
+    /// Its host name on the private network (`db`).
+    pub name: String,
+    /// The image as the plan names it (`postgres:16`).
+    pub image: String,
+    /// Seconds from its start until it was ready; absent when it never was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ready_seconds: Option<f64>,
+    /// How readiness was proven (`its healthcheck`, `a Postgres startup answered`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ready_by: Option<String>,
+    /// Why it was not started (its image cannot be had), with the flag that replaces it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub left_out: Option<String>,
 }
 
 /// An image a registry stored: the reference pushed and the manifest digest it answered.
@@ -473,6 +498,8 @@ mod tests {
             dockerfile: "FROM x\n".into(),
             minimal: None,
             pushed: None,
+            services: Vec::new(),
+            services_seconds: None,
         }
     }
 

@@ -46,7 +46,7 @@ pub struct BuildArgs {
     /// Run the image and check that it answers HTTP on its port (exit code 3 if it does not).
     #[arg(long)]
     pub verify: bool,
-    /// Seconds the service gets to answer when verifying.
+    /// Seconds the service gets to answer when verifying (and each --service to be ready).
     #[arg(long, value_name = "SECS", default_value_t = 60)]
     pub timeout: u64,
     /// Build without the layer cache (a cold build, e.g. to measure build time).
@@ -65,7 +65,8 @@ pub struct CompareArgs {
     pub plan: PlanArgs,
     #[command(flatten)]
     pub pull: PullArgs,
-    /// Variants to build, comma separated.
+    /// Variants to build, comma separated (default: `variants` of pyslim.toml, else all five:
+    /// naive,slim,multistage-slim,distroless,minimal; minimal first traces the service in a full image).
     #[arg(long, value_delimiter = ',')]
     pub variants: Option<Vec<crate::plan::Variant>>,
     /// Print one JSON object instead of a table.
@@ -77,7 +78,7 @@ pub struct CompareArgs {
     /// Do not run the images (by default each one must answer HTTP).
     #[arg(long)]
     pub no_verify: bool,
-    /// Seconds each service gets to answer when verifying.
+    /// Seconds each service gets to answer when verifying (and each --service to be ready).
     #[arg(long, value_name = "SECS", default_value_t = 60)]
     pub timeout: u64,
     /// Build without the layer cache.
@@ -91,7 +92,7 @@ pub struct CompareArgs {
 pub fn build(mut args: BuildArgs) -> Result<ExitCode> {
     let project = args.project.open()?;
     args.plan.pull = args.pull.pull;
-    let (scan, plan) = super::load_plan(&project, &args.plan)?;
+    let (scan, mut plan) = super::load_plan(&project, &args.plan)?;
     let variant = plan.variant;
     if args.verify {
         warn_verify_env(&plan, &scan);
@@ -103,12 +104,16 @@ pub fn build(mut args: BuildArgs) -> Result<ExitCode> {
             Ok(r) => r,
             Err(reason) => bail!("cannot build the {variant} variant: {reason}"),
         };
-        let mut job = VariantJob::new(&plan, &scan, rendered, args.tag.clone());
-        // Push implies verify: only an image that started is pushed.
-        job.verify = (args.verify || args.push).then(|| Duration::from_secs(args.timeout));
-        job.no_cache = args.no_cache;
-        retrace(&mut job, args.trace);
-        job.push = args.push;
+        let make_job = |plan: &crate::plan::BuildPlan, rendered| {
+            let mut job = VariantJob::new(plan, &scan, rendered, args.tag.clone());
+            // Push implies verify: only an image that started is pushed.
+            job.verify = (args.verify || args.push).then(|| Duration::from_secs(args.timeout));
+            job.no_cache = args.no_cache;
+            retrace(&mut job, args.trace);
+            job.push = args.push;
+            job
+        };
+        let job = make_job(&plan, rendered);
         if args.push {
             // Refused before anything is built: a tag without a registry would go to Docker Hub.
             crate::engine::registry::push_target(&job.tag)?;
@@ -117,7 +122,7 @@ pub fn build(mut args: BuildArgs) -> Result<ExitCode> {
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
         let display = tokio::spawn(show_progress(rx));
         eprintln!("building {variant} with {} ({}) at {}", engine.server, builder_name(&engine), engine.endpoint);
-        let outcome = engine.run_variant(&job, &tx, &cancel).await;
+        let outcome = engine.run_variant_adding_packages(&mut plan, &scan, job, make_job, &tx, &cancel).await;
         drop(tx);
         let _ = display.await;
         let outcome = match outcome {
@@ -158,7 +163,7 @@ pub fn build(mut args: BuildArgs) -> Result<ExitCode> {
 pub fn compare(mut args: CompareArgs) -> Result<ExitCode> {
     let project = args.project.open()?;
     args.plan.pull = args.pull.pull;
-    let (scan, plan) = super::load_plan(&project, &args.plan)?;
+    let (scan, mut plan) = super::load_plan(&project, &args.plan)?;
     let variants = args.variants.clone().unwrap_or_else(|| plan.variants.clone());
     if !args.no_verify {
         warn_verify_env(&plan, &scan);
@@ -187,11 +192,15 @@ pub fn compare(mut args: CompareArgs) -> Result<ExitCode> {
                     continue;
                 }
             };
-            let mut job = VariantJob::new(&plan, &scan, rendered, None);
-            job.verify = (!args.no_verify).then(|| Duration::from_secs(args.timeout));
-            job.no_cache = args.no_cache;
-            retrace(&mut job, args.trace);
-            match engine.run_variant(&job, &tx, &cancel).await {
+            let make_job = |plan: &crate::plan::BuildPlan, rendered| {
+                let mut job = VariantJob::new(plan, &scan, rendered, None);
+                job.verify = (!args.no_verify).then(|| Duration::from_secs(args.timeout));
+                job.no_cache = args.no_cache;
+                retrace(&mut job, args.trace);
+                job
+            };
+            let job = make_job(&plan, rendered);
+            match engine.run_variant_adding_packages(&mut plan, &scan, job, make_job, &tx, &cancel).await {
                 Ok(o) => {
                     failed |= o.verify.as_ref().is_some_and(|v| !v.ok);
                     comparison.variants.push(o.to_result());
@@ -279,7 +288,7 @@ fn cancel_on_signals() -> CancellationToken {
         let term = std::future::pending::<()>();
         tokio::select! {
             _ = tokio::signal::ctrl_c() => {}
-            _ = term => {}
+            () = term => {}
         }
         eprintln!("\ncancelling: stopping the build and removing containers...");
         token.cancel();
@@ -363,7 +372,7 @@ fn plain(ev: &BuildEvent, layers_done: &mut HashMap<String, usize>) {
             match layers_done.insert(image.clone(), transfer.layers_done) {
                 None => eprintln!("==> {variant}: {verb} {image}"),
                 Some(before) if before != transfer.layers_done => {
-                    eprintln!("    {image}: {}", transfer_text(transfer))
+                    eprintln!("    {image}: {}", transfer_text(transfer));
                 }
                 Some(_) => {}
             }
@@ -385,11 +394,16 @@ fn plain(ev: &BuildEvent, layers_done: &mut HashMap<String, usize>) {
         },
         BuildEvent::Log { line, .. } => eprintln!("    {line}"),
         BuildEvent::Built { variant, tag, size_bytes, seconds, .. } => {
-            eprintln!("==> {variant}: built {tag}, {} in {seconds:.1}s", report::human_size(*size_bytes))
+            eprintln!("==> {variant}: built {tag}, {} in {seconds:.1}s", report::human_size(*size_bytes));
         }
         BuildEvent::Failed { variant, step, message, log_tail } => failed(*variant, step, message, log_tail),
         BuildEvent::VerifyStarted { variant, container } => eprintln!("==> {variant}: verifying in {container}"),
         BuildEvent::Verified { variant, ok, detail, log_tail } => verified(*variant, *ok, detail, log_tail),
+        BuildEvent::ServiceStarting { variant, .. }
+        | BuildEvent::ServiceReady { variant, .. }
+        | BuildEvent::ServiceLeftOut { variant, .. } => {
+            eprintln!("==> {variant}: {}", ev.service_text().unwrap_or_default());
+        }
     }
 }
 
@@ -531,6 +545,17 @@ impl Bars {
                 }
                 let (ok, detail, tail) = (*ok, detail.clone(), log_tail.clone());
                 self.multi().suspend(|| verified(v, ok, &detail, &tail));
+            }
+            BuildEvent::ServiceStarting { .. }
+            | BuildEvent::ServiceReady { .. }
+            | BuildEvent::ServiceLeftOut { .. } => {
+                let mark = if matches!(ev, BuildEvent::ServiceLeftOut { .. }) { "!" } else { "✓" };
+                let text = ev.service_text().unwrap_or_default();
+                if matches!(ev, BuildEvent::ServiceStarting { .. }) {
+                    self.println(format!("  {v}: {text}"));
+                } else {
+                    self.println(format!("{mark} {v}: {text}"));
+                }
             }
         }
     }

@@ -67,10 +67,12 @@ pub enum Command {
         project: ProjectArgs,
         #[command(flatten)]
         plan: PlanArgs,
-        /// Write Dockerfile and .dockerignore into the project instead of printing.
+        /// Write Dockerfile and .dockerignore into the project instead of printing, with the helper
+        /// files the Dockerfile copies (.pyslim/pyslim_helpers/; pyslim's unedited copies are refreshed).
         #[arg(long)]
         write: bool,
-        /// With --write: replace existing files (the old ones are kept as *.pyslim-backup).
+        /// With --write: replace existing files, edited helper files too (the old ones are kept as
+        /// *.pyslim-backup).
         #[arg(long, requires = "write")]
         force: bool,
         /// Also write the resolved choices to pyslim.toml (with --write).
@@ -164,6 +166,12 @@ pub struct PlanArgs {
     /// install of pyslim.toml), e.g. --install gunicorn.
     #[arg(long = "install", value_name = "REQ")]
     pub install: Vec<String>,
+    /// Debian package the install step needs for what compiles from source (repeatable;
+    /// replaces build_packages of pyslim.toml), e.g. --build-package unixodbc-dev when a build
+    /// stops at a missing sql.h: installed in the builder stage (a single-stage slim image
+    /// removes it again and keeps its run-time library).
+    #[arg(long = "build-package", value_name = "DEBIAN-PACKAGE")]
+    pub build_packages: Vec<String>,
     /// Resolve the dependencies the project does not pin as of DATE (YYYY-MM-DD: releases
     /// uploaded before that day) or `latest`. By default, when every direct dependency is an
     /// exact pin and no lock pins the rest, the day after the newest pin's release.
@@ -182,6 +190,13 @@ pub struct PlanArgs {
     /// project's, where its database runs).
     #[arg(long = "network", value_name = "NAME")]
     pub network: Option<String>,
+    /// A service to start beside the app while it is verified and traced (repeatable):
+    /// IMAGE or NAME=IMAGE, e.g. --service postgres:16, --service db=postgres:16, --service redis.
+    /// The app reaches it by NAME (default: the image's name) on a private network; a known
+    /// database gets a user, password and database, and the app a DATABASE_URL / REDIS_URL
+    /// when it sets none (docs/services.md).
+    #[arg(long = "service", value_name = "[NAME=]IMAGE")]
+    pub services: Vec<String>,
     /// Set from `--pull` by the commands that build (`dockerfile` has no such flag).
     #[arg(skip)]
     pub pull: Option<crate::plan::PullPolicy>,
@@ -261,9 +276,18 @@ impl PlanArgs {
             build_steps: list_flag(&self.build_steps),
             writable: list_flag(&self.writable),
             install: list_flag(&self.install),
+            build_packages: list_flag(&self.build_packages),
             deps_as_of: self.deps_as_of.clone(),
             build_env: env_pairs("--build-env", &self.build_env)?,
-            verify: crate::plan::VerifyConfig { env: env_pairs("--env", &self.env)?, network: self.network.clone() },
+            verify: crate::plan::VerifyConfig {
+                env: env_pairs("--env", &self.env)?,
+                network: self.network.clone(),
+                services: self
+                    .services
+                    .iter()
+                    .map(|f| crate::plan::ServiceSpec::from_flag(f).map_err(|e| anyhow::anyhow!("--service: {e}")))
+                    .collect::<Result<_>>()?,
+            },
             add_server: match self.add_server.as_deref() {
                 Some("gunicorn") => Some(crate::scan::AppServer::Gunicorn),
                 Some("uvicorn") => Some(crate::scan::AppServer::Uvicorn),
@@ -348,12 +372,44 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                     }
                 }
             }
+            // Helper files: pyslim's own unedited copies are refreshed; an edited one is the user's.
+            let mut helpers = Vec::new();
+            for h in &rendered.helpers {
+                let p = report.root.join(&h.path);
+                let edited = match std::fs::read_to_string(&p) {
+                    Ok(old) => old != h.content && !render::helpers::is_pristine(&old),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
+                    Err(e) => return Err(anyhow::Error::new(e).context(format!("cannot read {}", p.display()))),
+                };
+                if edited && !force {
+                    bail!(
+                        "{} was edited since pyslim wrote it (its sha256 header no longer matches); \
+                         pass --force to replace it with pyslim {}'s version (a backup is kept), or keep \
+                         your edit and leave --write out",
+                        p.display(),
+                        env!("CARGO_PKG_VERSION")
+                    );
+                }
+                helpers.push((p, h.content.as_str(), edited));
+            }
+            let mut outcomes = Vec::new();
             for (name, content) in &files {
-                match fsutil::write_file(&report.root.join(name), content, force)? {
+                outcomes.push(fsutil::write_file(&report.root.join(name), content, force)?);
+            }
+            for (path, content, edited) in helpers {
+                outcomes.push(if edited {
+                    fsutil::write_file(&path, content, true)?
+                } else {
+                    fsutil::refresh_file(&path, content)?
+                });
+            }
+            for outcome in outcomes {
+                match outcome {
                     WriteOutcome::Created(p) => eprintln!("wrote {}", p.display()),
                     WriteOutcome::Unchanged(p) => eprintln!("unchanged {}", p.display()),
+                    WriteOutcome::Refreshed(p) => eprintln!("refreshed {} (pyslim's own, unedited)", p.display()),
                     WriteOutcome::Replaced { path, backup } => {
-                        eprintln!("replaced {} (previous kept as {})", path.display(), backup.display())
+                        eprintln!("replaced {} (previous kept as {})", path.display(), backup.display());
                     }
                 }
             }

@@ -73,6 +73,11 @@ pub fn summary(r: &ScanReport) -> String {
             v.iter().map(|d| format!("{} ({})", d.package, d.debian.join(" "))).collect::<Vec<_>>().join(", ")
         });
     }
+    for f in &r.vcs_dependencies {
+        let v = &f.value;
+        let editable = if v.editable { ", editable" } else { "" };
+        line(&mut out, "from git", &Some(f.clone()), |v| format!("{} ({}{editable})", v.name, v.url));
+    }
     if r.pins_as_of.is_some() {
         line(&mut out, "pins as of", &r.pins_as_of, |v| v.clone());
     }

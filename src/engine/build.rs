@@ -27,6 +27,8 @@ pub struct BuildRequest {
     pub context: PathBuf,
     pub dockerfile: String,
     pub dockerignore: String,
+    /// The helper files the Dockerfile copies (`Rendered::helpers`), added to the context.
+    pub helpers: Vec<crate::render::helpers::HelperFile>,
     pub tag: String,
     /// Project name, for the `org.pyslim.project` label.
     pub project: String,
@@ -177,8 +179,16 @@ impl Engine {
         };
         send(BuildEvent::Started { variant, tag: req.tag.clone(), steps });
 
-        let (body, context_done) =
-            context::stream(&req.context, &req.dockerfile, &req.dockerignore, secrets)?.into_parts();
+        let (body, context_done) = context::stream(
+            &req.context,
+            context::Generated {
+                dockerfile: req.dockerfile.clone(),
+                dockerignore: req.dockerignore.clone(),
+                helpers: req.helpers.clone(),
+                secrets,
+            },
+        )?
+        .into_parts();
         let mut labels = req.labels.clone();
         labels.insert(LABEL_VARIANT.into(), variant.as_str().into());
         labels.insert(LABEL_PROJECT.into(), req.project.clone());
@@ -201,7 +211,7 @@ impl Engine {
         let mut out = Vec::new();
         loop {
             let item = tokio::select! {
-                _ = cancel.cancelled() => {
+                () = cancel.cancelled() => {
                     drop(stream);
                     self.remove_created(&classic.created_images).await;
                     send(BuildEvent::Failed { variant, step: classic.current_step().or_else(|| buildkit.failed_step()), message: "cancelled".into(), log_tail: Vec::new() });

@@ -1,6 +1,7 @@
 //! The build context: a tar archive of the project that is streamed to the daemon in small chunks, so memory stays
-//! flat however large the project is. The Dockerfile and `.dockerignore` are added from memory:
-//! a build never writes into the user's project.
+//! flat however large the project is. The Dockerfile, `.dockerignore` and the helper files the
+//! Dockerfile copies (`.pyslim/pyslim_helpers/`) are added from memory: a build never writes into
+//! the user's project, and builds whatever the user ran `dockerfile --write` or not.
 
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -12,6 +13,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::ignorefile::DockerIgnore;
 pub use crate::ignorefile::PatternError;
 use crate::layout::SECRETS_DIR;
+use crate::render::helpers::HelperFile;
 
 /// Size of one chunk sent to the daemon.
 const CHUNK: usize = 64 * 1024;
@@ -95,28 +97,33 @@ impl ContextStream {
     }
 }
 
-/// Starts streaming the context of `root`, filtered by `dockerignore`, with `dockerfile` and
-/// `dockerignore` added as `Dockerfile` and `.dockerignore` from memory.
-/// `secrets` go in as `.pyslim-secrets/<id>` whatever the `.dockerignore` says; the project's
-/// own `.pyslim-secrets/` folder is never sent.
-pub fn stream(
-    root: &Path,
-    dockerfile: &str,
-    dockerignore: &str,
-    secrets: Vec<SecretFile>,
-) -> Result<ContextStream, ContextError> {
-    let ignore = DockerIgnore::parse(dockerignore)?;
-    let dockerignore = with_secrets_included(dockerignore, &secrets);
+/// What pyslim adds to the project's files: the rendered Dockerfile, `.dockerignore` and helper
+/// files, and the build secrets.
+#[derive(Clone, Debug, Default)]
+pub struct Generated {
+    pub dockerfile: String,
+    pub dockerignore: String,
+    pub helpers: Vec<HelperFile>,
+    pub secrets: Vec<SecretFile>,
+}
+
+/// Starts streaming the context of `root`, filtered by `dockerignore`, with the generated files
+/// added from memory: `Dockerfile` and `.dockerignore` at the root, the helper files at their
+/// place (the project's own copies of them are not sent), `secrets` as `.pyslim-secrets/<id>`
+/// whatever the `.dockerignore` says (the project's own `.pyslim-secrets/` folder is never sent).
+pub fn stream(root: &Path, generated: Generated) -> Result<ContextStream, ContextError> {
+    let ignore = DockerIgnore::parse(&generated.dockerignore)?;
+    let dockerignore = with_generated_included(&generated.dockerignore, &generated);
     let (tx, rx) = mpsc::channel(IN_FLIGHT);
     let (done_tx, done_rx) = oneshot::channel();
     let root = root.to_path_buf();
-    let dockerfile = dockerfile.to_string();
+    let generated = Generated { dockerignore, ..generated };
     std::thread::Builder::new()
         .name("pyslim-context".into())
         .spawn(move || {
             let mut sink = ChunkSink { tx: tx.clone(), buf: Vec::with_capacity(CHUNK) };
-            let result = write_archive(&root, &ignore, &dockerfile, &dockerignore, &secrets, &mut sink)
-                .and_then(|summary| sink.flush().map(|_| summary).map_err(|e| ContextError::Aborted(e.to_string())));
+            let result = write_archive(&root, &ignore, &generated, &mut sink)
+                .and_then(|summary| sink.flush().map(|()| summary).map_err(|e| ContextError::Aborted(e.to_string())));
             let result = match result {
                 Ok(summary) => Ok(summary),
                 // A write that failed because the receiver is gone is not a file's fault, whatever
@@ -141,31 +148,51 @@ pub fn write_to(
     dockerignore: &str,
     out: &mut impl Write,
 ) -> Result<ContextSummary, ContextError> {
-    write_to_with_secrets(root, dockerfile, dockerignore, &[], out)
+    let generated =
+        Generated { dockerfile: dockerfile.into(), dockerignore: dockerignore.into(), ..Default::default() };
+    write_generated_to(root, &generated, out)
 }
 
-/// [`write_to`] with build secrets added as `.pyslim-secrets/<id>`.
-pub fn write_to_with_secrets(
+/// [`write_to`] with every generated file (helpers, build secrets).
+pub fn write_generated_to(
     root: &Path,
-    dockerfile: &str,
-    dockerignore: &str,
-    secrets: &[SecretFile],
+    generated: &Generated,
     out: &mut impl Write,
 ) -> Result<ContextSummary, ContextError> {
-    let ignore = DockerIgnore::parse(dockerignore)?;
-    let dockerignore = with_secrets_included(dockerignore, secrets);
-    write_archive(root, &ignore, dockerfile, &dockerignore, secrets, out)
+    let ignore = DockerIgnore::parse(&generated.dockerignore)?;
+    let dockerignore = with_generated_included(&generated.dockerignore, generated);
+    write_archive(root, &ignore, &Generated { dockerignore, ..generated.clone() }, out)
+}
+
+/// The folders of the helper files in the context (`.pyslim/pyslim_helpers`).
+fn helper_dirs(helpers: &[HelperFile]) -> Vec<String> {
+    let mut dirs: Vec<String> =
+        helpers.iter().filter_map(|h| h.in_context.rsplit_once('/').map(|(d, _)| d.to_string())).collect();
+    dirs.dedup();
+    dirs
 }
 
 /// The `.dockerignore` the daemon sees: BuildKit filters the context with it, so with secrets
-/// it must end by re-including `.pyslim-secrets` (the last matching pattern wins).
-fn with_secrets_included(dockerignore: &str, secrets: &[SecretFile]) -> String {
-    let reinclude = format!("!{SECRETS_DIR}");
-    if secrets.is_empty() || dockerignore.lines().last().is_some_and(|l| l.trim() == reinclude) {
-        return dockerignore.to_string();
+/// or helpers it must end by re-including their folders (the last matching pattern wins).
+fn with_generated_included(dockerignore: &str, generated: &Generated) -> String {
+    let mut wanted: Vec<String> = Vec::new();
+    if !generated.secrets.is_empty() {
+        wanted.push(SECRETS_DIR.to_string());
     }
-    let sep = if dockerignore.is_empty() || dockerignore.ends_with('\n') { "" } else { "\n" };
-    format!("{dockerignore}{sep}{reinclude}\n")
+    wanted.extend(helper_dirs(&generated.helpers));
+    let mut out = dockerignore.to_string();
+    for dir in wanted {
+        let reinclude = format!("!{dir}");
+        if out.lines().last().is_some_and(|l| l.trim() == reinclude) {
+            continue;
+        }
+        if !out.is_empty() && !out.ends_with('\n') {
+            out.push('\n');
+        }
+        out.push_str(&reinclude);
+        out.push('\n');
+    }
+    out
 }
 
 struct ChunkSink {
@@ -198,16 +225,15 @@ impl Write for ChunkSink {
 fn write_archive(
     root: &Path,
     ignore: &DockerIgnore,
-    dockerfile: &str,
-    dockerignore: &str,
-    secrets: &[SecretFile],
+    generated: &Generated,
     out: &mut impl Write,
 ) -> Result<ContextSummary, ContextError> {
     let mut tar = tar::Builder::new(out);
     tar.follow_symlinks(false);
     let mut summary = ContextSummary::default();
     let aborted = |e: io::Error| ContextError::Aborted(e.to_string());
-    for (name, body) in [("Dockerfile", dockerfile), (".dockerignore", dockerignore)] {
+    let secrets = &generated.secrets;
+    for (name, body) in [("Dockerfile", &generated.dockerfile), (".dockerignore", &generated.dockerignore)] {
         let mut h = tar::Header::new_gnu();
         h.set_size(body.len() as u64);
         h.set_mode(0o644);
@@ -215,7 +241,30 @@ fn write_archive(
         h.set_entry_type(tar::EntryType::Regular);
         tar.append_data(&mut h, name, body.as_bytes()).map_err(aborted)?;
     }
-    walk(root, root, ignore, &mut tar, &mut summary)?;
+    let ours = helper_dirs(&generated.helpers);
+    walk(root, root, ignore, &ours, &mut tar, &mut summary)?;
+    for dir in &ours {
+        // each folder on the way, so that the files have parents whatever the project holds
+        let parts: Vec<&str> = dir.split('/').collect();
+        for i in 1..=parts.len() {
+            let mut h = tar::Header::new_gnu();
+            h.set_size(0);
+            h.set_mode(0o755);
+            h.set_mtime(0);
+            h.set_entry_type(tar::EntryType::Directory);
+            tar.append_data(&mut h, format!("{}/", parts[..i].join("/")), io::empty()).map_err(aborted)?;
+        }
+    }
+    for f in &generated.helpers {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(f.content.len() as u64);
+        h.set_mode(0o644);
+        h.set_mtime(0);
+        h.set_uid(0);
+        h.set_gid(0);
+        h.set_entry_type(tar::EntryType::Regular);
+        tar.append_data(&mut h, &f.in_context, f.content.as_bytes()).map_err(aborted)?;
+    }
     if !secrets.is_empty() {
         let mut h = tar::Header::new_gnu();
         h.set_size(0);
@@ -242,6 +291,7 @@ fn walk<W: Write>(
     root: &Path,
     dir: &Path,
     ignore: &DockerIgnore,
+    ours: &[String],
     tar: &mut tar::Builder<W>,
     summary: &mut ContextSummary,
 ) -> Result<(), ContextError> {
@@ -256,7 +306,7 @@ fn walk<W: Write>(
         let Ok(rel) = path.strip_prefix(root) else { continue };
         let rel = rel.to_string_lossy().replace('\\', "/");
         // Ours replace the project's own files at the root.
-        if rel == "Dockerfile" || rel == ".dockerignore" || rel == SECRETS_DIR {
+        if rel == "Dockerfile" || rel == ".dockerignore" || rel == SECRETS_DIR || ours.contains(&rel) {
             continue;
         }
         let meta = std::fs::symlink_metadata(&path).map_err(|e| read_err(&path, e))?;
@@ -268,7 +318,7 @@ fn walk<W: Write>(
             if !excluded {
                 append(tar, &path, &rel, &meta).map_err(|e| read_err(&path, e))?;
             }
-            walk(root, &path, ignore, tar, summary)?;
+            walk(root, &path, ignore, ours, tar, summary)?;
             continue;
         }
         if excluded {
@@ -350,7 +400,13 @@ mod tests {
         let srcs = [SecretSource { id: "ca".into(), path: root.join("ca.pem") }];
         let secrets = read_secrets(&srcs).unwrap();
         let mut buf = Vec::new();
-        let s = write_to_with_secrets(root, "FROM x\n", "*.pem\n.pyslim-secrets\n", &secrets, &mut buf).unwrap();
+        let generated = Generated {
+            dockerfile: "FROM x\n".into(),
+            dockerignore: "*.pem\n.pyslim-secrets\n".into(),
+            secrets,
+            ..Default::default()
+        };
+        let s = write_generated_to(root, &generated, &mut buf).unwrap();
         assert_eq!(s.files, 1, "secrets are not counted as project files");
         let mut ar = tar::Archive::new(buf.as_slice());
         let mut found = Vec::new();
@@ -372,5 +428,40 @@ mod tests {
         assert!(e.contains("build secret `tok`") && e.contains("nope.txt"), "{e}");
         let folder = [SecretSource { id: "d".into(), path: root.to_path_buf() }];
         assert!(read_secrets(&folder).unwrap_err().to_string().contains("folder"));
+    }
+
+    #[test]
+    fn helpers_come_from_memory_and_are_reincluded() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::create_dir_all(root.join(".pyslim/pyslim_helpers")).unwrap();
+        std::fs::write(root.join(".pyslim/pyslim_helpers/libs.py"), "# the user's edited copy\n").unwrap();
+        std::fs::write(root.join(".pyslim/trace.txt"), "module json\n").unwrap();
+        std::fs::write(root.join("app.py"), "x").unwrap();
+        let helpers = crate::render::helpers::files(None);
+        let generated = Generated {
+            dockerfile: "FROM x\n".into(),
+            dockerignore: ".pyslim\n".into(),
+            helpers: helpers.clone(),
+            ..Default::default()
+        };
+        let mut buf = Vec::new();
+        write_generated_to(root, &generated, &mut buf).unwrap();
+        let mut ar = tar::Archive::new(buf.as_slice());
+        let mut found = std::collections::BTreeMap::new();
+        for e in ar.entries().unwrap() {
+            let mut e = e.unwrap();
+            let name = e.path().unwrap().to_string_lossy().to_string();
+            let mut body = String::new();
+            std::io::Read::read_to_string(&mut e, &mut body).unwrap();
+            assert!(found.insert(name.clone(), body).is_none() || name.ends_with('/'), "{name} twice");
+        }
+        // BuildKit filters with the .dockerignore it is sent: the helpers are re-included last
+        assert_eq!(found[".dockerignore"], ".pyslim\n!.pyslim/pyslim_helpers\n");
+        for h in &helpers {
+            assert_eq!(found[&h.in_context], h.content, "{}: pyslim's version, not the project's", h.in_context);
+        }
+        assert!(found.contains_key(".pyslim/pyslim_helpers/") && found.contains_key("app.py"), "{found:?}");
+        assert!(!found.contains_key(".pyslim/trace.txt"), "the project's .dockerignore still applies to its files");
     }
 }

@@ -189,6 +189,11 @@ struct Entry {
     pattern: String,
     cause: String,
     hint: String,
+    /// The cause and hint when the package publishes no wheels at all (never "choose a Python").
+    source_only_cause: Option<String>,
+    source_only_hint: Option<String>,
+    /// The file the message is about when the pattern has no group for it (`pg_config`).
+    file: Option<String>,
     #[allow(dead_code)] // read by the unit test
     sample: String,
 }
@@ -292,20 +297,101 @@ fn fill(
     }
 }
 
+/// Whether `name` publishes no Linux wheel at all: known so (`assets/build_deps.toml`
+/// `source_only`), or its file list (lock or index) has no wheel.
+fn publishes_no_wheels(name: &str, facts: &Facts) -> bool {
+    let name = crate::scan::normalize(name);
+    crate::scan::build_deps::source_only(&name) || facts.wheel_pythons.get(&name).is_some_and(|w| w.minors.is_empty())
+}
+
+/// Whether pip was installing the project's own folder (`Processing /app`, `Processing ./`).
+fn builds_the_project(lines: &[String]) -> bool {
+    lines.iter().any(|l| {
+        let t = l.trim();
+        t == "Processing /app"
+            || t.starts_with("Processing /app/")
+            || t.starts_with("Processing ./")
+            || t == "Processing ."
+    })
+}
+
+/// `{debian}` and `{build_package}` for the file a message is about (`sql.h`, `pg_config`).
+fn debian_words(file: Option<&str>, facts: &Facts) -> (String, String) {
+    let python = facts.python.clone().unwrap_or_else(|| "3".into());
+    match file.and_then(|f| crate::scan::build_deps::package_for_file(f, &python)) {
+        Some((debian, _)) => (
+            format!("the Debian package {debian}"),
+            format!("--build-package {debian} (pyslim.toml: build_packages = [\"{debian}\"])"),
+        ),
+        None => (
+            "a library's -dev package".to_string(),
+            match file {
+                Some(f) => format!(
+                    "--build-package NAME-dev, the Debian package that has {f} (`apt-file search {f}` names it)"
+                ),
+                None => "--build-package NAME-dev, the Debian package the log above asks for".to_string(),
+            },
+        ),
+    }
+}
+
+/// The first entry of `phase` (in table order) that matches one of `lines` (the last matching
+/// line wins), with the groups that took part in the match.
+fn matching(phase: Phase, lines: &[String]) -> Option<(&'static Compiled, Vec<String>)> {
+    table().iter().filter(|c| c.entry.phase == phase).find_map(|c| {
+        let caps = lines.iter().rev().find_map(|l| c.re.captures(l.trim_end()))?;
+        Some((c, caps.iter().skip(1).flatten().map(|m| m.as_str().trim().to_string()).collect()))
+    })
+}
+
+/// The Debian package a failed build's log asks for, with the file it lacked (`unixodbc-dev`
+/// for `sql.h`): when the cause is a missing header or tool that `assets/build_deps.toml` knows.
+/// A front end can build again with it (`--build-package`).
+pub fn missing_package(lines: &[String], facts: &Facts) -> Option<(String, String)> {
+    let (c, groups) = matching(Phase::Build, lines)?;
+    if !c.entry.hint.contains("{build_package}") {
+        return None;
+    }
+    let file = c.entry.file.clone().or_else(|| groups.first().cloned())?;
+    let python = facts.python.clone().unwrap_or_else(|| "3".into());
+    let (debian, _) = crate::scan::build_deps::package_for_file(&file, &python)?;
+    Some((debian, file))
+}
+
 /// The first entry of `phase` (in table order) that matches one of `lines` (the last matching
 /// line wins), with its templates filled.
 pub fn diagnose(phase: Phase, lines: &[String], facts: &Facts) -> Option<Diagnosis> {
-    for c in table().iter().filter(|c| c.entry.phase == phase) {
-        let Some(caps) = lines.iter().rev().find_map(|l| c.re.captures(l.trim_end())) else { continue };
-        let groups: Vec<String> = caps.iter().skip(1).flatten().map(|m| m.as_str().trim().to_string()).collect();
+    if let Some((c, groups)) = matching(phase, lines) {
         let package = package_in_build(lines);
         let index = index_in_build(lines);
         let site = site_package_frames(lines).pop();
         let service = service_in_log(lines).unwrap_or("a service (a database, Redis, ...)");
+        let file = c.entry.file.as_deref().or(groups.first().map(String::as_str));
+        let (debian, build_package) = debian_words(file, facts);
         let fill = |t: &str| {
-            fill(t, &groups, facts, package.as_deref(), index.as_deref(), site.as_deref()).replace("{service}", service)
+            fill(t, &groups, facts, package.as_deref(), index.as_deref(), site.as_deref())
+                .replace("{service}", service)
+                .replace("{debian}", &debian)
+                .replace("{build_package}", &build_package)
         };
-        return Some(Diagnosis { kind: c.entry.kind.clone(), cause: fill(&c.entry.cause), hint: fill(&c.entry.hint) });
+        // A package without any wheel (or the project itself) is never told to choose a Python
+        // it has wheels for.
+        let subject = package.as_deref().or(groups.first().map(String::as_str));
+        let own =
+            subject.is_some_and(|p| builds_the_project(lines) && !facts.pins.contains_key(&crate::scan::normalize(p)));
+        let no_wheels = own || subject.is_some_and(|p| publishes_no_wheels(p, facts));
+        let (cause, hint) = match (no_wheels, &c.entry.source_only_cause, &c.entry.source_only_hint) {
+            (true, cause, hint) => (cause.as_ref().unwrap_or(&c.entry.cause), hint.as_ref().unwrap_or(&c.entry.hint)),
+            (false, _, _) => (&c.entry.cause, &c.entry.hint),
+        };
+        let subject = subject.unwrap_or("the dependency");
+        let source_build = if own {
+            format!("{subject} (the project itself) compiles from its source")
+        } else {
+            format!("{subject} publishes no wheels, so it always compiles from source")
+        };
+        let fill = |t: &str| fill(&t.replace("{source_build}", &source_build));
+        return Some(Diagnosis { kind: c.entry.kind.clone(), cause: fill(cause), hint: fill(hint) });
     }
     None
 }
@@ -334,6 +420,27 @@ pub fn error_line(lines: &[String]) -> Option<String> {
     };
     pick(&|l| l.contains("Error: ") || l.contains("Exception: "))
         .or_else(|| pick(&|l| l.starts_with("ERROR") || l.starts_with("error:") || l.starts_with("E:")))
+}
+
+/// Why a build failed when no pattern of `assets/diagnoses.toml` knows its words: the step and
+/// the last line of its output that names an error, else the last line it printed, else the
+/// daemon's message. Every failed build gets a cause this way.
+pub fn build_failure(step: Option<&str>, lines: &[String], message: &str) -> Diagnosis {
+    let said = error_line(lines).or_else(|| last_words(lines)).filter(|l| !l.is_empty());
+    let step = step.map(|s| super::events::shorten(s.trim(), 70));
+    let cause = match (step, said) {
+        (Some(step), Some(line)) => format!("the build step `{step}` failed: {line}"),
+        (None, Some(line)) => format!("the build failed: {line}"),
+        (Some(step), None) => format!("the build step `{step}` failed: {}", message.trim()),
+        (None, None) => format!("the build failed: {}", message.trim()),
+    };
+    Diagnosis {
+        kind: "build-failed".into(),
+        cause,
+        hint: "the build log above shows the failing command's output; `pyslim dockerfile` prints the Dockerfile \
+               to try by hand"
+            .into(),
+    }
 }
 
 /// How a verify run ended, for the fallback when no pattern names the cause.
@@ -527,7 +634,10 @@ mod tests {
         ]);
         let d = diagnose(Phase::Build, &log, &facts()).unwrap();
         assert_eq!(d.kind, "missing-tool");
-        assert!(d.cause.contains("pg_config") && d.cause.contains("3.13"), "{d:?}");
+        // psycopg2 publishes no wheels: no Python to choose, the package to install
+        assert!(d.cause.starts_with("psycopg2 publishes no wheels") && d.cause.contains("pg_config"), "{d:?}");
+        assert!(d.hint.starts_with("install it in the builder with --build-package libpq-dev"), "{d:?}");
+        assert!(!d.hint.contains("--python"), "{d:?}");
         let gcc = lines(&[
             "  Building wheel for greenlet (pyproject.toml): started",
             "  error: command 'gcc' failed: No such file or directory",
@@ -624,7 +734,7 @@ mod tests {
             "error: metadata-generation-failed",
         ]);
         let d = diagnose(Phase::Build, &log, &facts()).unwrap();
-        assert!(d.cause.starts_with("pycairo is compiled from source"), "{d:?}");
+        assert!(d.cause.starts_with("pycairo publishes no wheels, so it always compiles from source"), "{d:?}");
     }
 
     #[test]
@@ -646,7 +756,7 @@ mod tests {
         assert_eq!(
             d.cause,
             "psycopg2-binary is compiled from source (no wheel for Python 3.13; psycopg2-binary 2.9.3 has wheels \
-             for Python 3.8 to 3.10 (per poetry.lock)) and the builder has no pg_config (libpq-dev)"
+             for Python 3.8 to 3.10 (per poetry.lock)) and the builder has no pg_config (the Debian package libpq-dev)"
         );
         let d = diagnose(Phase::Build, &lines(&["ERROR: Failed building wheel for greenlet"]), &f).unwrap();
         assert_eq!(d.cause, "greenlet has no wheel for Python 3.13, and building it from source failed");
@@ -733,6 +843,177 @@ mod tests {
         f.pins.insert("pydantic".into(), "2.5.3".into());
         let d = start_failure(StartFailure::Exited(3), &tb, &f);
         assert!(!d.cause.contains("does not pin"), "{d:?}");
+    }
+
+    #[test]
+    fn version_control_failures_name_the_host_and_never_a_token() {
+        let log = lines(&[
+            "Collecting greeting@ git+https://deploy:s3cret@git.example.invalid/acme/greeting.git@1048839",
+            "  Running command git clone --filter=blob:none --quiet https://deploy:****@git.example.invalid/acme/greeting.git /tmp/pip-install-x/greeting",
+            "  fatal: unable to access 'https://deploy:s3cret@git.example.invalid/acme/greeting.git/': Could not resolve host: git.example.invalid",
+            "  error: subprocess-exited-with-error",
+            "ERROR: Could not fetch URL https://pypi.org/simple/x/: Temporary failure in name resolution",
+        ]);
+        let d = diagnose(Phase::Build, &log, &facts()).unwrap();
+        assert_eq!(d.kind, "vcs-unreachable");
+        assert_eq!(
+            d.cause,
+            "the build could not reach git.example.invalid, the git host of greeting, a dependency installed from its \
+             repository (https://git.example.invalid/acme/greeting.git/: Could not resolve host: git.example.invalid)"
+        );
+        assert!(!d.cause.contains("s3cret") && !d.hint.contains("s3cret"), "{d:?}");
+        // git's own protocol, and a repository that needs credentials
+        let git = lines(&[
+            "fatal: unable to connect to git.example.invalid:",
+            "git.example.invalid[0: ...]: errno=Name or service not known",
+        ]);
+        let d = diagnose(Phase::Build, &git, &facts()).unwrap();
+        assert_eq!(d.kind, "vcs-unreachable", "before the index's `Name or service not known`");
+        assert!(
+            d.cause.starts_with("the build could not reach git.example.invalid, the git host of the dependency"),
+            "{d:?}"
+        );
+        let private = lines(&["fatal: could not read Username for 'https://github.com': No such device or address"]);
+        assert!(diagnose(Phase::Build, &private, &facts()).unwrap().cause.contains("needs credentials"));
+        // the hash refusal of an export with hashes beside a repository
+        let refused = lines(&[
+            "ERROR: Can't verify hashes for these requirements because we don't have a way to hash version control repositories:",
+            "    greeting@ git+http://127.0.0.1:18931/greeting.git@9c98bd2 from git+http://127.0.0.1:18931/greeting.git@9c98bd2 (from -r /tmp/requirements.txt (line 1))",
+        ]);
+        let d = diagnose(Phase::Build, &refused, &facts()).unwrap();
+        assert_eq!(d.kind, "vcs-hashes");
+        assert!(d.hint.contains("--without-hashes"), "{d:?}");
+        // no git in the builder
+        let pdm = lines(&[
+            "[PdmUsageError]: Hash is not available for 'greeting @ git+https://git.example.com/acme/greeting.git@1048839', please export with `--no-hashes` option.",
+        ]);
+        assert_eq!(diagnose(Phase::Build, &pdm, &facts()).unwrap().kind, "vcs-hashes");
+        let nogit = lines(&["ERROR: Cannot find command 'git' - do you have 'git' installed and in your PATH?"]);
+        assert!(diagnose(Phase::Build, &nogit, &facts()).unwrap().cause.contains("has no git"));
+    }
+
+    #[test]
+    fn a_build_failure_no_pattern_knows_quotes_its_error_line() {
+        // A Pipenv export of an old lock that crashed: no pattern, the error line is the cause.
+        let log = lines(&[
+            "  File \"/opt/pipenv/lib/python3.13/site-packages/pipenv/routines/requirements.py\", line 31, in requirements_from_deps",
+            "    version = package_info[\"version\"]",
+            "KeyError: 'version'",
+        ]);
+        assert_eq!(diagnose(Phase::Build, &log, &facts()), None);
+        let d = build_failure(
+            Some("RUN /opt/pipenv/bin/pipenv requirements > /tmp/requirements.txt"),
+            &log,
+            "exit code: 1",
+        );
+        assert_eq!(d.kind, "build-failed");
+        assert_eq!(
+            d.cause,
+            "the build step `RUN /opt/pipenv/bin/pipenv requirements > /tmp/requirements.txt` failed: KeyError: 'version'"
+        );
+        // no error line: the last words; no log at all: the daemon's message
+        let d = build_failure(None, &lines(&["building...", "Killed"]), "exit code: 137");
+        assert_eq!(d.cause, "the build failed: Killed");
+        let d = build_failure(Some("RUN make"), &[], "exit code: 2");
+        assert_eq!(d.cause, "the build step `RUN make` failed: exit code: 2");
+    }
+
+    #[test]
+    fn a_missing_header_names_its_debian_package_and_the_flag() {
+        let log = lines(&[
+            "  Building wheel for pyodbc (pyproject.toml): started",
+            "      src/pyodbc.h:56:10: fatal error: sql.h: No such file or directory",
+        ]);
+        let d = diagnose(Phase::Build, &log, &facts()).unwrap();
+        assert_eq!(
+            d.cause,
+            "pyodbc is compiled from source (no wheel for Python 3.13) and the header sql.h is missing: the Debian \
+             package unixodbc-dev has it"
+        );
+        assert!(
+            d.hint.starts_with(
+                "install it in the builder with --build-package unixodbc-dev (pyslim.toml: build_packages = [\"unixodbc-dev\"])"
+            ),
+            "{d:?}"
+        );
+        for (line, debian) in [
+            ("crypt.h: No such file or directory", "libcrypt-dev"),
+            ("fatal error: ffi.h: No such file or directory", "libffi-dev"),
+            ("fatal error: libxml/xmlversion.h: No such file or directory", "libxml2-dev"),
+            ("fatal error: Python.h: No such file or directory", "python3.13-dev"),
+            ("OSError: mysql_config not found", "libmariadb-dev"),
+            ("Error: pg_config executable not found.", "libpq-dev"),
+        ] {
+            let d = diagnose(Phase::Build, &lines(&[line]), &facts()).unwrap();
+            assert!(d.cause.contains(&format!("the Debian package {debian}")), "{line}: {d:?}");
+            assert!(d.hint.contains(&format!("--build-package {debian}")), "{line}: {d:?}");
+        }
+        // the package a front end builds again with, and the file it lacked
+        let log = lines(&["      odbccheck.c:5:10: fatal error: sql.h: No such file or directory"]);
+        assert_eq!(missing_package(&log, &facts()), Some(("unixodbc-dev".into(), "sql.h".into())));
+        let pg = lines(&["Error: pg_config executable not found."]);
+        assert_eq!(missing_package(&pg, &facts()), Some(("libpq-dev".into(), "pg_config".into())));
+        assert_eq!(missing_package(&lines(&["fatal error: acme/widget.h: No such file or directory"]), &facts()), None);
+        assert_eq!(missing_package(&lines(&["ERROR: ResolutionImpossible"]), &facts()), None);
+        // a header the table does not know: how to find its package
+        let d = diagnose(Phase::Build, &lines(&["fatal error: acme/widget.h: No such file or directory"]), &facts());
+        assert!(d.unwrap().hint.contains("`apt-file search acme/widget.h`"));
+    }
+
+    #[test]
+    fn a_package_without_wheels_is_never_told_to_choose_a_python() {
+        // uWSGI publishes no wheels: every build failure of it, whatever the words
+        for log in [
+            &["  Building wheel for uwsgi (setup.py): started", "  ERROR: Failed building wheel for uwsgi"][..],
+            &[
+                "  Building wheel for uwsgi (setup.py): started",
+                "error: command 'gcc' failed: No such file or directory",
+            ],
+            &[
+                "  Building wheel for uwsgi (setup.py): started",
+                "  plugins/python/uwsgi_python.h:2:10: fatal error: Python.h: No such file or directory",
+            ],
+            &["Collecting uwsgi==2.0.23", "error: metadata-generation-failed"],
+        ] {
+            let d = diagnose(Phase::Build, &lines(log), &facts()).unwrap();
+            assert!(!d.hint.contains("has wheels for") && !d.hint.contains("they have wheels"), "{log:?}: {d:?}");
+            assert!(!d.cause.contains("no wheel for Python"), "{log:?}: {d:?}");
+        }
+        // the same from the index's answer: a pin whose file list has no wheel
+        let mut f = facts();
+        f.wheel_pythons.insert(
+            "feedparser-c".into(),
+            crate::scan::WheelPythons { version: "1.0".into(), minors: vec![], from: "poetry.lock".into() },
+        );
+        let d = diagnose(Phase::Build, &lines(&["  ERROR: Failed building wheel for feedparser-c"]), &f).unwrap();
+        assert!(d.cause.starts_with("feedparser-c publishes no wheels"), "{d:?}");
+        // and every entry whose hint offers another Python has words for this case
+        for c in table() {
+            if c.entry.hint.contains("wheels for") {
+                assert!(
+                    c.entry.source_only_hint.is_some(),
+                    "{} ({}) needs a source_only_hint",
+                    c.entry.kind,
+                    c.entry.pattern
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_projects_own_extension_is_not_told_to_choose_a_python() {
+        let log = lines(&[
+            "Processing /app",
+            "  Building wheel for odbc-status (pyproject.toml): started",
+            "      odbccheck.c:5:10: fatal error: sql.h: No such file or directory",
+        ]);
+        let d = diagnose(Phase::Build, &log, &facts()).unwrap();
+        assert_eq!(
+            d.cause,
+            "odbc-status (the project itself) compiles from its source, and the header sql.h is missing: the Debian \
+             package unixodbc-dev has it"
+        );
+        assert!(!d.hint.contains("--python"), "{d:?}");
     }
 
     #[test]

@@ -45,6 +45,13 @@ pub enum BuildEvent {
     VerifyStarted { variant: Variant, container: String },
     /// Verify ended: `ok` when the service answered HTTP below 500 in time.
     Verified { variant: Variant, ok: bool, detail: String, log_tail: Vec<String> },
+    /// A service the app needs beside it (a database, a cache) was started for verify or trace.
+    ServiceStarting { variant: Variant, service: String, image: String },
+    /// That service answered: `by` says how readiness was proven (`its healthcheck`, `a
+    /// Postgres startup answered`), `seconds` since it started.
+    ServiceReady { variant: Variant, service: String, seconds: f64, by: String },
+    /// A service whose image cannot be had was left out (the others still start).
+    ServiceLeftOut { variant: Variant, service: String, image: String, reason: String },
     /// The verified image is being pushed under `tag`.
     Push { variant: Variant, tag: String, transfer: Transfer },
     /// The registry stored the image; `digest` is its manifest digest.
@@ -64,7 +71,27 @@ impl BuildEvent {
             | Self::Built { variant, .. }
             | Self::Failed { variant, .. }
             | Self::VerifyStarted { variant, .. }
+            | Self::ServiceStarting { variant, .. }
+            | Self::ServiceReady { variant, .. }
+            | Self::ServiceLeftOut { variant, .. }
             | Self::Verified { variant, .. } => *variant,
+        }
+    }
+}
+
+impl BuildEvent {
+    /// The line the front ends show for a service event (`service db (postgres:16): ready in
+    /// 2.1s (a Postgres startup answered)`); `None` for other events.
+    pub fn service_text(&self) -> Option<String> {
+        match self {
+            Self::ServiceStarting { service, image, .. } => Some(format!("service {service} ({image}): starting")),
+            Self::ServiceReady { service, seconds, by, .. } => {
+                Some(format!("service {service}: ready in {seconds:.1}s ({by})"))
+            }
+            Self::ServiceLeftOut { service, image, reason, .. } => {
+                Some(format!("service {service} ({image}) left out: {reason}"))
+            }
+            _ => None,
         }
     }
 }

@@ -24,6 +24,7 @@ pub mod layers;
 pub mod progress;
 pub mod registry;
 pub mod run;
+pub mod services;
 pub mod ssh;
 pub mod trace;
 pub mod verify;
@@ -126,11 +127,16 @@ pub fn hint_for(message: &str) -> Option<&'static str> {
 }
 
 impl EngineError {
-    /// The one-line cause and remedy of this error: the diagnosis of a failed build, else the
-    /// error's own words (its first line) and its `hint:` line when it has one.
+    /// The one-line cause and remedy of this error: the diagnosis of a failed build (a pattern's,
+    /// else its log's last error line), else the error's own words (its first line) and its `hint:` line when it has one.
     pub fn explain(&self) -> diagnose::Diagnosis {
-        if let EngineError::BuildFailed { diagnosis: Some(d), .. } = self {
-            return (**d).clone();
+        match self {
+            EngineError::BuildFailed { diagnosis: Some(d), .. } => return (**d).clone(),
+            // Not diagnosed (a failure outside `run_variant`): the step and its log's error line.
+            EngineError::BuildFailed { step, log_tail, message, .. } => {
+                return diagnose::build_failure(step.as_deref(), log_tail, message);
+            }
+            _ => {}
         }
         let text = self.to_string();
         let mut lines = text.lines();
@@ -152,22 +158,11 @@ impl EngineError {
         };
         let hint = hint.unwrap_or_else(|| match self {
             EngineError::PullFailed { hint, .. } | EngineError::PushFailed { hint, .. } => hint.clone(),
-            EngineError::BuildFailed { .. } => {
-                "the build log above shows the failing command's output; `pyslim dockerfile` prints the Dockerfile to try by hand".into()
-            }
             EngineError::MissingBaseImage { image } => format!("run `docker pull {image}`"),
             _ => "see the message".into(),
         });
         let cause = match self {
             EngineError::MissingBaseImage { image } => format!("base image {image} is not present locally"),
-            // No pattern knows it: the step and the line of its output that names the error.
-            EngineError::BuildFailed { step, log_tail, .. } => match diagnose::error_line(log_tail) {
-                Some(line) => {
-                    let step: String = step.as_deref().unwrap_or("a step").chars().take(70).collect();
-                    format!("{step} failed: {line}")
-                }
-                None => first,
-            },
             _ => first,
         };
         diagnose::Diagnosis { kind: kind.into(), cause, hint }
@@ -177,10 +172,13 @@ impl EngineError {
     pub fn diagnosed(self, facts: &diagnose::Facts) -> EngineError {
         match self {
             EngineError::BuildFailed { variant, step, message, log_tail, log, diagnosis: None } => {
-                let mut text = if log.is_empty() { log_tail.clone() } else { log.clone() };
+                let lines = if log.is_empty() { &log_tail } else { &log };
+                let mut text = lines.clone();
                 text.push(message.clone());
-                let diagnosis = diagnose::diagnose(diagnose::Phase::Build, &text, facts).map(Box::new);
-                EngineError::BuildFailed { variant, step, message, log_tail, log, diagnosis }
+                // Known words give their cause; any other failure is quoted from its log.
+                let diagnosis = diagnose::diagnose(diagnose::Phase::Build, &text, facts)
+                    .unwrap_or_else(|| diagnose::build_failure(step.as_deref(), lines, &message));
+                EngineError::BuildFailed { variant, step, message, log_tail, log, diagnosis: Some(Box::new(diagnosis)) }
             }
             other => other,
         }
@@ -327,6 +325,42 @@ pub fn sanitize_name(name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_failed_build_prints_a_cause_line() {
+        let failed = |log: &[&str]| EngineError::BuildFailed {
+            variant: Variant::Distroless,
+            step: Some("RUN /opt/poetry/bin/poetry export --only main -f requirements.txt".into()),
+            message: "process \"/bin/sh -c ...\" did not complete successfully: exit code: 1".into(),
+            log_tail: log.iter().map(|l| l.to_string()).collect(),
+            log: Vec::new(),
+            diagnosis: None,
+        };
+        let facts = diagnose::Facts { python: Some("3.13".into()), port: 8000, ..Default::default() };
+        // a known class, the two real failures that once ended without one, an unknown error,
+        // and a step that printed nothing
+        for (log, kind) in [
+            (&["ERROR: ResolutionImpossible: for help visit https://pip.pypa.io"][..], "resolver-conflict"),
+            (
+                &[
+                    "ERROR: Can't verify hashes for these requirements because we don't have a way to hash version control repositories:",
+                ][..],
+                "vcs-hashes",
+            ),
+            (&["Traceback (most recent call last):", "KeyError: 'version'"][..], "build-failed"),
+            (&["something went wrong in an unexpected way"][..], "build-failed"),
+            (&[][..], "build-failed"),
+        ] {
+            let e = failed(log).diagnosed(&facts);
+            let text = e.to_string();
+            assert!(text.contains("\ncause: ") && text.contains("\nhint: "), "{log:?}: {text}");
+            assert_eq!(e.explain().kind, kind, "{log:?}");
+            // the same cause before `diagnosed` (a front end that explains an undiagnosed failure)
+            if kind == "build-failed" {
+                assert_eq!(failed(log).explain().cause, e.explain().cause);
+            }
+        }
+    }
 
     #[test]
     fn tags_are_sanitized() {

@@ -368,7 +368,7 @@ impl BuildkitProgress {
             let text = String::from_utf8_lossy(&log.msg);
             let tail = self.tails.entry(log.vertex.clone()).or_default();
             let partial = self.vertexes.get_mut(&log.vertex).map(|v| &mut v.partial);
-            let mut buf = partial.as_ref().map(|p| p.to_string()).unwrap_or_default();
+            let mut buf = partial.as_deref().cloned().unwrap_or_default();
             buf.push_str(&text);
             let mut lines: Vec<&str> = buf.split('\n').collect();
             let rest = lines.pop().unwrap_or_default().to_string();

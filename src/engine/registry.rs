@@ -284,7 +284,7 @@ where
     T: StreamInfo,
 {
     let item = tokio::select! {
-        _ = cancel.cancelled() => return Err(EngineError::Cancelled),
+        () = cancel.cancelled() => return Err(EngineError::Cancelled),
         item = stream.next() => item,
     };
     match item {

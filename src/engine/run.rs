@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use super::services::{SidecarRequest, Sidecars};
 use super::trace::{PathRun, trace_text};
 use super::{BuildRequest, Builder, BuiltImage, CancellationToken, Engine, EngineError, EventSender};
 use super::{ProbeImage, VerifyOutcome, VerifyRequest};
@@ -13,7 +14,7 @@ use crate::engine::events::BuildEvent;
 use crate::layout::TRACE_FILE;
 use crate::plan::{BuildPlan, Flavour, PullPolicy, Severity, Variant};
 use crate::render::{self, Rendered};
-use crate::report::{MinimalReport, PathCheck, PushedImage, SkippedVariant, VariantResult};
+use crate::report::{MinimalReport, PathCheck, PushedImage, ServiceResult, SkippedVariant, VariantResult};
 use crate::scan::{Fact, ScanReport};
 
 /// Why a variant is not built; shown as "skipped: <reason>".
@@ -96,6 +97,12 @@ pub struct VariantJob {
     pub verify_network: Option<String>,
     /// The `minimal` variant's tracing run and trace file.
     pub minimal: Option<MinimalJob>,
+    /// Services started beside the app for verify and trace (the plan's services).
+    pub services: Vec<crate::plan::ServiceSpec>,
+    /// The image mirror, applied to service images.
+    pub mirror: Option<String>,
+    /// The project root (compose build contexts of services are relative to it).
+    pub root: PathBuf,
 }
 
 /// How a `minimal` build gets its trace.
@@ -158,7 +165,10 @@ impl VariantJob {
             unset_env: scan
                 .required_env
                 .iter()
-                .filter(|f| !plan.verify_env.contains_key(f.value.trim()))
+                .filter(|f| {
+                    let k = f.value.trim();
+                    !plan.verify_env.contains_key(k) && !plan.service_app_env().contains_key(k)
+                })
                 .filter_map(|f| {
                     // `backend/constants.py:16 (...)`
                     let at = f.source.split_whitespace().next()?;
@@ -184,8 +194,17 @@ impl VariantJob {
                 .map(|i| ProbeImage { image: plan.image_ref(&i.builder), python: i.builder.interpreter.clone() }),
             pull: plan.pull,
             push: false,
-            verify_env: plan.verify_env.iter().map(|(k, v)| format!("{k}={v}")).collect(),
+            // The services' addresses the app does not set itself come after its own settings.
+            verify_env: plan
+                .verify_env
+                .iter()
+                .chain(plan.service_app_env().iter())
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect(),
             verify_network: plan.verify_network.clone(),
+            services: plan.services.clone(),
+            mirror: plan.image_mirror.clone(),
+            root: scan.root.clone(),
         }
     }
 }
@@ -200,6 +219,10 @@ pub struct VariantOutcome {
     pub minimal: Option<MinimalReport>,
     /// Where the image was pushed, when it was.
     pub pushed: Option<PushedImage>,
+    /// The services started beside the app while it was verified, and those left out.
+    pub services: Vec<ServiceResult>,
+    /// Seconds the services added to verify (start, readiness, removal).
+    pub services_seconds: Option<f64>,
 }
 
 impl VariantOutcome {
@@ -221,6 +244,8 @@ impl VariantOutcome {
             dockerfile: self.dockerfile.clone(),
             minimal: self.minimal.clone(),
             pushed: self.pushed.clone(),
+            services: self.services.clone(),
+            services_seconds: self.services_seconds,
         }
     }
 }
@@ -243,7 +268,64 @@ pub fn skipped(variant: Variant, error: &EngineError) -> SkippedVariant {
     }
 }
 
+/// The Debian package to build again with, and the file it has, when `error` is a build that
+/// stopped at a missing header or tool pyslim knows the package of (`sql.h` -> `unixodbc-dev`,
+/// `assets/build_deps.toml`) and `plan` does not install it yet.
+pub fn package_to_add(error: &EngineError, plan: &BuildPlan) -> Option<(String, String)> {
+    let EngineError::BuildFailed { log, log_tail, message, .. } = error else { return None };
+    let mut lines = if log.is_empty() { log_tail.clone() } else { log.clone() };
+    lines.push(message.clone());
+    let facts = super::diagnose::Facts { python: Some(plan.python.to_string()), ..Default::default() };
+    let (debian, file) = super::diagnose::missing_package(&lines, &facts)?;
+    (!plan.build_packages.contains(&debian)).then_some((debian, file))
+}
+
+/// How many times a variant is built again for a missing header (each time with one more package).
+const HEADER_RETRIES: usize = 3;
+
 impl Engine {
+    /// [`Engine::run_variant`], and when the build stops at a missing header or tool whose Debian
+    /// package pyslim knows ([`package_to_add`]), the package joins `plan.build_packages` (later
+    /// variants get it too, as `--build-package` would give it), the variant is rendered again,
+    /// `make_job` makes its job and it is built once more. A log line says so; the result's
+    /// Dockerfile has the package.
+    pub async fn run_variant_adding_packages(
+        &self,
+        plan: &mut BuildPlan,
+        scan: &ScanReport,
+        first: VariantJob,
+        make_job: impl Fn(&BuildPlan, Rendered) -> VariantJob,
+        events: &EventSender,
+        cancel: &CancellationToken,
+    ) -> Result<VariantOutcome, EngineError> {
+        let variant = first.rendered.variant;
+        let mut job = first;
+        let mut added = 0;
+        loop {
+            let error = match self.run_variant(&job, events, cancel).await {
+                Ok(o) => return Ok(o),
+                Err(e) => e,
+            };
+            let Some((debian, file)) = package_to_add(&error, plan).filter(|_| added < HEADER_RETRIES) else {
+                return Err(error);
+            };
+            let mut next = plan.clone();
+            next.build_packages.push(debian.clone());
+            let Ok(rendered) = prepare(&next, scan, variant, self.builder) else { return Err(error) };
+            let _ = events.send(BuildEvent::Log {
+                variant,
+                line: format!(
+                    "pyslim: the build stopped at a missing {file}, which Debian's {debian} has: building again with \
+                     --build-package {debian} (pass it, or build_packages in pyslim.toml, to have it in the Dockerfile \
+                     `pyslim dockerfile` prints)"
+                ),
+            });
+            *plan = next;
+            job = make_job(plan, rendered);
+            added += 1;
+        }
+    }
+
     /// Builds `job` and, when asked, verifies it and pushes it (only when verify passed: an image
     /// that did not start is never pushed).
     pub async fn run_variant(
@@ -288,6 +370,7 @@ impl Engine {
             context: job.context.clone(),
             dockerfile: rendered.dockerfile.clone(),
             dockerignore: rendered.dockerignore.clone(),
+            helpers: rendered.helpers.clone(),
             tag: job.tag.clone(),
             project: job.project.clone(),
             labels: job.labels.clone(),
@@ -304,8 +387,72 @@ impl Engine {
             unset_env: job.unset_env.clone(),
         };
         let built = self.build(&req, events, cancel).await.map_err(|e| e.diagnosed(&facts))?;
+        // The services live through verify and the minimal image's path checks, and are removed
+        // whatever happens in between.
+        let clock = std::time::Instant::now();
+        let sidecars = match job.verify {
+            Some(_) => self.start_sidecars(&job.sidecar_request(), events, cancel).await?,
+            None => None,
+        };
+        let mut services_seconds = sidecars.as_ref().map(|_| clock.elapsed().as_secs_f64());
+        let checked = self.verify_built(job, &built, sidecars.as_ref(), &traced, trace_written, events, cancel).await;
+        let services = sidecars.as_ref().map(|s| s.services.clone()).unwrap_or_default();
+        if let Some(s) = sidecars {
+            let clock = std::time::Instant::now();
+            s.teardown().await;
+            let removed = clock.elapsed().as_secs_f64();
+            if let Some(started) = services_seconds.as_mut() {
+                *started += removed;
+                let line = format!("services: {:.1}s in all (removing them {removed:.1}s)", *started);
+                let _ = events.send(BuildEvent::Log { variant, line });
+            }
+        }
+        let (verify, minimal) = checked?;
+        let pushed = match &verify {
+            Some(v) if job.push && v.ok => {
+                let digest = self.push(&built.tag, variant, events, cancel).await?;
+                Some(PushedImage { reference: built.tag.clone(), digest })
+            }
+            _ => None,
+        };
+        Ok(VariantOutcome {
+            built,
+            verify,
+            dockerfile: rendered.dockerfile.clone(),
+            minimal,
+            pushed,
+            services,
+            services_seconds,
+        })
+    }
+
+    /// Verifies the built image (on the sidecars' network when there are services) and, for
+    /// `minimal`, reads its manifest and requests the trace paths again.
+    #[allow(clippy::too_many_arguments)]
+    async fn verify_built(
+        &self,
+        job: &VariantJob,
+        built: &BuiltImage,
+        sidecars: Option<&Sidecars>,
+        traced: &[(String, Option<u16>)],
+        trace_written: bool,
+        events: &EventSender,
+        cancel: &CancellationToken,
+    ) -> Result<(Option<VerifyOutcome>, Option<MinimalReport>), EngineError> {
+        let variant = job.rendered.variant;
+        let network = sidecars.map(|s| s.network.clone()).or_else(|| job.verify_network.clone());
         let mut verify = match job.verify {
             None => None,
+            Some(_) if sidecars.is_some_and(|s| s.failure.is_some()) => {
+                let outcome = sidecar_failed(sidecars);
+                let _ = events.send(BuildEvent::Verified {
+                    variant,
+                    ok: false,
+                    detail: outcome.detail.clone(),
+                    log_tail: outcome.log_tail.clone(),
+                });
+                Some(outcome)
+            }
             Some(timeout) => {
                 let mut v = VerifyRequest::new(variant, built.tag.clone(), job.port);
                 v.timeout = timeout;
@@ -316,8 +463,15 @@ impl Engine {
                 v.pins = job.pins.clone();
                 v.database_env = job.database_env.clone();
                 v.unset_env = job.unset_env.clone();
-                v.network = job.verify_network.clone();
-                Some(self.verify(&v, events, cancel).await?)
+                v.network = network.clone();
+                let mut outcome = self.verify(&v, events, cancel).await?;
+                if let Some(d) = outcome.diagnosis.as_mut()
+                    && let Some(s) = sidecars
+                    && !s.left_out().is_empty()
+                {
+                    d.hint = format!("{}; started without {}", d.hint, s.left_out().join(", "));
+                }
+                Some(outcome)
             }
         };
         let mut minimal = None;
@@ -327,7 +481,8 @@ impl Engine {
             report.trace_written = trace_written;
             let check = verify.as_ref().is_some_and(|v| v.ok) && m.paths.len() > 1;
             if let (true, Some(v)) = (check, verify.as_mut()) {
-                let run = path_run(job, m, &built.tag);
+                let mut run = path_run(job, m, &built.tag);
+                run.network = network.clone();
                 let seen = self.request_paths(&run, events, cancel).await?;
                 report.paths = seen
                     .answers
@@ -350,14 +505,7 @@ impl Engine {
             }
             minimal = Some(report);
         }
-        let pushed = match &verify {
-            Some(v) if job.push && v.ok => {
-                let digest = self.push(&built.tag, variant, events, cancel).await?;
-                Some(PushedImage { reference: built.tag.clone(), digest })
-            }
-            _ => None,
-        };
-        Ok(VariantOutcome { built, verify, dockerfile: rendered.dockerfile.clone(), minimal, pushed })
+        Ok((verify, minimal))
     }
 
     /// Builds the full image (whole stdlib and venv), runs it under the trace hook on `/` and the
@@ -378,6 +526,7 @@ impl Engine {
             context: job.context.clone(),
             dockerfile: m.full.dockerfile.clone(),
             dockerignore: m.full.dockerignore.clone(),
+            helpers: m.full.helpers.clone(),
             tag: tag.clone(),
             project: job.project.clone(),
             labels: job.labels.clone(),
@@ -390,8 +539,31 @@ impl Engine {
             line: format!("tracing: building the full image {tag} (whole stdlib and venv) to run under the trace hook"),
         });
         let built = self.build(&req, events, cancel).await?;
-        let run = path_run(job, m, &built.tag);
-        let outcome = self.trace(&run, events, cancel).await;
+        let mut run = path_run(job, m, &built.tag);
+        let outcome = match self.start_sidecars(&job.sidecar_request(), events, cancel).await {
+            Err(e) => Err(e),
+            Ok(sidecars) => {
+                let outcome = match sidecars.as_ref().and_then(|s| s.failure.as_ref()) {
+                    Some(f) => Err(EngineError::Trace(format!(
+                        "service {} ({}) {}, so the service cannot be traced; its last lines:\n{}",
+                        f.service,
+                        f.image,
+                        f.detail,
+                        f.log_tail.join("\n")
+                    ))),
+                    None => {
+                        if let Some(s) = &sidecars {
+                            run.network = Some(s.network.clone());
+                        }
+                        self.trace(&run, events, cancel).await
+                    }
+                };
+                if let Some(s) = sidecars {
+                    s.teardown().await;
+                }
+                outcome
+            }
+        };
         let _ = self.remove_image(&tag).await;
         let outcome = outcome?;
         if !outcome.started {
@@ -442,6 +614,63 @@ impl Engine {
         serde_json::from_str(&text).map_err(|e| {
             EngineError::Trace(format!("{image}: {} is not a pyslim manifest: {e}", render::minimal::MANIFEST))
         })
+    }
+}
+
+/// The verify outcome of a run whose service exited or never became ready: the app was not
+/// started, and the cause names the service with its last log lines.
+fn sidecar_failed(sidecars: Option<&Sidecars>) -> VerifyOutcome {
+    let f = sidecars.and_then(|s| s.failure.clone()).unwrap_or_else(|| super::services::SidecarFailure {
+        service: String::new(),
+        image: String::new(),
+        detail: "failed".into(),
+        log_tail: Vec::new(),
+    });
+    // the line that says what went wrong (servers write `FATAL:`, `[ERROR]`), else the last one
+    let last = super::diagnose::error_line(&f.log_tail)
+        .or_else(|| f.log_tail.iter().rev().find(|l| l.contains("FATAL") || l.contains("[ERROR]")).cloned())
+        .or_else(|| f.log_tail.last().cloned())
+        .unwrap_or_default();
+    let cause = format!(
+        "the service {} ({}) {}{}",
+        f.service,
+        f.image,
+        f.detail,
+        if last.is_empty() { String::new() } else { format!(": {}", super::events::shorten(last.trim(), 160)) }
+    );
+    VerifyOutcome {
+        ok: false,
+        detail: format!("the app was not started: {cause}"),
+        log_tail: f.log_tail.iter().map(|l| format!("{}: {l}", f.service)).collect(),
+        seconds: 0.0,
+        http_status: None,
+        failure: Some(super::diagnose::StartFailure::Other),
+        diagnosis: Some(super::diagnose::Diagnosis {
+            kind: "service-failed".into(),
+            cause,
+            hint: format!(
+                "its log above says why; check the environment it gets (compose `environment`, \
+                 [[verify.services]] env in pyslim.toml) or replace it: --service {}=IMAGE",
+                f.service
+            ),
+        }),
+    }
+}
+
+impl VariantJob {
+    /// The sidecars of this job's verify and trace runs.
+    pub fn sidecar_request(&self) -> SidecarRequest {
+        SidecarRequest {
+            variant: self.rendered.variant,
+            services: self.services.clone(),
+            mirror: self.mirror.clone(),
+            // like base images: `always` refreshes a service image before each run that starts it
+            pull: self.pull,
+            labels: self.labels.clone(),
+            root: self.root.clone(),
+            project: self.project.clone(),
+            timeout: self.verify.unwrap_or(super::verify::DEFAULT_TIMEOUT),
+        }
     }
 }
 
@@ -497,8 +726,8 @@ impl TagLock {
                         let _ = events.send(BuildEvent::Log { variant, line });
                     }
                     tokio::select! {
-                        _ = cancel.cancelled() => return Err(EngineError::Cancelled),
-                        _ = tokio::time::sleep(std::time::Duration::from_millis(250)) => {}
+                        () = cancel.cancelled() => return Err(EngineError::Cancelled),
+                        () = tokio::time::sleep(std::time::Duration::from_millis(250)) => {}
                     }
                 }
                 Err(std::fs::TryLockError::Error(e)) => return Err(io(e)),

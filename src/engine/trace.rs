@@ -1,6 +1,6 @@
 //! Trace: what the `minimal` variant keeps is measured, not guessed. A tracing run starts the
 //! full image (the minimal Dockerfile without a trace: whole stdlib and venv) under its own
-//! entrypoint with an audit hook (`assets/minimal/sitecustomize.py`, uploaded into the container
+//! entrypoint with an audit hook (`assets/helpers/pyslim_helpers/trace_hook.py`, uploaded into the container
 //! and put first on `PYTHONPATH`), requests `/` and the configured `trace_paths`, stops the
 //! service and reads what it imported, opened and mapped. [`trace_text`] turns that into the
 //! project's `.pyslim/trace.txt`, which the minimal Dockerfile assembles the image from.

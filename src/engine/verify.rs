@@ -346,8 +346,8 @@ impl Engine {
                 return Ok(clock.failed(StartFailure::Exited(code), why));
             }
             tokio::select! {
-                _ = cancel.cancelled() => return Err(EngineError::Cancelled),
-                _ = tokio::time::sleep(Duration::from_millis(250)) => {}
+                () = cancel.cancelled() => return Err(EngineError::Cancelled),
+                () = tokio::time::sleep(Duration::from_millis(250)) => {}
             }
         }
     }
@@ -441,8 +441,8 @@ impl Engine {
                 return Ok(clock.failed(detail.0, detail.1));
             }
             tokio::select! {
-                _ = cancel.cancelled() => return Err(EngineError::Cancelled),
-                _ = tokio::time::sleep(Duration::from_millis(250)) => {}
+                () = cancel.cancelled() => return Err(EngineError::Cancelled),
+                () = tokio::time::sleep(Duration::from_millis(250)) => {}
             }
         }
     }

@@ -12,8 +12,9 @@ use ignore::gitignore::GitignoreBuilder;
 use crate::scan::ScanReport;
 
 /// Renders the `.dockerignore` for a scan. `member` is the project folder inside the build
-/// context (uv workspace member), `None` when the project root is the context.
-pub(crate) fn render(scan: &ScanReport, member: Option<&str>) -> String {
+/// context (uv workspace member), `None` when the project root is the context; `also_needed`:
+/// context paths the Dockerfile copies besides the project's own (pyslim's helper files).
+pub(crate) fn render(scan: &ScanReport, member: Option<&str>, also_needed: &[String]) -> String {
     let at = |p: &str| match member {
         Some(m) => format!("{m}/{p}"),
         None => p.to_string(),
@@ -83,6 +84,7 @@ pub(crate) fn render(scan: &ScanReport, member: Option<&str>) -> String {
     if let Some(src) = &scan.source_dir {
         needed.push(at(src));
     }
+    needed.extend(also_needed.iter().cloned());
     let reinclude: Vec<String> =
         needed.into_iter().filter(|f| excluded(&patterns, f)).map(|f| format!("!{f}")).collect();
     if !reinclude.is_empty() {
@@ -123,10 +125,20 @@ mod tests {
             secrets_in_context: vec![".env".into(), "deploy/id_rsa".into()],
             ..Default::default()
         };
-        let text = render(&scan, None);
+        let text = render(&scan, None, &[]);
         assert!(text.contains("\n!build/requirements.txt\n"), "{text}");
         assert!(text.contains("\n!tests/req.txt\n"), "{text}");
         assert!(!text.contains("!requirements.txt"), "{text}");
         assert!(text.contains("\ndeploy/id_rsa\n"), "{text}");
+    }
+
+    #[test]
+    fn helper_files_are_reincluded_when_a_pattern_would_exclude_them() {
+        let helpers = vec![".pyslim/pyslim_helpers".to_string()];
+        let plain = render(&ScanReport::default(), None, &helpers);
+        assert!(!plain.contains("!.pyslim"), "nothing excludes them: no line for them\n{plain}");
+        let scan = ScanReport { secrets_in_context: vec![".pyslim".into()], ..Default::default() };
+        let text = render(&scan, None, &helpers);
+        assert!(text.ends_with("# Needed by the build\n!.pyslim/pyslim_helpers\n"), "{text}");
     }
 }

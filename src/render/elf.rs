@@ -1,7 +1,7 @@
 //! The multi-stage builder's shared-library step: after the venv is installed, the builder
-//! resolves the DT_NEEDED closure of the venv's ELF files (`assets/elf/runtime_libs.py`, written
-//! into the Dockerfile and run with the venv's python) and stages, at their own paths, exactly the
-//! libraries the runtime image lacks; the runtime stage copies them to `/`.
+//! resolves the DT_NEEDED closure of the venv's ELF files (`pyslim_helpers.libs`, a helper file
+//! copied into the builder and run with the venv's python) and stages, at their own paths,
+//! exactly the libraries the runtime image lacks; the runtime stage copies them to `/`.
 //!
 //! Owns that step and what "the runtime has" means per flavour: with BuildKit the runtime image
 //! is bind-mounted into the step and looked at; the classic builder (no `RUN --mount`) uses the
@@ -12,8 +12,8 @@ use std::sync::OnceLock;
 
 use serde::Deserialize;
 
-use super::Ctx;
-use super::text::{Run, printf_script};
+use super::text::Run;
+use super::{Ctx, helpers};
 use crate::catalogue::{BaseImage, Family};
 use crate::plan::{Flavour, VENV};
 
@@ -23,8 +23,6 @@ pub const OUT: &str = "/pyslim/libs";
 pub const MANIFEST: &str = "/etc/pyslim/runtime-libs.txt";
 /// Where BuildKit mounts the runtime image in the builder step.
 const RUNTIME_ROOT: &str = "/pyslim-runtime";
-const SCRIPT_IN: &str = "/tmp/pyslim-runtime-libs.py";
-const SCRIPT: &str = include_str!("../../assets/elf/runtime_libs.py");
 const KNOWLEDGE: &str = include_str!("../../assets/runtime_libs.toml");
 
 #[derive(Deserialize)]
@@ -76,8 +74,9 @@ pub(crate) fn not_needed(ctx: &Ctx, libs_loaded_by_name: bool, compiles: bool) -
     }
 }
 
-/// The builder step. `also`: sonames loaded with dlopen/ctypes (no DT_NEEDED names them);
-/// `provided`: sonames the runtime stage installs with its own package manager.
+/// The builder step (after [`helpers::copy_package`]). `also`: sonames loaded with dlopen/ctypes
+/// (no DT_NEEDED names them); `provided`: sonames the runtime stage installs with its own package
+/// manager.
 pub(crate) fn collect_run(
     ctx: &Ctx,
     builder: &BaseImage,
@@ -86,7 +85,7 @@ pub(crate) fn collect_run(
     provided: &[String],
 ) -> Run {
     let mut args = vec![
-        format!("{VENV}/bin/python {SCRIPT_IN}"),
+        helpers::run_module("", "libs"),
         format!("--venv {VENV} --out {OUT} --manifest {MANIFEST}"),
         format!("--runtime {} --runtime-python {}", runtime.reference, runtime.interpreter),
     ];
@@ -113,7 +112,8 @@ pub(crate) fn collect_run(
     if !provided.is_empty() {
         args.push(format!("--provided {}", provided.join(",")));
     }
-    run.cmd(printf_script(SCRIPT, SCRIPT_IN)).cmd(args.join(" \\\n        ")).cmd(format!("rm -f {SCRIPT_IN}"))
+    ctx.uses_helpers.set(true);
+    run.cmd(args.join(" \\\n        "))
 }
 
 #[cfg(test)]
@@ -128,15 +128,6 @@ mod tests {
         }
         for s in k {
             assert!(!s.contains(',') && !s.contains(' ') && !s.contains(".so"), "{s}: a stem, one word");
-        }
-    }
-
-    #[test]
-    fn the_script_survives_single_quotes_and_dockerfile_continuations() {
-        for (i, line) in SCRIPT.lines().enumerate() {
-            assert!(!line.contains('\''), "runtime_libs.py:{}: a single quote ends the shell word", i + 1);
-            assert!(!line.contains('\\'), "runtime_libs.py:{}: a backslash is a Dockerfile escape", i + 1);
-            assert!(!line.contains('$'), "runtime_libs.py:{}: `$` in single quotes trips ShellCheck (SC2016)", i + 1);
         }
     }
 }

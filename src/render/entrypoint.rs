@@ -2,8 +2,9 @@
 //!
 //! Owns the rewriting of the argv so that it starts from the venv (`/opt/venv/bin/python -m
 //! uvicorn ...`) without relying on `PATH` or on a console script's shebang, and the removal of
-//! tool wrappers (`poetry run`, `uv run`) that are not in the runtime image; and the launcher that
-//! runs the pre-start steps before the server without a shell (distroless has none).
+//! tool wrappers (`poetry run`, `uv run`) that are not in the runtime image; and the argv that
+//! runs the pre-start steps before the server without a shell (distroless has none) through the
+//! launcher helper file (`pyslim_helpers/launch.py`, see `helpers`).
 
 /// Tools outside the server table (`assets/servers.toml`) whose package has a `__main__` module.
 const OTHER_MODULE_ENTRYPOINTS: &[&str] = &["celery"];
@@ -94,47 +95,19 @@ pub(crate) fn from_venv(argv: &[String], venv: &str, pinned: &BTreeMap<String, S
     VenvStart { argv: out, note }
 }
 
-/// The pre-start launcher, run as `python -I -c LAUNCHER STEP... -- SERVER ARGV...`: each step
-/// (a command line, split like a POSIX shell, found on `PATH`, so the venv's console scripts
-/// resolve) runs in order with SIGTERM/SIGINT passed on; a failing step ends the container with
-/// its exit code (127 not found, 126 not runnable, 128+N killed by signal N) and one line on
-/// stderr; then the server replaces the launcher (`os.execvp`), so it is PID 1's program and gets
-/// the signals. `-I` keeps the project's files and `PYTHON*` settings out of the launcher itself
-/// (the steps and the server get the environment unchanged).
-pub(crate) const LAUNCHER: &str = r#"import os, shlex, signal, subprocess, sys
-args = sys.argv[1:]
-steps, server = args[:args.index("--")], args[args.index("--") + 1:]
-def say(line):
-    print("pyslim: " + line, file=sys.stderr, flush=True)
-for n, step in enumerate(steps, 1):
-    what = "pre-start step %d/%d `%s`" % (n, len(steps), step)
-    say("running " + what)
-    try:
-        child = subprocess.Popen(shlex.split(step))
-    except OSError as e:
-        say("%s cannot run: %s" % (what, e.strerror or e))
-        sys.exit(127 if isinstance(e, FileNotFoundError) else 126)
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda s, _f: child.send_signal(s))
-    code = child.wait()
-    if code:
-        code = code if code > 0 else 128 - code
-        say("%s failed with exit code %d; the server was not started" % (what, code))
-        sys.exit(code)
-try:
-    os.execvp(server[0], server)
-except OSError as e:
-    say("cannot start the server `%s`: %s" % (shlex.join(server), e.strerror or e))
-    sys.exit(127)
-"#;
-
 /// The entrypoint argv that runs `steps` (command lines, as written unless a tool wrapper is
-/// dropped) with `python`, then execs `server`; just `server` when there are no steps.
+/// dropped) with the launcher (`python -I /pyslim/launch.py STEP... -- SERVER...`), then execs
+/// `server`; just `server` when there are no steps. The launcher runs each step in order with
+/// SIGTERM/SIGINT passed on; a failing step ends the container with its exit code (127 not found,
+/// 126 not runnable, 128+N killed by signal N) and one line on stderr; then the server replaces
+/// the launcher (`os.execvp`), so it is PID 1's program and gets the signals. `-I` keeps the
+/// project's files and `PYTHON*` settings out of the launcher itself (the steps and the server get
+/// the environment unchanged).
 pub(crate) fn with_pre_start(python: &str, steps: &[String], server: Vec<String>) -> Vec<String> {
     if steps.is_empty() {
         return server;
     }
-    let mut out = vec![python.to_string(), "-I".into(), "-c".into(), LAUNCHER.into()];
+    let mut out = vec![python.to_string(), "-I".into(), super::helpers::LAUNCHER_IN_IMAGE.into()];
     out.extend(steps.iter().map(|line| match shlex::split(line) {
         Some(argv) if without_tool_wrapper(&argv) != argv => crate::scan::command_line(&without_tool_wrapper(&argv)),
         _ => line.clone(),
@@ -230,9 +203,10 @@ mod tests {
         assert_eq!(s.argv[1], "/v/bin/gunicorn");
     }
 
-    /// Runs the launcher with the host's `python3` (the image runs the same text): steps in
+    /// Runs the argv with the host's `python3` and the launcher file the image gets: steps in
     /// order, the server exec'd after them, a failing step's exit code and line, 127 for a
-    /// missing command. Skipped without `python3` outside CI.
+    /// missing command (the launcher's own cases are in its pytest tests). Skipped without
+    /// `python3` outside CI.
     #[test]
     fn launcher_runs_steps_in_order_then_execs_the_server() {
         use std::process::Command;
@@ -246,7 +220,9 @@ mod tests {
         let step = |n: &str| format!("{py} -c \"open('order', 'a').write('{n} ')\"");
         let server = vec![py.clone(), "-c".into(), "import os; print(open('order').read() + str(os.getpid()))".into()];
         let run = |steps: &[String]| {
-            let argv = with_pre_start(&py, steps, server.clone());
+            let mut argv = with_pre_start(&py, steps, server.clone());
+            assert_eq!(argv[2], "/pyslim/launch.py");
+            argv[2] = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/helpers/pyslim_helpers/launch.py").into();
             let mut c = Command::new(&argv[0]);
             c.args(&argv[1..]).current_dir(dir.path());
             c.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
@@ -282,7 +258,7 @@ mod tests {
         assert_eq!(with_pre_start("/p", &[], v("gunicorn a:b")), v("gunicorn a:b"));
         let steps = ["poetry run flask db upgrade".to_string(), "django-admin migrate --settings=s".to_string()];
         let argv = with_pre_start("/p", &steps, v("gunicorn a:b"));
-        assert_eq!(argv[..3], v("/p -I -c")[..]);
-        assert_eq!(argv[4..], ["flask db upgrade", "django-admin migrate --settings=s", "--", "gunicorn", "a:b"]);
+        assert_eq!(argv[..3], v("/p -I /pyslim/launch.py")[..]);
+        assert_eq!(argv[3..], ["flask db upgrade", "django-admin migrate --settings=s", "--", "gunicorn", "a:b"]);
     }
 }

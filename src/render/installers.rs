@@ -222,7 +222,8 @@ impl Recipe<'_> {
         txt.iter()
             .find(|f| f.as_str() == "requirements.txt")
             .or_else(|| txt.first())
-            .map(|s| s.to_string())
+            .copied()
+            .cloned()
             .unwrap_or_else(|| "requirements.txt".into())
     }
 
@@ -435,7 +436,7 @@ impl Recipe<'_> {
         if !naive && !out.deps.is_empty() {
             out.deps = std::mem::take(&mut out.deps).merge(run);
             if self.pm == PackageManager::Uv && !out.project.is_empty() {
-                for c in out.project.commands.iter_mut() {
+                for c in &mut out.project.commands {
                     if c.contains(" sync --locked") && !c.contains("--inexact") {
                         c.push_str(" --inexact");
                     }
@@ -464,10 +465,51 @@ impl Recipe<'_> {
         out
     }
 
+    /// The names of the lock's dependencies from a git repository (empty: none).
+    fn vcs_names(&self) -> Vec<String> {
+        self.scan.vcs_dependencies.iter().map(|f| f.value.name.clone()).collect()
+    }
+
+    /// The export command adjusted for dependencies from a git repository, and why: Poetry and
+    /// PDM export hashes, and pip refuses a file that mixes hashed lines with a repository (it
+    /// cannot hash one), so the export leaves the hashes out; Pipenv writes an editable
+    /// repository as `-e git+...`, which would stay a checkout in the builder, so the `-e` goes.
+    fn vcs_export(&self, name: &str, export: &str) -> (String, Option<String>) {
+        let names = self.vcs_names();
+        if names.is_empty() {
+            return (export.to_string(), None);
+        }
+        let list = match names.as_slice() {
+            [one] => format!("{one} comes"),
+            more => format!("{} come", more.join(", ")),
+        };
+        match name {
+            "poetry" | "pdm" => {
+                let flag = if name == "poetry" { "--without-hashes" } else { "--no-hashes" };
+                (
+                    export.replacen("export ", &format!("export {flag} "), 1),
+                    Some(format!(
+                        "{list} from a git repository: the lock is exported {flag}, since pip cannot hash a \
+                         repository and refuses a requirements file that mixes one with hashed lines"
+                    )),
+                )
+            }
+            "pipenv" if self.scan.vcs_dependencies.iter().any(|f| f.value.editable) => (
+                format!("{export} && sed -i 's#^-e \\(git+\\|hg+\\|svn+\\|bzr+\\)#\\1#' /tmp/requirements.txt"),
+                Some(format!(
+                    "{list} from a git repository, locked editable: installed as a regular package (an \
+                     editable checkout would stay behind in the builder)"
+                )),
+            ),
+            _ => (export.to_string(), None),
+        }
+    }
+
     /// Poetry, PDM, Pipenv: the tool exports the lock to a requirements file, pip installs it.
     fn export_recipe(&self, name: &str, reqs: &[&str], defaults: &[&str], export: &str, why: &str) -> Install {
         let pip = self.pip();
         let tool = self.tool(name, reqs);
+        let (export, vcs_why) = self.vcs_export(name, export);
         let mut deps = self
             .pip_run()
             .cmds(tool.prefix)
@@ -486,7 +528,7 @@ impl Recipe<'_> {
             setup: tool.setup,
             dep_files: self.dep_files(defaults),
             deps,
-            why: vec![why.to_string()],
+            why: std::iter::once(why.to_string()).chain(vcs_why).collect(),
             ..Default::default()
         };
         if self.scan.installable {

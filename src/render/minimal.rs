@@ -1,19 +1,21 @@
-//! The `minimal` variant's builder step: the assembly script (`assets/minimal/assemble.py`)
-//! written into the Dockerfile and run with the venv's python, so that a plain `docker build`
+//! The `minimal` variant's builder step: the assembly (`pyslim_helpers.assemble`, a helper file
+//! copied into the builder) run with the venv's python, so that a plain `docker build`
 //! assembles the `FROM scratch` root from `.pyslim/trace.txt` without pyslim.
 //!
-//! Owns the always-kept knowledge (`assets/minimal.toml`), the staging paths and the trace hook
-//! that the engine mounts for a tracing run (`assets/minimal/sitecustomize.py`). The stage
-//! layout around this step is `stages`'; the tracing run itself is the engine's.
+//! Owns the always-kept knowledge (`assets/minimal.toml`) and the staging paths. The trace hook
+//! that the engine mounts for a tracing run is a helper file too (`helpers::TRACE_HOOK`). The
+//! stage layout around this step is `stages`'; the tracing run itself is the engine's.
 
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 use serde::Deserialize;
 
-use super::Ctx;
-use super::text::{Run, printf_script, sh_quote};
+use super::text::{Run, sh_quote};
+use super::{Ctx, helpers};
 use crate::layout::{TRACE_FILE, VENV};
+
+pub use super::helpers::TRACE_HOOK;
 
 /// The assembled root filesystem (without the venv) in the builder stage.
 pub const ROOT_OUT: &str = "/pyslim/root";
@@ -23,12 +25,6 @@ pub const VENV_OUT: &str = "/pyslim/venv";
 pub const MANIFEST: &str = "/etc/pyslim/minimal.json";
 /// Where the builder stage reads the trace.
 const TRACE_IN: &str = "/tmp/pyslim-trace.txt";
-const SCRIPT_IN: &str = "/tmp/pyslim-assemble.py";
-
-/// The assembly script, run in the builder.
-const ASSEMBLE: &str = include_str!("../../assets/minimal/assemble.py");
-/// The audit hook of a tracing run (put on PYTHONPATH as `sitecustomize`).
-pub const TRACE_HOOK: &str = include_str!("../../assets/minimal/sitecustomize.py");
 const KNOWLEDGE: &str = include_str!("../../assets/minimal.toml");
 
 /// What `minimal` keeps whatever the trace says (`assets/minimal.toml`).
@@ -74,40 +70,58 @@ pub(crate) fn trace_in_context(ctx: &Ctx) -> String {
     }
 }
 
-/// `RUN printf … > script && venv/bin/python script --trace … && rm script`: writes the
-/// assembly script line by line (no heredoc, so the classic builder runs it too) and runs it.
+/// `RUN … python -m pyslim_helpers.assemble --trace …` (after [`helpers::copy_package`]).
 pub(crate) fn assemble_run(ctx: &Ctx, traced: bool) -> Run {
     let k = knowledge();
-    let printf = printf_script(ASSEMBLE, SCRIPT_IN);
+    ctx.uses_helpers.set(true);
     let mut args = vec![
         // no_debug_ranges: the compiled stdlib carries no column tables (tracebacks have no
         // source lines to point into anyway), about 5 % smaller.
-        format!("{VENV}/bin/python -X no_debug_ranges {SCRIPT_IN}"),
+        helpers::run_module("-X no_debug_ranges", "assemble"),
         format!("--venv {VENV} --out {ROOT_OUT} --venv-out {VENV_OUT} --manifest {MANIFEST}"),
         format!("--user {}", sh_quote(&ctx.plan.user)),
     ];
     if traced {
         args.push(format!("--trace {TRACE_IN}"));
     }
-    if !ctx.plan.minimal.keep.is_empty() {
-        args.push(format!("--keep {}", ctx.plan.minimal.keep.join(",")));
-    }
+    args.extend(repeated("--keep", &ctx.plan.minimal.keep));
     let mut always = k.stdlib.clone();
     for (package, subs) in &k.split {
         always.extend(subs.iter().map(|s| format!("{package}.{s}")));
     }
-    args.push(format!("--always {}", always.join(",")));
+    args.extend(repeated("--always", &always));
     if !k.split.is_empty() {
         args.push(format!("--split {}", k.split.keys().cloned().collect::<Vec<_>>().join(",")));
     }
-    args.push(format!("--libs {} --files {}", k.libs.join(","), k.files.join(",")));
+    args.extend(repeated("--libs", &k.libs));
+    args.extend(repeated("--files", &k.files));
     if ctx.plan.trim.strip {
         args.push("--strip".into());
     }
     if ctx.plan.minimal.sources {
         args.push("--sources".into());
     }
-    Run::new().cmd(printf).cmd(args.join(" \\\n        ")).cmd(format!("rm -f {SCRIPT_IN}"))
+    Run::new().cmd(args.join(" \\\n        "))
+}
+
+/// `FLAG a,b,c` lines of at most about 100 characters each (the helper joins repeated flags), so
+/// a long list stays readable in the Dockerfile.
+fn repeated(flag: &str, items: &[String]) -> Vec<String> {
+    let mut lines: Vec<Vec<&str>> = Vec::new();
+    let mut width = 0;
+    for item in items {
+        match lines.last_mut() {
+            Some(line) if width + 1 + item.len() <= 90 => {
+                line.push(item);
+                width += 1 + item.len();
+            }
+            _ => {
+                lines.push(vec![item]);
+                width = item.len();
+            }
+        }
+    }
+    lines.into_iter().map(|l| format!("{flag} {}", l.join(","))).collect()
 }
 
 /// The `COPY` of the trace into the builder.
@@ -134,21 +148,21 @@ mod tests {
     }
 
     #[test]
+    fn long_lists_become_repeated_flags() {
+        let items: Vec<String> = (0..40).map(|i| format!("module_{i}")).collect();
+        let lines = repeated("--always", &items);
+        assert!(lines.len() > 3 && lines.iter().all(|l| l.len() <= 100 && l.starts_with("--always ")), "{lines:?}");
+        let joined: Vec<&str> = lines.iter().flat_map(|l| l["--always ".len()..].split(',')).collect();
+        assert_eq!(joined, items);
+        assert!(repeated("--keep", &[]).is_empty());
+    }
+
+    #[test]
     fn split_packages_keep_their_submodule_names() {
         let k = knowledge();
         assert_eq!(k.kept_name("encodings.cp1252"), "encodings.cp1252");
         assert_eq!(k.kept_name("encodings"), "encodings");
         assert_eq!(k.kept_name("email.mime.text"), "email");
         assert_eq!(k.kept_name("fastapi"), "fastapi");
-    }
-
-    #[test]
-    fn the_script_survives_single_quotes_and_dockerfile_continuations() {
-        // Each line becomes one single-quoted shell word on a continued Dockerfile line.
-        for (i, line) in ASSEMBLE.lines().enumerate() {
-            assert!(!line.contains('\''), "assemble.py:{}: a single quote ends the shell word", i + 1);
-            assert!(!line.contains('\\'), "assemble.py:{}: a backslash is a Dockerfile escape", i + 1);
-            assert!(!line.contains('$'), "assemble.py:{}: `$` in single quotes trips ShellCheck (SC2016)", i + 1);
-        }
     }
 }

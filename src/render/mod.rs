@@ -4,14 +4,16 @@
 //! Submodules, one concern each:
 //! - `stages`: the stage layout of each variant (builder/runtime, venv path, user, entrypoint);
 //! - `installers`: the package-manager steps (pip, Poetry, uv, PDM, Pipenv, pyproject, setup.py);
-//! - `entrypoint`: the argv rewritten to start from the venv, and the shell-less launcher that
-//!   runs the pre-start steps before it;
+//! - `entrypoint`: the argv rewritten to start from the venv, and the start through the
+//!   shell-less launcher that runs the pre-start steps before it;
 //! - `elf`: the multi-stage builder's step that stages the shared libraries the runtime lacks;
 //! - `minimal`: the `minimal` variant's assembly step (trace in, `FROM scratch` root out);
+//! - `helpers`: the helper files those steps and the launcher run (`.pyslim/pyslim_helpers/`),
+//!   copied into the image by the Dockerfile;
 //! - `dockerignore`: the `.dockerignore` patterns;
 //! - `text`: Dockerfile formatting and shell quoting.
 //!
-//! Invariants every rendered Dockerfile keeps (checked by `tests/render.rs`): no `# syntax=`
+//! Invariants every rendered Dockerfile keeps (checked by `tests/it/render.rs`): no `# syntax=`
 //! line (it makes BuildKit pull a frontend image, which fails offline), exec-form
 //! `CMD`/`ENTRYPOINT`, no `RUN` in a shell-less stage, no `--mount` in the classic flavour and
 //! never a cache mount together with `--no-cache-dir`.
@@ -19,11 +21,13 @@
 mod dockerignore;
 mod elf;
 mod entrypoint;
+pub mod helpers;
 mod installers;
 pub mod minimal;
 mod stages;
 mod text;
 
+use std::cell::Cell;
 use std::path::{Component, Path, PathBuf};
 
 use crate::catalogue::{Family, Libc};
@@ -37,6 +41,8 @@ pub struct Rendered {
     pub flavour: Flavour,
     pub dockerfile: String,
     pub dockerignore: String,
+    /// The helper files the Dockerfile copies (`.pyslim/pyslim_helpers/`), empty when it needs none.
+    pub helpers: Vec<helpers::HelperFile>,
 }
 
 /// Why a Dockerfile cannot be rendered.
@@ -57,6 +63,8 @@ pub(crate) struct Ctx<'a> {
     pub pm: PackageManager,
     /// The project folder inside the build context (uv workspace member), e.g. `packages/api`.
     pub member: Option<String>,
+    /// Set by a step that copies the helper files: the files go with the Dockerfile.
+    pub uses_helpers: Cell<bool>,
 }
 
 /// Renders the Dockerfile and `.dockerignore` of `variant`.
@@ -69,7 +77,7 @@ pub fn render(
     let images = plan.images(variant)?;
     let member = workspace_member(scan)?;
     let pm = scan.package_manager.as_ref().map(|f| f.value).unwrap_or(plan.package_manager);
-    let ctx = Ctx { plan, scan, variant, flavour, pm, member };
+    let ctx = Ctx { plan, scan, variant, flavour, pm, member, uses_helpers: Cell::new(false) };
     let libs = crate::scan::system_libs::at(scan, plan.python);
 
     if variant.is_multistage() {
@@ -136,14 +144,17 @@ pub fn render(
     } else {
         stages::single_stage(&ctx, &images.runtime, header)?
     };
-    let mut dockerignore = dockerignore::render(scan, ctx.member.as_deref());
+    let helpers = if ctx.uses_helpers.get() { helpers::files(ctx.member.as_deref()) } else { Vec::new() };
+    let needed: Vec<String> =
+        if helpers.is_empty() { Vec::new() } else { vec![helpers::in_context(ctx.member.as_deref(), helpers::DIR)] };
+    let mut dockerignore = dockerignore::render(scan, ctx.member.as_deref(), &needed);
     if !plan.build_secrets.is_empty() {
         // pyslim adds these files itself; a user building by hand puts them there
         dockerignore.push_str(&format!(
             "\n# Build secrets: builder-only files (bind-mounted or copied into the builder stage only)\n!{SECRETS_DIR}\n"
         ));
     }
-    Ok(Rendered { variant, flavour, dockerfile, dockerignore })
+    Ok(Rendered { variant, flavour, dockerfile, dockerignore, helpers })
 }
 
 /// The `minimal` header lines: where the file list comes from.
@@ -261,17 +272,21 @@ fn header(ctx: &Ctx, builder: &str, runtime: &str) -> text::Dockerfile {
     lines.push("Why:".into());
     match v {
         Variant::Naive => {
-            lines.push("- the usual single-stage Dockerfile (dev dependencies, tools and caches included): the baseline to compare.".into())
+            lines.push("- the usual single-stage Dockerfile (dev dependencies, tools and caches included): the baseline to compare.".into());
         }
         Variant::Slim => lines.push(
-            "- one stage on slim: runtime dependencies only, tools and caches removed in the layer that used them.".into(),
+            "- one stage on slim: runtime dependencies only, tools and caches removed in the layer that used them."
+                .into(),
         ),
         Variant::MultistageSlim | Variant::Distroless | Variant::Minimal => {
             lines.push(format!(
                 "- the venv sits at {VENV} in both stages and is made with the runtime's interpreter path: its bin/python and script shebangs are absolute."
             ));
             if !ctx.plan.trim.keep_installers {
-                lines.push("- the venv has no pip/setuptools/wheel (not needed to run): the builder's pip installs into it.".into());
+                lines.push(
+                    "- the venv has no pip/setuptools/wheel (not needed to run): the builder's pip installs into it."
+                        .into(),
+                );
             }
             if v == Variant::Distroless {
                 lines.push("- the runtime has no shell: no RUN there, exec-form ENTRYPOINT only.".into());

@@ -406,9 +406,12 @@ fn start(s: &mut Stage, ctx: &Ctx, keyword: &str, python: &str, server: entrypoi
         s.df().comment(&format!(
             "Pre-start steps ({}), then the server: Python runs each step in order without a shell; a\n\
              failing step stops the container with its exit code; the server then replaces the launcher\n\
-             (exec), so it is PID 1 and gets the signals.",
-            ctx.plan.pre_start.len()
+             (exec), so it is PID 1 and gets the signals. Launcher:\n{}.",
+            ctx.plan.pre_start.len(),
+            super::helpers::named(super::helpers::LAUNCHER)
         ));
+        s.df().line(super::helpers::copy_launcher(ctx.member.as_deref()));
+        ctx.uses_helpers.set(true);
     }
     let argv = entrypoint::with_pre_start(python, &ctx.plan.pre_start, server.argv);
     s.df().exec(keyword, &argv);
@@ -454,15 +457,38 @@ pub(crate) fn single_stage(ctx: &Ctx, image: &BaseImage, header: Dockerfile) -> 
     // Build packages for C extensions on slim: installed, used and purged in the same layer.
     let libs = system_libs(ctx);
     let compile = build_deps(ctx);
-    let (apt_pre, apt_post) = if !naive && (!libs.is_empty() || !compile.is_empty()) {
+    // git for a dependency from a repository, unless the image ships it
+    let vcs = crate::scan::build_deps::vcs_packages(ctx.scan, image.family == crate::catalogue::Family::Python);
+    // what the user named (--build-package): installed while installing, its library kept
+    let named = &ctx.plan.build_packages;
+    let (apt_pre, apt_post) = if naive && !named.is_empty() {
+        // the hand-written way: installed, and left in
+        (
+            Run::new()
+                .cmd("apt-get update")
+                .cmd(format!("apt-get install -y --no-install-recommends {}", named.join(" ")))
+                .ignore(APT_IGNORE.0, APT_IGNORE.1),
+            Run::new().cmd("apt-get clean").cmd("rm -rf /var/lib/apt/lists/*"),
+        )
+    } else if !naive && (!libs.is_empty() || !compile.is_empty() || !vcs.is_empty() || !named.is_empty()) {
         // build-essential (for what compiles) includes gcc and libc6-dev
-        let gcc = if compile.is_empty() { vec!["gcc".to_string(), "libc6-dev".to_string()] } else { vec![] };
+        let gcc = if compile.is_empty() && !libs.is_empty() {
+            vec!["gcc".to_string(), "libc6-dev".to_string()]
+        } else {
+            vec![]
+        };
         let build = uniq(
             gcc.into_iter()
+                .chain(vcs)
                 .chain(crate::scan::build_deps::packages(&compile, false))
-                .chain(debian_list(libs.iter().map(|l| &l.debian_build))),
+                .chain(debian_list(libs.iter().map(|l| &l.debian_build)))
+                .chain(named.iter().cloned()),
         );
-        let runtime = uniq(libs.iter().map(|l| l.debian_runtime.clone()));
+        let runtime = uniq(
+            libs.iter()
+                .map(|l| l.debian_runtime.clone())
+                .chain(named.iter().filter_map(|p| crate::scan::build_deps::runtime_for(p))),
+        );
         let all = uniq(build.iter().cloned().chain(runtime));
         (
             Run::new()
@@ -481,7 +507,7 @@ pub(crate) fn single_stage(ctx: &Ctx, image: &BaseImage, header: Dockerfile) -> 
     let mut steps = vec![install.setup.clone(), install.deps.clone(), install.project.clone()];
     if !apt_pre.is_empty() {
         // wrap the first step that builds anything (deps, else the project)
-        let i = if !steps[1].is_empty() { 1 } else { 2 };
+        let i = if steps[1].is_empty() { 2 } else { 1 };
         steps[i] = apt_pre.merge(steps[i].clone()).merge(apt_post);
     }
     let [setup, deps, project]: [Run; 3] = steps.try_into().expect("three steps");
@@ -549,7 +575,7 @@ pub(crate) fn multi_stage(
     let mut install = recipe.install()?;
     if ctx.pm == crate::scan::PackageManager::Uv {
         // uv must use the interpreter path that exists at run time
-        for (k, v) in install.env.iter_mut() {
+        for (k, v) in &mut install.env {
             if k == "UV_PYTHON" {
                 *v = runtime.interpreter.clone();
             }
@@ -578,6 +604,8 @@ pub(crate) fn multi_stage(
         build_pkgs.extend(debian_list(libs.iter().map(|l| &l.debian_build)));
     }
     build_pkgs.extend(crate::scan::build_deps::packages(&compile, full));
+    build_pkgs.extend(crate::scan::build_deps::vcs_packages(ctx.scan, full));
+    build_pkgs.extend(ctx.plan.build_packages.iter().cloned());
     let build_pkgs = uniq(build_pkgs);
     if !build_pkgs.is_empty() {
         s.run(apt_install(&build_pkgs));
@@ -669,6 +697,8 @@ pub(crate) fn multi_stage(
             super::elf::OUT,
             super::elf::MANIFEST
         ));
+        s.df().comment(&format!("Helper: {}.", super::helpers::named("libs.py")));
+        s.df().line(super::helpers::copy_package(ctx.member.as_deref()));
         s.run_apart(super::elf::collect_run(ctx, builder, runtime, &also, &provided));
     }
     s.run_apart(steps);
@@ -757,9 +787,11 @@ fn minimal_runtime(
             crate::layout::TRACE_FILE
         )
     });
+    s.df().comment(&format!("Helper: {}.", super::helpers::named("assemble.py")));
     if traced {
         s.df().line(copy_trace(ctx));
     }
+    s.df().line(super::helpers::copy_package(ctx.member.as_deref()));
     s.run(assemble_run(ctx, traced));
 
     s.df().blank();

@@ -190,21 +190,6 @@ fn env_value(v: &str) -> String {
     if plain && !v.is_empty() { v.to_string() } else { format!("\"{}\"", v.replace('\\', "\\\\").replace('"', "\\\"")) }
 }
 
-/// `printf '%s\n' 'line' ... > dest`: writes a script line by line (no heredoc, so the classic
-/// builder runs it too). Blank lines are left out; the script has no `'`, `\` or `$` (each
-/// script's own test checks).
-pub(crate) fn printf_script(script: &str, dest: &str) -> String {
-    let mut printf = String::from("printf '%s\\n'");
-    for line in script.lines().filter(|l| !l.trim().is_empty()) {
-        printf.push_str(" \\\n        ");
-        printf.push('\'');
-        printf.push_str(line);
-        printf.push('\'');
-    }
-    printf.push_str(&format!(" \\\n        > {dest}"));
-    printf
-}
-
 /// Quotes one shell word: unchanged when it is plain, else in single quotes.
 pub(crate) fn sh_quote(word: &str) -> String {
     let plain = !word.is_empty() && word.chars().all(|c| c.is_ascii_alphanumeric() || "_./:-=+@,%".contains(c));

@@ -31,7 +31,7 @@ static PORT_WITH_DEFAULT: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\$\{PO
 static GUNICORN_BIND: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r#"(?m)^\s*bind\s*=\s*\[?\s*['"][^'"]*:(\d+)['"]"#).expect("static regex"));
 static GUNICORN_BIND_LOOSE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r#"(?m)^\s*bind\s*=.*?(\d{2,5})"#).expect("static regex"));
+    LazyLock::new(|| Regex::new(r"(?m)^\s*bind\s*=.*?(\d{2,5})").expect("static regex"));
 static UWSGI_LISTEN: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?m)^\s*(http|http-socket|socket)\s*=\s*\S*:(\d+)").expect("static regex"));
 
@@ -769,7 +769,7 @@ fn django(
     let re = &*DJANGO_APPLICATION;
     let mut wsgi: Option<(String, String)> = None;
     let mut asgi: Option<(String, String)> = None;
-    for f in files.iter() {
+    for f in &files {
         if !ctx.is_file(f) {
             continue;
         }

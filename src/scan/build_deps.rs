@@ -27,6 +27,16 @@ pub struct Entry {
     pub why: String,
 }
 
+/// One `[[header]]` row: a file a source build looks for, and the Debian package with it.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Header {
+    pub file: String,
+    pub debian: String,
+    #[serde(default)]
+    pub runtime: Option<String>,
+}
+
 /// The whole table.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -35,7 +45,35 @@ pub struct Table {
     pub compiler: Vec<String>,
     /// What the official full `python:3.X` image already ships.
     pub full_image_has: Vec<String>,
+    /// What a dependency from a git repository needs (the `git` command).
+    pub vcs: Vec<String>,
     pub package: Vec<Entry>,
+    /// Files (headers, `pg_config`) and the packages that have them.
+    pub header: Vec<Header>,
+}
+
+/// The Debian package that has `file` (`sql.h`, `src/include/libxml/xmlversion.h`,
+/// `pg_config`), with `{python}` filled with `python` (`3.13`), and its run-time library
+/// package; `None` when the table does not know the file.
+pub fn package_for_file(file: &str, python: &str) -> Option<(String, Option<String>)> {
+    let file = file.trim().trim_matches(|c| c == '\'' || c == '"' || c == '`');
+    table()
+        .header
+        .iter()
+        .find(|h| file == h.file || file.ends_with(&format!("/{}", h.file)))
+        .map(|h| (h.debian.replace("{python}", python), h.runtime.clone()))
+}
+
+/// The run-time library package that goes with a build package the user named (`unixodbc-dev`
+/// -> `libodbc2`), from the `[[header]]` rows.
+pub fn runtime_for(debian: &str) -> Option<String> {
+    table().header.iter().find(|h| h.debian == debian).and_then(|h| h.runtime.clone())
+}
+
+/// Whether the table knows `name` (PEP 503) as a distribution that publishes no Linux wheel
+/// at all (uWSGI, psycopg2): it compiles on every Python alike.
+pub fn source_only(name: &str) -> bool {
+    table().package.iter().any(|e| e.source_only && e.name == name)
 }
 
 /// The embedded table, parsed once.
@@ -110,6 +148,16 @@ pub fn detect(report: &mut ScanReport) {
     report.build_deps = Some(Fact::new(deps, source));
 }
 
+/// The Debian packages a stage needs to install the project's dependencies from a git
+/// repository, less what the official full image ships when `full_image`.
+pub fn vcs_packages(report: &ScanReport, full_image: bool) -> Vec<String> {
+    let t = table();
+    if report.vcs_dependencies.is_empty() {
+        return Vec::new();
+    }
+    t.vcs.iter().filter(|p| !(full_image && t.full_image_has.contains(p))).cloned().collect()
+}
+
 /// The Debian packages a builder needs for `deps`, leaving out what the image ships (the
 /// official full image's list when `full_image`), in order, each once.
 pub fn packages(deps: &[BuildDep], full_image: bool) -> Vec<String> {
@@ -138,6 +186,7 @@ mod tests {
             files_from: Some("poetry.lock".into()),
             runtime: true,
             released: None,
+            range: None,
         }
     }
 
@@ -169,6 +218,20 @@ mod tests {
                 };
                 assert_eq!(at(&report, PythonVersion::new(3, 13)).len(), 1, "{}", e.name);
             }
+        }
+    }
+
+    #[test]
+    fn headers_and_tools_name_their_package() {
+        assert_eq!(package_for_file("sql.h", "3.13"), Some(("unixodbc-dev".into(), Some("libodbc2".into()))));
+        assert_eq!(package_for_file("/usr/include/libxml/xmlversion.h", "3.13").unwrap().0, "libxml2-dev");
+        assert_eq!(package_for_file("xmlversion.h", "3.13"), None, "only a whole path part matches");
+        assert_eq!(package_for_file("Python.h", "3.11"), Some(("python3.11-dev".into(), None)));
+        assert_eq!(package_for_file("'pg_config'", "3.13").unwrap().0, "libpq-dev");
+        assert_eq!(runtime_for("libcrypt-dev").as_deref(), Some("libcrypt1"));
+        assert!(source_only("uwsgi") && !source_only("lxml"));
+        for h in &table().header {
+            assert!(!h.file.is_empty() && h.debian.ends_with("-dev"), "{h:?}");
         }
     }
 

@@ -512,7 +512,7 @@ fn warn_conflicting_pins(ctx: &mut Ctx, deps: &[Dependency]) {
         }
     }
     for (name, mut found) in pins {
-        found.sort();
+        found.sort_unstable();
         found.dedup_by(|a, b| a.0 == b.0);
         if found.len() > 1 {
             let list: Vec<String> = found.iter().map(|(v, s)| format!("=={v} ({s})")).collect();

@@ -246,6 +246,15 @@ pub fn stay_offline() {
     STAY_OFFLINE.store(true, std::sync::atomic::Ordering::Relaxed);
 }
 
+static CACHE_DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+
+/// Keeps the index cache of every later scan of this process in `dir` instead of
+/// `$XDG_CACHE_HOME/pyslim/index` (for tests and tools that must neither read nor write the
+/// user's cache). The first call wins.
+pub fn use_cache_dir(dir: PathBuf) {
+    let _ = CACHE_DIR.set(dir);
+}
+
 /// Whether `PYSLIM_OFFLINE` (or [`stay_offline`]) asks to stay off the network.
 pub fn offline_requested() -> bool {
     STAY_OFFLINE.load(std::sync::atomic::Ordering::Relaxed)
@@ -272,6 +281,9 @@ pub struct Page {
 }
 
 fn cache_dir() -> Option<PathBuf> {
+    if let Some(dir) = CACHE_DIR.get() {
+        return Some(dir.clone());
+    }
     let base = std::env::var_os("XDG_CACHE_HOME")
         .filter(|v| !v.is_empty())
         .map(PathBuf::from)
@@ -327,7 +339,7 @@ pub fn lookup(index: &Index, wanted: &[(String, String)]) -> Lookup {
                 if offline
                     || (now().saturating_sub(c.fetched) < CACHE_DAYS * 86400
                         && c.uploaded.is_some()
-                        && !for_version(&c.files, version).is_empty()) =>
+                        && has_release(&c.files, version)) =>
             {
                 out.files.insert(name.clone(), c.files);
                 out.uploaded.insert(name.clone(), c.uploaded.unwrap_or_default());
@@ -368,6 +380,28 @@ pub fn for_version(files: &[String], version: &str) -> Vec<String> {
         .filter(|f| file_version(f).and_then(|v| Version::from_str(&v).ok()).is_some_and(|v| v == want))
         .cloned()
         .collect()
+}
+
+/// Whether `files` hold the release `want` names: a version (`1.5.3`), or for a
+/// compatible-release range (`~=1.5.3`) any release inside it.
+fn has_release(files: &[String], want: &str) -> bool {
+    if want.starts_with("~=") {
+        return newest_in(files, want).is_some();
+    }
+    !for_version(files, want).is_empty()
+}
+
+/// The newest final release among `files` inside `range` (`~=1.5.3`): the one pip installs.
+/// Pre-releases are left out, as pip leaves them out of a range that names none.
+pub fn newest_in(files: &[String], range: &str) -> Option<String> {
+    let spec = pep440_rs::VersionSpecifiers::from_str(range).ok()?;
+    files
+        .iter()
+        .filter_map(|f| file_version(f))
+        .filter_map(|v| Version::from_str(&v).ok())
+        .filter(|v| !v.any_prerelease() && spec.contains(v))
+        .max()
+        .map(|v| v.to_string())
 }
 
 /// The version in a wheel or sdist file name.
@@ -412,6 +446,11 @@ pub fn parse_page(body: &str, content_type: &str) -> Result<Page, String> {
 pub fn fill(pins: &mut [LockedPackage], lookup: &Lookup) {
     for p in pins.iter_mut().filter(|p| p.files_from.is_none()) {
         let Some(all) = lookup.files.get(&p.name) else { continue };
+        // A compatible-release pin stands for the newest release inside it.
+        if let (true, Some(range)) = (p.version.is_empty(), &p.range) {
+            let Some(v) = newest_in(all, range) else { continue };
+            p.version = v;
+        }
         let files = for_version(all, &p.version);
         if files.is_empty() {
             continue;
@@ -429,7 +468,13 @@ pub fn fill(pins: &mut [LockedPackage], lookup: &Lookup) {
 /// Asks the index for what `info`'s runtime pins without file lists ship, and fills them in;
 /// warnings say what could not be learned and why.
 pub fn complete(ctx: &mut Ctx, index: &Index, info: &mut LockInfo) -> Option<Lookup> {
-    let wanted: Vec<(String, String)> = info.without_files().map(|p| (p.name.clone(), p.version.clone())).collect();
+    let wanted: Vec<(String, String)> = info
+        .without_files()
+        .map(|p| {
+            let want = if p.version.is_empty() { p.range.clone().unwrap_or_default() } else { p.version.clone() };
+            (p.name.clone(), want)
+        })
+        .collect();
     if wanted.is_empty() {
         return None;
     }
@@ -450,11 +495,14 @@ pub fn complete(ctx: &mut Ctx, index: &Index, info: &mut LockInfo) -> Option<Loo
     Some(found)
 }
 
-/// The exact pins of declared dependencies (`greenlet==3.0.1`), as lock entries without files.
+/// The exact pins of declared dependencies (`greenlet==3.0.1`), and the compatible-release
+/// ones (`pandas~=1.5.3`, whose version the index's newest release inside it fills), as lock
+/// entries without files.
 fn exact_pins(report: &ScanReport) -> Vec<LockedPackage> {
     let mut out: Vec<LockedPackage> = Vec::new();
     for d in &report.dependencies {
-        let Some(pin) = lock::exact_pin(&d.requirement) else { continue };
+        let compatible = lock::compatible_pin(&d.requirement);
+        let Some(pin) = lock::exact_pin(&d.requirement).or(compatible.clone()) else { continue };
         // A pin only for Windows or macOS does not reach a Linux image.
         if pin.marker.contains("win32") || pin.marker.contains("darwin") || pin.marker.contains("Windows") {
             continue;
@@ -463,7 +511,10 @@ fn exact_pins(report: &ScanReport) -> Vec<LockedPackage> {
         if out.iter().any(|p| p.name == name) {
             continue;
         }
-        out.push(LockedPackage { name, version: pin.version, runtime: true, ..Default::default() });
+        out.push(match compatible {
+            Some(c) => LockedPackage { name, range: Some(c.version), runtime: true, ..Default::default() },
+            None => LockedPackage { name, version: pin.version, runtime: true, ..Default::default() },
+        });
     }
     out
 }
@@ -488,6 +539,8 @@ pub fn attach(ctx: &mut Ctx, report: &ScanReport, project: &mut Project) {
     let index = configured(ctx, &report.dependency_files, project.pyproject.as_ref(), project.pipfile.as_ref());
     if let Some(info) = project.lock.as_mut().or(project.pins.as_mut()) {
         complete(ctx, &index, info);
+        // a compatible-release pin the index could not resolve says nothing
+        info.packages.retain(|p| p.range.is_none() || !p.version.is_empty());
     }
 }
 
@@ -655,6 +708,35 @@ mod tests {
         assert!(pin.bounds_python());
         assert_eq!(pin.wheel_span(), "wheels up to cp312");
         assert_eq!(pin.released, None, "no upload times, no release date");
+    }
+
+    #[test]
+    fn a_compatible_release_pin_stands_for_the_newest_release_inside_it() {
+        let page =
+            parse_page(include_str!("../../tests/index-recorded/pandas.json"), "application/vnd.pypi.simple.v1+json")
+                .unwrap();
+        assert_eq!(newest_in(&page.files, "~=1.5.0").as_deref(), Some("1.5.3"));
+        assert_eq!(newest_in(&page.files, "~=1.5").as_deref(), Some("1.5.3"), "~=1.5 stops before 2.0");
+        assert_eq!(newest_in(&page.files, "~=2.0").as_deref(), Some("2.0.0"));
+        assert_eq!(newest_in(&page.files, "~=1.4.0"), None);
+        assert!(has_release(&page.files, "~=1.5.3") && has_release(&page.files, "1.5.1"));
+        let mut pin =
+            LockedPackage { name: "pandas".into(), range: Some("~=1.5.3".into()), runtime: true, ..Default::default() };
+        let found = Lookup {
+            files: BTreeMap::from([("pandas".to_string(), page.files)]),
+            how: PYPI.into(),
+            ..Default::default()
+        };
+        fill(std::slice::from_mut(&mut pin), &found);
+        assert_eq!(pin.version, "1.5.3");
+        assert_eq!(pin.label(), "pandas 1.5.3 (~=1.5.3)");
+        assert_eq!(pin.wheel_span(), "wheels up to cp311");
+        let v = |s: &str| s.parse().unwrap();
+        assert!(!pin.compiles_on(v("3.11")) && pin.compiles_on(v("3.12")));
+        // the lock entry comes from the requirement
+        let c = lock::compatible_pin("pandas~=1.5.3 ; python_version >= \"3.8\"").unwrap();
+        assert_eq!((c.name.as_str(), c.version.as_str()), ("pandas", "~=1.5.3"));
+        assert!(lock::compatible_pin("pandas>=1.5,<2").is_none() && lock::compatible_pin("pandas==1.5.3").is_none());
     }
 
     #[test]

@@ -86,7 +86,7 @@ pub fn detect(ctx: &mut Ctx, report: &mut ScanReport) {
             "{}:{} has a package-index URL with credentials ({}): pyslim keeps this file out of every final \
              image (the image gets it without the credentials), but only the builder stage should see a token: \
              pass it as a build secret instead (--build-secret id=pipconf,src=~/.config/pip/pip.conf,\
-             target=/etc/pip.conf, or a ${{VAR}} in the URL; README: Build secrets)",
+             target=/etc/pip.conf, or a ${{VAR}} in the URL; see docs/security.md)",
             c.file,
             lines.join(","),
             c.masked

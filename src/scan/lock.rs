@@ -29,9 +29,20 @@ pub struct LockedPackage {
     /// The release's date (`2024-01-16`: its first file's upload time on the index), where the
     /// index gives upload times.
     pub released: Option<String>,
+    /// A compatible-release pin (`~=1.5.3`) this entry stands for: `version` is then the newest
+    /// release the index has in it (what pip installs), empty until the index answered.
+    pub range: Option<String>,
 }
 
 impl LockedPackage {
+    /// `pandas 1.5.3`, or `pandas 1.5.3 (~=1.5.3)` for a compatible-release pin, for messages.
+    pub fn label(&self) -> String {
+        match &self.range {
+            Some(r) => format!("{} {} ({r})", self.name, self.version),
+            None => format!("{} {}", self.name, self.version),
+        }
+    }
+
     /// Whether the lock lists a Linux (or pure-Python) wheel usable on CPython `v`.
     /// `None` when the lock names no wheels at all (nothing known).
     pub fn has_wheel_for(&self, v: PythonVersion) -> Option<bool> {
@@ -138,9 +149,12 @@ impl LockInfo {
         self.packages.iter().filter(|p| p.bounds_python() && p.has_wheel_for(v) == Some(false)).collect()
     }
 
-    /// Runtime packages whose file list is unknown (the index can tell).
+    /// Runtime packages whose file list is unknown (the index can tell), with a version or a
+    /// compatible-release range to look for.
     pub fn without_files(&self) -> impl Iterator<Item = &LockedPackage> {
-        self.packages.iter().filter(|p| p.runtime && p.files_from.is_none() && !p.version.is_empty())
+        self.packages
+            .iter()
+            .filter(|p| p.runtime && p.files_from.is_none() && (!p.version.is_empty() || p.range.is_some()))
     }
 }
 
@@ -208,6 +222,22 @@ pub fn exact_pin(requirement: &str) -> Option<ExactPin> {
     (*spec.operator() == pep440_rs::Operator::Equal).then(|| ExactPin {
         name: normalize(r.name.as_ref()),
         version: spec.version().to_string(),
+        marker: format!("{:?}", r.marker),
+    })
+}
+
+/// The requirement as a compatible-release pin (`pandas~=1.5.3`): a lone `~=` (extras and a
+/// marker allowed). pip installs the newest release inside it, so, like an `==` pin, it bounds the
+/// Pythons its wheels cover. `version` holds the specifier (`~=1.5.3`).
+pub fn compatible_pin(requirement: &str) -> Option<ExactPin> {
+    use pep508_rs::{Requirement, VerbatimUrl, VersionOrUrl};
+    use std::str::FromStr;
+    let r = Requirement::<VerbatimUrl>::from_str(requirement).ok()?;
+    let Some(VersionOrUrl::VersionSpecifier(specs)) = &r.version_or_url else { return None };
+    let [spec] = specs.iter().collect::<Vec<_>>()[..] else { return None };
+    (*spec.operator() == pep440_rs::Operator::TildeEqual).then(|| ExactPin {
+        name: normalize(r.name.as_ref()),
+        version: format!("~={}", spec.version()),
         marker: format!("{:?}", r.marker),
     })
 }

@@ -14,6 +14,7 @@
 //! - [`as_of`]: the date a set of direct `==` pins was frozen (its newest pin's release);
 //! - [`system_libs`]: shared libraries that dependencies need at run time (`assets/system_libs.toml`);
 //! - [`build_deps`]: compilers and headers for what compiles from source (`assets/build_deps.toml`);
+//! - [`vcs`]: dependencies installed from a git repository (locks and requirement lines);
 //! - [`secrets`]: files that would enter the build context and should not;
 //! - [`writable`]: where the service writes at run time (SQLite files, upload folders).
 
@@ -29,7 +30,7 @@ pub(crate) mod index;
 mod index_auth;
 mod lock;
 mod lock_state;
-pub use index::{OFFLINE_ENV, stay_offline};
+pub use index::{OFFLINE_ENV, stay_offline, use_cache_dir};
 pub use lock::{ExactPin, LockedPackage, WheelPythons, exact_pin, normalize, wheel_pythons};
 mod pycode;
 mod python_version;
@@ -38,6 +39,7 @@ mod shell;
 mod start;
 pub use secrets::is_gitignored;
 pub mod system_libs;
+pub mod vcs;
 mod walk;
 mod writable;
 
@@ -353,6 +355,10 @@ pub struct ScanReport {
     /// picks a tool that can still read it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lock_state: Option<Fact<LockState>>,
+    /// Runtime dependencies installed from a version-control repository (a lock's git entries,
+    /// `git+https://...` requirement lines), each with where it was found.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub vcs_dependencies: Vec<Fact<vcs::VcsDependency>>,
     /// Package-index URLs with literal credentials, as `file:line` (`requirements.txt:1`); the
     /// final images get those files without them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -541,6 +547,7 @@ fn scan_folder(root: &Path) -> Result<ScanReport, ScanError> {
         build_deps::detect(&mut report);
         lock_state::detect(&mut ctx, &mut report);
         index_auth::detect(&mut ctx, &mut report);
+        vcs::detect(&mut ctx, &mut report);
         let files = context.join().unwrap_or_else(|_| {
             ctx.warn("the build-context walk failed; secrets were not checked");
             Vec::new()

@@ -23,24 +23,22 @@ use super::{Fact, PythonBound, ScanReport};
 pub fn detect(ctx: &mut Ctx, report: &mut ScanReport, project: &Project, docker: Option<&Dockerfile>) {
     let fixed = fixed_sources(ctx, report, project);
     let ranges = range_sources(ctx, project);
-    // A Dockerfile's FROM or the CI's version is a weaker hint: only without a fixed version or a range.
-    let hint = fixed.or_else(|| {
-        if !ranges.is_empty() {
-            return None;
-        }
-        docker
-            .and_then(|d| {
-                d.froms.iter().rev().find_map(|(img, line)| {
-                    python_image_version(img).map(|v| Fact::new(v, format!("{}:{line} (FROM {img})", d.path)))
-                })
-            })
-            .or_else(|| ci_version(ctx))
+    // The versions the project's own Dockerfile and CI run: a weaker hint than a fixed version or
+    // a range, and the tie-break when no version has wheels for every pin.
+    let from = docker.and_then(|d| {
+        d.froms.iter().rev().find_map(|(img, line)| {
+            python_image_version(img).map(|v| Fact::new(v, format!("{}:{line} (FROM {img})", d.path)))
+        })
     });
+    let ci = ci_version(ctx);
+    let named: Vec<Fact<PythonVersion>> = from.iter().chain(ci.iter()).cloned().collect();
+    let hint = fixed.or_else(|| if ranges.is_empty() { from.or(ci) } else { None });
     let constraints = Constraints {
         hint: hint.as_ref(),
         ranges: &ranges,
         pins: project.wheel_info(),
         dated: report.pins_as_of.as_ref(),
+        named: &named,
     };
     let choice = choose(&constraints);
     for w in choice.warnings {
@@ -95,6 +93,9 @@ pub(crate) struct Constraints<'a> {
     pub pins: Option<&'a LockInfo>,
     /// The release date of the newest pin of a set of direct pins (`pins_as_of`).
     pub dated: Option<&'a Fact<String>>,
+    /// The versions the project's own Dockerfile (`FROM python:3.10`) and CI name: when no
+    /// version has wheels for every pin, they win a tie in the number of pins on wheels.
+    pub named: &'a [Fact<PythonVersion>],
 }
 
 /// A version range the project declares.
@@ -136,7 +137,7 @@ fn eol_warning(v: PythonVersion) -> Option<String> {
 fn why_not(pins: &LockInfo, v: PythonVersion) -> String {
     let missing = pins.missing_wheels(v);
     let mut list: Vec<String> =
-        missing.iter().take(3).map(|p| format!("{} {} has {}", p.name, p.version, p.wheel_span())).collect();
+        missing.iter().take(3).map(|p| format!("{} has {}", p.label(), p.wheel_span())).collect();
     if missing.len() > 3 {
         list.push(format!("{} more", missing.len() - 3));
     }
@@ -208,9 +209,14 @@ pub(crate) fn choose(c: &Constraints) -> Choice {
     }
 
     // Best by: installs from wheels, maintained, nearest to the named version (else newest).
+    // When no version has wheels for every pin: the one with the most pins on wheels (fewest
+    // compiling), then one the project's Dockerfile or CI runs, then maintained, nearest, newest.
+    let short = |v: PythonVersion| c.pins.map(|p| p.missing_wheels(v).len()).unwrap_or(0);
+    let named = |v: PythonVersion| c.named.iter().find(|n| n.value == v);
     let key = |v: &PythonVersion| {
         let dist = c.hint.map(|h| -(i32::from(h.value.minor) - i32::from(v.minor)).abs()).unwrap_or(0);
-        (installs(*v), maintained(*v), dist, *v)
+        let runs_there = !installs(*v) && named(*v).is_some();
+        (installs(*v), std::cmp::Reverse(short(*v)), runs_there, maintained(*v), dist, *v)
     };
     let Some(mut best) = allowed.iter().copied().max_by_key(key) else { return Choice { fact: None, warnings } };
     // Pins made before that Python was released: their unpinned dependencies resolve as of then
@@ -242,7 +248,17 @@ pub(crate) fn choose(c: &Constraints) -> Choice {
     let nearest = if maintained(best) { "nearest maintained version" } else { "nearest version" };
     let range_text = c.ranges.first().map(|r| r.shown.clone());
 
+    let compiled = c.pins.map(|p| p.packages.iter().filter(|x| x.bounds_python()).count()).unwrap_or(0);
     let mut source = match (c.hint, &range_text) {
+        // no version installs every pin from a wheel: the one that installs the most
+        (h, _) if has_files && !installs(best) && compiled > 0 && h.is_none_or(|h| h.value == best) => {
+            let on_wheels = compiled - short(best);
+            let runs = named(best).map(|n| format!(", the version {} runs", n.source)).unwrap_or_default();
+            format!(
+                "no catalogue version has wheels for every pinned package; {best} has them for the most \
+                 ({on_wheels} of {compiled} compiled pins){runs}"
+            )
+        }
         (Some(h), _) => {
             let v = h.value;
             if !offered.contains(&v) {
@@ -301,11 +317,8 @@ pub(crate) fn choose(c: &Constraints) -> Choice {
         if installs(best) {
             source = with_files(source, best);
         } else {
-            let list: Vec<String> = p
-                .missing_wheels(best)
-                .iter()
-                .map(|x| format!("{} {} ({})", x.name, x.version, x.wheel_span()))
-                .collect();
+            let list: Vec<String> =
+                p.missing_wheels(best).iter().map(|x| format!("{} ({})", x.label(), x.wheel_span())).collect();
             warnings.push(format!(
                 "no Python in pyslim's catalogue has wheels for every pinned package: on Python {best}, {} \
                  compile from source (the builder gets a compiler and headers)",
@@ -561,6 +574,7 @@ mod tests {
             files_from: Some("https://pypi.org/simple/".into()),
             runtime: true,
             released: None,
+            range: None,
         }
     }
 
@@ -591,7 +605,9 @@ mod tests {
         };
         let choose_at = |date: &str| {
             let d = Fact::new(date.to_string(), "requirements.txt");
-            choose(&Constraints { hint: None, ranges: &[], pins: Some(&pins), dated: Some(&d) }).fact.unwrap()
+            choose(&Constraints { hint: None, ranges: &[], pins: Some(&pins), dated: Some(&d), named: &[] })
+                .fact
+                .unwrap()
         };
         // 3.12 came out on 2023-10-02: pins of 2024-01 get it, not the newest distroless one
         let f = choose_at("2024-01-16");
@@ -604,12 +620,13 @@ mod tests {
         assert_eq!(f.value, v("3.11"), "{}", f.source);
         assert!(f.source.contains("the pins predate the newer ones"), "{}", f.source);
         // recent pins: the usual choice
-        let undated = choose(&Constraints { hint: None, ranges: &[], pins: Some(&pins), dated: None }).fact.unwrap();
+        let undated =
+            choose(&Constraints { hint: None, ranges: &[], pins: Some(&pins), dated: None, named: &[] }).fact.unwrap();
         assert_eq!(choose_at("2026-11-01").value, undated.value);
         // a version the project names wins over the date
         let hint = Fact::new(v("3.13"), ".python-version");
         let d = Fact::new("2022-08-08".to_string(), "requirements.txt");
-        let c = choose(&Constraints { hint: Some(&hint), ranges: &[], pins: Some(&pins), dated: Some(&d) });
+        let c = choose(&Constraints { hint: Some(&hint), ranges: &[], pins: Some(&pins), dated: Some(&d), named: &[] });
         assert_eq!(c.fact.unwrap().value, v("3.13"));
     }
 
@@ -617,14 +634,14 @@ mod tests {
     fn pins_bound_the_choice_and_the_source_names_them() {
         let pins = greenlet_301();
         // nothing named: the pin lowers the default
-        let c = choose(&Constraints { hint: None, ranges: &[], pins: Some(&pins), dated: None });
+        let c = choose(&Constraints { hint: None, ranges: &[], pins: Some(&pins), dated: None, named: &[] });
         let f = c.fact.unwrap();
         assert_eq!(f.value, v("3.12"));
         assert!(f.source.contains("greenlet 3.0.1 has wheels up to cp312"), "{}", f.source);
         assert!(c.warnings.is_empty(), "{:?}", c.warnings);
         // .python-version 3.13 conflicts with the pin: the version that installs, said plainly
         let hint = Fact::new(v("3.13"), ".python-version");
-        let c = choose(&Constraints { hint: Some(&hint), ranges: &[], pins: Some(&pins), dated: None });
+        let c = choose(&Constraints { hint: Some(&hint), ranges: &[], pins: Some(&pins), dated: None, named: &[] });
         assert_eq!(c.fact.as_ref().unwrap().value, v("3.12"));
         assert!(
             c.warnings[0].starts_with(".python-version says Python 3.13, but greenlet 3.0.1 has wheels up to cp312")
@@ -632,23 +649,98 @@ mod tests {
         assert!(c.warnings[0].contains("--python 3.13"), "{:?}", c.warnings);
         // a named version that installs wins
         let hint = Fact::new(v("3.11"), ".python-version");
-        let c = choose(&Constraints { hint: Some(&hint), ranges: &[], pins: Some(&pins), dated: None });
+        let c = choose(&Constraints { hint: Some(&hint), ranges: &[], pins: Some(&pins), dated: None, named: &[] });
         assert_eq!(c.fact.unwrap().source, ".python-version");
         assert!(c.warnings.is_empty());
         // no index data at all: nothing said, the plan's default decides
-        assert!(choose(&Constraints { hint: None, ranges: &[], pins: None, dated: None }).fact.is_none());
+        assert!(choose(&Constraints { hint: None, ranges: &[], pins: None, dated: None, named: &[] }).fact.is_none());
+    }
+
+    /// Linux wheels for CPython 3.`from` to 3.`to`.
+    fn wheels(name: &str, from: u8, to: u8) -> Vec<String> {
+        (from..=to).map(|m| format!("{name}-1.0-cp3{m}-cp3{m}-manylinux_2_17_x86_64.whl")).collect()
+    }
+
+    #[test]
+    fn without_a_version_for_every_pin_the_most_pins_on_wheels_win() {
+        let mk = |name: &str, from: u8, to: u8| {
+            let w = wheels(name, from, to);
+            pin(name, "1.0", &w.iter().map(String::as_str).collect::<Vec<_>>())
+        };
+        // up to 3.10, up to 3.11, from 3.11: 3.9, 3.10 and 3.11 each compile one; 3.12 and 3.13 two
+        let pins = LockInfo {
+            file: "requirements.txt".into(),
+            packages: vec![mk("oldbin", 6, 10), mk("pandas", 8, 11), mk("contourpy", 11, 14)],
+        };
+        let c = choose(&Constraints { hint: None, ranges: &[], pins: Some(&pins), dated: None, named: &[] });
+        let f = c.fact.unwrap();
+        assert_eq!(f.value, v("3.11"), "the maintained one of the three: {}", f.source);
+        assert!(
+            f.source.starts_with(
+                "no catalogue version has wheels for every pinned package; 3.11 has them for the most (2 of 3 compiled pins)"
+            ),
+            "{}",
+            f.source
+        );
+        assert!(c.warnings.iter().any(|w| w.contains("on Python 3.11, oldbin 1.0")), "{:?}", c.warnings);
+        // the version the project's own Dockerfile runs wins the tie
+        let from = Fact::new(v("3.10"), "Dockerfile:1 (FROM python:3.10-slim)");
+        let c = choose(&Constraints {
+            hint: Some(&from),
+            ranges: &[],
+            pins: Some(&pins),
+            dated: None,
+            named: std::slice::from_ref(&from),
+        });
+        let f = c.fact.unwrap();
+        assert_eq!(f.value, v("3.10"), "{}", f.source);
+        assert!(f.source.ends_with("the version Dockerfile:1 (FROM python:3.10-slim) runs"), "{}", f.source);
+        // ... also beside a range, where it is no hint
+        let range = Range {
+            alternatives: vec![VersionSpecifiers::from_str(">=3.9").unwrap()],
+            spec: ">=3.9".into(),
+            shown: "pyproject.toml requires-python \">=3.9\"".into(),
+        };
+        let ci = Fact::new(v("3.9"), ".github/workflows/ci.yml:12 (python-version)");
+        let c = choose(&Constraints {
+            hint: None,
+            ranges: std::slice::from_ref(&range),
+            pins: Some(&pins),
+            dated: None,
+            named: std::slice::from_ref(&ci),
+        });
+        assert_eq!(c.fact.unwrap().value, v("3.9"));
+        // but never over a version with more pins on wheels
+        let c = choose(&Constraints {
+            hint: None,
+            ranges: std::slice::from_ref(&range),
+            pins: Some(&pins),
+            dated: None,
+            named: &[Fact::new(v("3.13"), "Dockerfile:1 (FROM python:3.13)")],
+        });
+        assert_eq!(c.fact.unwrap().value, v("3.11"));
+        // a version with wheels for every pin still wins outright, named or not
+        let fits = LockInfo { file: "r".into(), packages: vec![mk("pandas", 8, 11), mk("contourpy", 11, 14)] };
+        let c = choose(&Constraints {
+            hint: None,
+            ranges: &[],
+            pins: Some(&fits),
+            dated: None,
+            named: &[Fact::new(v("3.10"), "Dockerfile:1")],
+        });
+        assert_eq!(c.fact.unwrap().value, v("3.11"));
     }
 
     #[test]
     fn versions_without_images_eol_and_ranges() {
         let hint = Fact::new(v("3.6"), "runtime.txt (python-3.6)");
-        let c = choose(&Constraints { hint: Some(&hint), ranges: &[], pins: None, dated: None });
+        let c = choose(&Constraints { hint: Some(&hint), ranges: &[], pins: None, dated: None, named: &[] });
         assert_eq!(c.fact.unwrap().value, v("3.11"), "the nearest maintained version");
         assert!(c.warnings[0].contains("no image is published for it any more"), "{:?}", c.warnings);
         assert!(!c.warnings[0].contains("PythonSlim"), "plain words: {:?}", c.warnings);
         // an end-of-life version the project names is kept, with a warning
         let hint = Fact::new(v("3.9"), ".python-version");
-        let c = choose(&Constraints { hint: Some(&hint), ranges: &[], pins: None, dated: None });
+        let c = choose(&Constraints { hint: Some(&hint), ranges: &[], pins: None, dated: None, named: &[] });
         assert_eq!(c.fact.unwrap().value, v("3.9"));
         assert!(c.warnings[0].starts_with("Python 3.9 is end of life since 2025-10"), "{:?}", c.warnings);
         // a named version outside requires-python: the range wins, said plainly
@@ -658,12 +750,23 @@ mod tests {
             shown: "pyproject.toml requires-python \">=3.12\"".into(),
         };
         let hint = Fact::new(v("3.11"), ".python-version");
-        let c =
-            choose(&Constraints { hint: Some(&hint), ranges: std::slice::from_ref(&range), pins: None, dated: None });
+        let c = choose(&Constraints {
+            hint: Some(&hint),
+            ranges: std::slice::from_ref(&range),
+            pins: None,
+            dated: None,
+            named: &[],
+        });
         assert_eq!(c.fact.unwrap().value, v("3.12"), "nearest allowed");
         assert!(c.warnings[0].contains("outside pyproject.toml requires-python"), "{:?}", c.warnings);
         // a range alone: its newest version
-        let c = choose(&Constraints { hint: None, ranges: std::slice::from_ref(&range), pins: None, dated: None });
+        let c = choose(&Constraints {
+            hint: None,
+            ranges: std::slice::from_ref(&range),
+            pins: None,
+            dated: None,
+            named: &[],
+        });
         assert_eq!(c.fact.unwrap().value, *catalogue::versions(Family::PythonSlim).last().unwrap());
     }
 

@@ -369,12 +369,9 @@ pub fn parse(text: &str, env: &BTreeMap<String, String>, args: &[String]) -> Scr
                 continue;
             }
             // `VAR=value` alone (or `export VAR=value`) sets a variable for later lines.
-            let words = match shlex::split(stmt) {
-                Some(w) => w,
-                None => {
-                    script.notes.push(format!("line {line}: `{stmt}` cannot be split into words (quotes?); ignored"));
-                    continue;
-                }
+            let Some(words) = shlex::split(stmt) else {
+                script.notes.push(format!("line {line}: `{stmt}` cannot be split into words (quotes?); ignored"));
+                continue;
             };
             let words = without_redirections(words);
             let assigns = |w: &str| {

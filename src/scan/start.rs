@@ -317,7 +317,7 @@ pub fn build_step_candidates(ctx: &mut Ctx, report: &mut ScanReport, docker: Opt
     }
     let Some(d) = docker else { return };
     for (run, line) in &d.runs {
-        for (stmt, _) in shell::parse(run, &d.env, &[]).steps.iter().map(|s| (s, ())) {
+        for (stmt, ()) in shell::parse(run, &d.env, &[]).steps.iter().map(|s| (s, ())) {
             if runs_project_code(&stmt.argv) {
                 let argv = normalise(ctx, &stmt.argv);
                 // keep the `VAR=x` settings the line gives the command

@@ -311,11 +311,11 @@ fn statements(text: &str) -> Vec<(usize, String)> {
                 _ => {}
             }
         }
-        if !cur.is_empty() {
+        if cur.is_empty() {
+            cur.push_str(code);
+        } else {
             cur.push(' ');
             cur.push_str(code.trim_start());
-        } else {
-            cur.push_str(code);
         }
         if !cont && depth <= 0 {
             out.push((start, std::mem::take(&mut cur)));

@@ -240,14 +240,22 @@ pub fn check_write(files: Vec<FileToWrite>) -> Vec<FileToWrite> {
 }
 
 /// Writes through `fsutil::write_file`: a file is replaced only when the user agreed, and then
-/// the previous content is kept as a backup.
+/// the previous content is kept as a backup. A new file, or a helper file pyslim wrote and nobody
+/// edited, is written with `fsutil::refresh_file` (no backup, folders made).
 pub fn write_files(files: &[FileToWrite]) -> Result<Vec<String>, String> {
     let mut out = Vec::new();
     for f in files {
         let name = f.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        match fsutil::write_file(&f.path, &f.content, f.replace).map_err(|e| e.to_string())? {
+        let pristine = std::fs::read_to_string(&f.path).is_ok_and(|old| crate::render::helpers::is_pristine(&old));
+        let written = if pristine || !f.path.exists() {
+            fsutil::refresh_file(&f.path, &f.content)
+        } else {
+            fsutil::write_file(&f.path, &f.content, f.replace)
+        };
+        match written.map_err(|e| e.to_string())? {
             WriteOutcome::Created(_) => out.push(format!("wrote {name}")),
             WriteOutcome::Unchanged(_) => out.push(format!("{name} unchanged")),
+            WriteOutcome::Refreshed(_) => out.push(format!("refreshed {name}")),
             WriteOutcome::Replaced { backup, .. } => out.push(format!(
                 "replaced {name} (backup {})",
                 backup.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
@@ -310,12 +318,13 @@ async fn build_and_compare(
 ) -> Result<Comparison, EngineError> {
     let engine = Engine::connect().await?;
     let (etx, forward) = forward_events(tx);
-    let (plan, scan) = (&job.plan, &job.scan);
+    // a package added for a missing header stays for the later variants
+    let (mut plan, scan) = (job.plan.clone(), &job.scan);
     let mut comparison =
         Comparison { project: run::project_name(scan), variants: Vec::new(), skipped: job.skipped.clone() };
     // The same pipeline as `pyslim compare`: check and render for the daemon's builder, build, verify.
     for &variant in &job.variants {
-        let rendered = match run::prepare(plan, scan, variant, engine.builder) {
+        let rendered = match run::prepare(&plan, scan, variant, engine.builder) {
             Ok(r) => r,
             Err(reason) => {
                 let _ =
@@ -324,9 +333,13 @@ async fn build_and_compare(
                 continue;
             }
         };
-        let mut vjob = VariantJob::new(plan, scan, rendered, None);
-        vjob.verify = Some(engine::verify::DEFAULT_TIMEOUT);
-        match engine.run_variant(&vjob, &etx, cancel).await {
+        let make_job = |plan: &crate::plan::BuildPlan, rendered| {
+            let mut vjob = VariantJob::new(plan, scan, rendered, None);
+            vjob.verify = Some(engine::verify::DEFAULT_TIMEOUT);
+            vjob
+        };
+        let vjob = make_job(&plan, rendered);
+        match engine.run_variant_adding_packages(&mut plan, scan, vjob, make_job, &etx, cancel).await {
             Ok(outcome) => comparison.variants.push(outcome.to_result()),
             Err(EngineError::Cancelled) => return Err(EngineError::Cancelled),
             // The daemon or the registry failing fails every variant alike: stop at the first.

@@ -459,7 +459,7 @@ fn entry_key(app: &mut App, key: KeyEvent) -> Option<Vec<Command>> {
     match (e.focus, key.code) {
         (_, KeyCode::Enter) => return None,
         (EntryFocus::Candidates, KeyCode::Tab | KeyCode::Char('e') | KeyCode::Char('i')) => {
-            e.focus = EntryFocus::Command
+            e.focus = EntryFocus::Command;
         }
         (EntryFocus::Candidates, KeyCode::BackTab) => e.focus = EntryFocus::Steps,
         (EntryFocus::Candidates, code) => {
@@ -541,10 +541,10 @@ fn steps_key(app: &mut App, key: KeyEvent) -> Option<Vec<Command>> {
         KeyCode::BackTab => e.focus = EntryFocus::Port,
         KeyCode::Esc => e.focus = EntryFocus::Candidates,
         KeyCode::Char('a') => {
-            e.step_edit = Some(StepEdit { kind: StepKind::PreStart, index: None, input: TextInput::default() })
+            e.step_edit = Some(StepEdit { kind: StepKind::PreStart, index: None, input: TextInput::default() });
         }
         KeyCode::Char('b') => {
-            e.step_edit = Some(StepEdit { kind: StepKind::Build, index: None, input: TextInput::default() })
+            e.step_edit = Some(StepEdit { kind: StepKind::Build, index: None, input: TextInput::default() });
         }
         KeyCode::Char('e') | KeyCode::F(2) => match row {
             Some(StepRow::PreStart(i)) => {
@@ -803,7 +803,7 @@ fn preview_key(app: &mut App, key: KeyEvent) -> Option<Vec<Command>> {
     Some(Vec::new())
 }
 
-/// Offers Dockerfile, .dockerignore and pyslim.toml of the shown variant for writing.
+/// Offers Dockerfile, .dockerignore, pyslim.toml and the helper files of the shown variant for writing.
 fn write_project_files(app: &mut App) -> Vec<Command> {
     let Some(Ok(plan)) = &app.plan else {
         app.status = Some((StatusKind::Error, "there is no plan to write (see the messages above)".into()));
@@ -826,11 +826,13 @@ fn write_project_files(app: &mut App) -> Vec<Command> {
         state: FileState::Unknown,
         replace: false,
     };
-    let files = vec![
+    let mut files = vec![
         file("Dockerfile", rendered.dockerfile.clone()),
         file(".dockerignore", rendered.dockerignore.clone()),
         file(plan::CONFIG_FILE, config.to_toml()),
     ];
+    // the helper files the Dockerfile copies (.pyslim/pyslim_helpers/)
+    files.extend(rendered.helpers.iter().map(|h| file(&h.path, h.content.clone())));
     vec![Command::CheckWrite { purpose: WritePurpose::ProjectFiles, files }]
 }
 
@@ -967,6 +969,9 @@ fn on_build_event(app: &mut App, event: BuildEvent) {
             row.ended = Some(clock);
         }
         BuildEvent::VerifyStarted { .. } => row.phase = Phase::Verifying,
+        BuildEvent::ServiceStarting { .. } | BuildEvent::ServiceReady { .. } | BuildEvent::ServiceLeftOut { .. } => {
+            row.push_log(&event.service_text().unwrap_or_default());
+        }
         BuildEvent::Verified { ok, detail, log_tail, .. } => {
             if !ok {
                 for l in &log_tail {

@@ -73,7 +73,7 @@ pub fn tiny_project(parent: &std::path::Path, name: &str, marker: &str) -> std::
     p
 }
 
-// Helpers for tests that start daemons of their own (tests/daemons.rs, tests/remote.rs).
+// Helpers for tests that start daemons of their own (tests/it/daemons.rs, tests/it/remote.rs).
 
 pub fn is_root() -> bool {
     Std::new("id").arg("-u").output().is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
@@ -249,4 +249,21 @@ pub fn build_verify(dir: &Path, tag: &str, tags: &mut Tags, args: &[&str], secs:
 pub fn expect_verified(what: &str, r: &Run) {
     assert_eq!(r.code, Some(0), "{what}: exit {:?}\n{}\n{}", r.code, r.stdout, r.stderr);
     assert!(r.stdout.contains("verified: HTTP 200"), "{what}: {}\n{}", r.stdout, r.stderr);
+}
+
+/// Scans `dir` in this process as a machine without the package index would, but with the
+/// index answers recorded in `tests/index-cache/`: every in-process scan of the test binary goes
+/// through here, off the network (`scan::stay_offline`, which reads a cache however old), so
+/// snapshots and scan facts never depend on the live index or on the developer's `~/.cache`.
+/// `PYSLIM_RECORD_INDEX=1` goes online instead and adds what the fixtures ask for and the
+/// recording lacks (then review and commit `tests/index-cache/`).
+pub fn scan(dir: &Path) -> Result<pyslim::scan::ScanReport, pyslim::scan::ScanError> {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        if std::env::var_os("PYSLIM_RECORD_INDEX").is_none() {
+            pyslim::scan::stay_offline();
+        }
+        pyslim::scan::use_cache_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/index-cache"));
+    });
+    pyslim::scan::scan(dir)
 }

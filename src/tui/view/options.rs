@@ -1,4 +1,5 @@
-//! Screen 4: run-as user, trimming, the variants to build and compare, Dockerfile flavour.
+//! Screen 4: run-as user, trimming, the variants to build and compare, Dockerfile flavour, and
+//! the services started beside the app while it is verified.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -84,6 +85,21 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
             continue;
         }
         lines.push(Line::from(spans));
+    }
+    // The services started beside the app while it is verified (`--service`, [[verify.services]]).
+    if let Some(p) = plan.filter(|p| !p.services.is_empty()) {
+        if area.height > 20 {
+            lines.push(Line::raw(""));
+        }
+        lines.push(Line::styled(" Services beside the app while verifying", t.accent()));
+        for s in &p.services {
+            let aliases =
+                if s.aliases.is_empty() { String::new() } else { format!(" (also {})", s.aliases.join(", ")) };
+            lines.push(Line::from(vec![
+                Span::styled(format!("   {} = {}{aliases}", s.name, s.image), t.text()),
+                Span::styled("  from --service or [[verify.services]] in pyslim.toml".to_string(), t.dim()),
+            ]));
+        }
     }
     let error_h = u16::from(app.options.error.is_some()) * 2;
     let [list, error] = Layout::vertical([Constraint::Min(1), Constraint::Length(error_h)]).areas(area);
