@@ -231,6 +231,42 @@ fn user_and_port(s: &mut Stage, ctx: &Ctx) {
     df.line(format!("EXPOSE {}", ctx.plan.port));
 }
 
+/// On a runtime with a shell (the `python:3.X-slim` images), a numeric runtime user gets an
+/// `/etc/passwd` and `/etc/group` entry when the image has none, in a `RUN` of its own near the
+/// top of the runtime stage (so source edits do not redo it): distroless has `nonroot` (65532)
+/// and `minimal` writes its own, but on slim `getpass.getuser()` (PyMySQL calls it on connect)
+/// and `pwd.getpwuid()` fail for a uid the image does not know.
+fn name_the_user(s: &mut Stage, ctx: &Ctx, runtime_shell: bool) {
+    if ctx.variant == Variant::Naive || !runtime_shell || is_root(&ctx.plan.user) {
+        return;
+    }
+    let Some(run) = user_entries(&ctx.plan.user) else { return };
+    s.flush();
+    s.df().comment(&format!(
+        "User {} gets a name: getpass.getuser() and pwd lookups (PyMySQL) fail for an unknown uid.",
+        ctx.plan.user
+    ));
+    s.run(run);
+    s.flush();
+}
+
+/// The `RUN` that adds `nonroot` entries for a numeric `UID[:GID]` the image may not know
+/// (each only when no entry has that id); `None` for a user given by name.
+fn user_entries(user: &str) -> Option<Run> {
+    let (uid, gid) = user.split_once(':').unwrap_or((user, user));
+    let numeric = |v: &str| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit());
+    if !numeric(uid) || !numeric(gid) {
+        return None;
+    }
+    Some(
+        Run::new()
+            .cmd(format!(
+                "{{ grep -q '^[^:]*:[^:]*:{uid}:' /etc/passwd || echo 'nonroot:x:{uid}:{gid}:nonroot:/nonexistent:/usr/sbin/nologin' >> /etc/passwd; }}"
+            ))
+            .cmd(format!("{{ grep -q '^[^:]*:[^:]*:{gid}:' /etc/group || echo 'nonroot:x:{gid}:' >> /etc/group; }}")),
+    )
+}
+
 /// Run-time libraries for the plan's Python (which may differ from the scan's choice).
 fn system_libs(ctx: &Ctx) -> Vec<SystemLib> {
     crate::scan::system_libs::at(ctx.scan, ctx.plan.python)
@@ -453,6 +489,7 @@ pub(crate) fn single_stage(ctx: &Ctx, image: &BaseImage, header: Dockerfile) -> 
     env.extend(runtime_env(ctx, &install, venv.as_deref()));
     s.df().env(&env);
     s.df().line(format!("WORKDIR {APP_DIR}"));
+    name_the_user(&mut s, ctx, image.shell);
 
     // Build packages for C extensions on slim: installed, used and purged in the same layer.
     let libs = system_libs(ctx);
@@ -726,6 +763,7 @@ pub(crate) fn multi_stage(
         // checked by the caller: this runtime has a shell and apt
         s.run(apt_install(&uniq(libs.iter().map(|l| l.debian_runtime.clone()))));
     }
+    name_the_user(&mut s, ctx, runtime.shell);
     s.df().env(&runtime_env(ctx, &install, Some(VENV)));
     if stage_libs {
         s.df().line(format!("COPY --from=builder {}/ /", super::elf::OUT));

@@ -256,3 +256,33 @@ fn an_old_gunicorn_starts_from_its_console_script_on_distroless_and_minimal() {
     }
     drop(tags);
 }
+
+/// A service that looks its user up at start (`getpass.getuser()`, as PyMySQL does on connect)
+/// verifies on the slim runtimes too: the numeric user 65532 gets an `/etc/passwd` entry there
+/// (distroless has `nonroot`, minimal writes its own), where before it died with
+/// `OSError: No username set in the environment`.
+#[test]
+#[cfg_attr(not(feature = "docker"), ignore = "needs the Docker daemon: --features docker")]
+fn a_service_that_looks_up_its_user_starts_on_slim() {
+    if !common::docker_images_ready(&IMAGES[..1]) {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = fixture(tmp.path(), "user-lookup");
+    let mut tags = Tags(Vec::new());
+    for variant in ["multistage-slim", "slim"] {
+        let tag = format!("pyslim-test/startimage-user:{variant}");
+        let r = build(&dir, &tag, &mut tags, &["--variant", variant, "--python", "3.13", "--timeout", "60"]);
+        expect_ok(variant, &r);
+        let out = std::process::Command::new("docker")
+            .args(["run", "--rm", "--entrypoint", "/bin/sh", &tag, "-c", "id -un && grep :65532: /etc/group"])
+            .output()
+            .unwrap();
+        let said = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success() && said.starts_with("nonroot\n"),
+            "{variant}: {said}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
