@@ -9,7 +9,8 @@
 #   With no argument, every test of tests/it runs as a process of its own, PYSLIM_TEST_JOBS at a
 #   time (default: the number of CPUs), the longest first (as long as it took last time, kept in
 #   target/suite-times.tsv); a failing test does not stop the others, and its output is printed
-#   at the end.  With arguments, they are libtest filters for one run of every test target.
+#   at the end; a failed test runs once more, alone, and one that then passes is listed as flaky
+#   without failing the run.  With arguments, they are libtest filters for one run of every test target.
 #
 # Environment:
 #   PYSLIM_TEST_JOBS   tests run at once (default: nproc)
@@ -133,12 +134,28 @@ done < <(awk -F'\t' '{ a = $1; sub(/::.*/, "::", a); s[a] += $2; n[a]++ }
   END { for (a in s) printf "%s\t%.0f\t%d\n", a, s[a], n[a] }' "$LOGS/all.tsv" | sort -t$'\t' -k2,2nr)
 step "the 15 slowest tests (seconds)"
 head -n 15 "$LOGS/all.tsv" | awk -F'\t' '{ printf "  %-70s %7s\n", $1, $2 }'
-mapfile -t failed < <(awk -F'\t' '$3 != 0 { print $1 }' "$LOGS/all.tsv")
-for t in "${failed[@]}"; do
+mapfile -t first < <(awk -F'\t' '$3 != 0 { print $1 }' "$LOGS/all.tsv")
+# A test that failed beside another gets one more run, alone: what it printed the first time is
+# shown either way, and one that passes alone is listed as flaky (the run still passes); one that
+# fails again fails the suite.
+failed=()
+flaky=()
+for t in "${first[@]}"; do
   step "FAILED: $t (its output)"
   cat "$LOGS/$t.log"
+  step "again, alone: $t"
+  if "$IT" --exact "$t" --test-threads=1 >"$LOGS/$t.again.log" 2>&1; then
+    echo "passed alone: flaky beside other tests"
+    flaky+=("$t")
+  else
+    cat "$LOGS/$t.again.log"
+    failed+=("$t")
+  fi
 done
 rm -rf "$LOGS"
+if [ ${#flaky[@]} -gt 0 ]; then
+  printf 'flaky (failed beside another test, passed alone): %s\n' "${flaky[*]}" >&2
+fi
 if [ ${#failed[@]} -gt 0 ]; then
   printf 'failed: %s\n' "${failed[*]}" >&2
   exit 1

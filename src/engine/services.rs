@@ -38,8 +38,9 @@ use crate::sidecars::{self, Probe};
 /// network carries the run's id).
 pub const LABEL_SIDECAR: &str = "org.pyslim.sidecar";
 
-/// Label on every container and network of a sidecar set: the id of the pyslim process
-/// that started it (what a test counts after killing that process).
+/// Label on every container and network of a sidecar set, and on every verify container: the id
+/// of the pyslim process that started it (what a test counts after killing or cancelling that
+/// process, whatever other pyslim runs do meanwhile).
 pub const LABEL_PID: &str = "org.pyslim.pid";
 
 /// How many of a failed service's log lines are kept.

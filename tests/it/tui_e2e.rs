@@ -87,6 +87,17 @@ impl Session {
         assert!(status.success());
     }
 
+    /// The id of the pyslim process the pane's shell runs (its child).
+    fn pyslim_pid(&self) -> String {
+        let out =
+            Command::new("tmux").args(["list-panes", "-t", &self.name, "-F", "#{pane_pid}"]).output().expect("tmux");
+        let shell = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        let out = Command::new("pgrep").args(["-P", &shell, "pyslim"]).output().expect("pgrep");
+        let pid = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        assert!(!pid.is_empty() && !pid.contains('\n'), "one pyslim under the pane's shell {shell}: {pid:?}");
+        pid
+    }
+
     fn line(&self, text: &str) {
         self.send(&["-l", text]);
         self.send(&["Enter"]);
@@ -180,8 +191,10 @@ fn the_wizard_walks_with_enter_from_scan_to_the_size_chart() {
     std::thread::sleep(Duration::from_millis(400));
     s.send(&["Escape"]);
     s.wait_for("containers removed", Duration::from_secs(120));
+    // this wizard's own (other tests of the suite may verify meanwhile): by its process id
+    let pid = s.pyslim_pid();
     let left = Command::new("docker")
-        .args(["ps", "-aq", "--filter", "label=org.pyslim", "--filter", "name=pyslim-verify-"])
+        .args(["ps", "-aq", "--filter", &format!("label=org.pyslim.pid={pid}"), "--filter", "name=pyslim-verify-"])
         .output()
         .expect("docker ps");
     assert!(String::from_utf8_lossy(&left.stdout).trim().is_empty(), "containers left after cancel");
