@@ -5,7 +5,7 @@
 //! the variants and which images each uses, and compatibility checks with plain-language
 //! reasons. It does not read project files (that is `scan`) or produce Dockerfile text (`render`).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -1078,8 +1078,20 @@ impl BuildPlan {
         // The compose file fills what the user did not set: its app environment under the
         // user's, its services when the user named none. Re-read at every run, never saved.
         let compose = scan.compose.as_ref().filter(|_| c.verify.compose != Some(false));
+        // Services the user names replace the compose file's, so the compose addresses of the
+        // variables those services offer (`DATABASE_URL` for a `--service postgres`) would name
+        // hosts that do not run: the services' own addresses win there.
+        let offered: BTreeSet<String> = c
+            .verify
+            .services
+            .iter()
+            .filter_map(|s| crate::sidecars::kind_of(&s.image, c.image_mirror.as_deref()))
+            .flat_map(|k| k.app_env.keys().cloned())
+            .collect();
         let mut verify_env: BTreeMap<String, String> = compose
-            .map(|f| f.env.iter().map(|e| e.value.clone()).filter(|(k, _)| is_env_name(k)).collect())
+            .map(|f| {
+                f.env.iter().map(|e| e.value.clone()).filter(|(k, _)| is_env_name(k) && !offered.contains(k)).collect()
+            })
             .unwrap_or_default();
         verify_env.extend(c.verify.env.clone());
         let services: Vec<ServiceSpec> = if c.verify.services.is_empty() {

@@ -119,9 +119,8 @@ pub fn detect_with(root: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<
 
     let app = app_service(services, root, &dir).ok_or_else(|| {
         format!(
-            "{file_name}: no service builds this project (no `build:` resolves to {}, and not exactly one \
-             service has a `build`): compose services and settings not used",
-            root.display()
+            "{file_name}: no service builds this project (no `build:` names this folder, and not exactly one \
+             service has a `build`): compose services and settings not used"
         )
     })?;
     let app_def = &services[app.as_str()];
