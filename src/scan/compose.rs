@@ -172,7 +172,10 @@ pub fn detect_with(root: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<
         let build = def.get("build").and_then(|b| build_of(b, &dir));
         let image = match (def.get("image").and_then(Value::as_str), &build) {
             (Some(i), _) => i.trim().to_string(),
-            (None, Some(_)) => format!("pyslim-compose-{}", name.to_ascii_lowercase()),
+            // Built here: named by its Dockerfile's base (`FROM postgres:16` is a postgres), so
+            // its kind's probe applies; the engine tags the built image itself.
+            (None, Some((ctx, file))) => base_image(&ctx.join(file.as_deref().unwrap_or("Dockerfile")))
+                .unwrap_or_else(|| format!("pyslim-compose-{}", name.to_ascii_lowercase())),
             (None, None) => continue,
         };
         let here = format!("services.{name}");
@@ -260,6 +263,29 @@ fn build_of(build: &Value, dir: &Path) -> Option<(PathBuf, Option<String>)> {
         return None;
     }
     Some((normalize_path(&dir.join(context)), dockerfile))
+}
+
+/// The image the last `FROM` of a Dockerfile names (`FROM postgres:16 AS db` -> `postgres:16`),
+/// when it is a plain reference (no `${ARG}`, not an earlier stage).
+fn base_image(dockerfile: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(dockerfile).ok()?;
+    let mut stages = Vec::new();
+    let mut last = None;
+    for line in text.lines() {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        if !words.first().is_some_and(|w| w.eq_ignore_ascii_case("FROM")) {
+            continue;
+        }
+        let rest: Vec<&str> = words[1..].iter().copied().filter(|w| !w.starts_with("--")).collect();
+        let image = rest.first()?.to_string();
+        if let (Some(kw), Some(alias)) = (rest.get(1), rest.get(2))
+            && kw.eq_ignore_ascii_case("AS")
+        {
+            stages.push(alias.to_string());
+        }
+        last = Some(image);
+    }
+    last.filter(|i| !i.contains('$') && !stages.contains(i) && i != "scratch")
 }
 
 /// The names a service depends on (`depends_on` as a list or a map, `links` as `NAME[:ALIAS]`),

@@ -166,6 +166,41 @@ fn the_plan_starts_the_compose_services_unless_the_user_names_their_own() {
     let plan = BuildPlan::resolve(&r, None, &off).unwrap();
     assert!(plan.services.is_empty() && plan.verify_env.is_empty());
     assert!(!plan.verify_env_checks(&r).is_empty(), "DATABASE_URL is unset again");
+    let file: Config = toml::from_str("[verify]\ncompose = false\n").unwrap();
+    let plan = BuildPlan::resolve(&r, Some(&file), &Overrides::default()).unwrap();
+    assert!(plan.services.is_empty() && plan.verify_env.is_empty());
+    assert_eq!(plan.to_config().verify.compose, Some(false), "the file's own setting is kept");
+}
+
+/// `pyslim build --verify` with the stand-ins' mirror and no other flags; the JSON report.
+fn build_no_flags(p: &Path, tag: &str) -> serde_json::Value {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_pyslim"));
+    c.env("PYSLIM_IMAGE_MIRROR", "pyslim-mirror").env("NO_COLOR", "1");
+    for var in ["DOCKER_CONTEXT", "PYSLIM_BUILDER", "PYSLIM_VERIFY_FROM"] {
+        c.env_remove(var);
+    }
+    c.args(["build", "--variant", "multistage-slim", "--verify", "--json", "--tag", tag, "--pull", "never"]).arg(p);
+    let out = c.stdin(Stdio::null()).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("no JSON ({e}): {err}"));
+    assert_eq!(v["verified"], true, "{err}");
+    let _ = Command::new("docker").args(["rmi", tag]).output();
+    v
+}
+
+/// The sidecar-postgres app: its compose `db` is built from `./db` (an init script adds the
+/// app's database) and ready by its compose healthcheck.
+#[test]
+#[cfg_attr(not(feature = "docker"), ignore = "needs the Docker daemon: --features docker")]
+fn a_compose_database_built_from_its_folder_verifies_with_no_flags() {
+    if !common::docker_images_ready(&["pyslim-mirror/python:3.13-slim", "pyslim-mirror/postgres:16"]) {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let p = common::fixture_copy(tmp.path(), "sidecar-postgres");
+    let v = build_no_flags(&p, "pyslim-test/compose-pg:ms");
+    assert_eq!(v["services"][0]["ready_by"], "its healthcheck, then a Postgres startup answered", "{v}");
 }
 
 /// The sidecar-redis app with a compose file instead of flags: it stops at start without Redis.
@@ -177,18 +212,6 @@ fn an_app_that_needs_its_compose_redis_verifies_with_no_flags() {
     }
     let tmp = tempfile::tempdir().unwrap();
     let p = common::fixture_copy(tmp.path(), "compose-redis");
-    let tag = "pyslim-test/compose-redis:ms";
-    let mut c = Command::new(env!("CARGO_BIN_EXE_pyslim"));
-    c.env("PYSLIM_IMAGE_MIRROR", "pyslim-mirror").env("NO_COLOR", "1");
-    for var in ["DOCKER_CONTEXT", "PYSLIM_BUILDER", "PYSLIM_VERIFY_FROM"] {
-        c.env_remove(var);
-    }
-    c.args(["build", "--variant", "multistage-slim", "--verify", "--json", "--tag", tag, "--pull", "never"]).arg(&p);
-    let out = c.stdin(Stdio::null()).output().unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{err}");
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("no JSON ({e}): {err}"));
-    assert_eq!(v["verified"], true, "{err}");
+    let v = build_no_flags(&p, "pyslim-test/compose-redis:ms");
     assert_eq!(v["services"][0]["ready_by"], "PING answered PONG", "{v}");
-    let _ = Command::new("docker").args(["rmi", tag]).output();
 }
