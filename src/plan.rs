@@ -5,7 +5,7 @@
 //! the variants and which images each uses, and compatibility checks with plain-language
 //! reasons. It does not read project files (that is `scan`) or produce Dockerfile text (`render`).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -326,11 +326,15 @@ pub struct VerifyConfig {
     /// beyond those the compose file names.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub services: Vec<ServiceSpec>,
+    /// `compose = false` (or `--no-compose`): the compose file's services and app environment
+    /// are not used. By default they are, re-read at every run and never stored here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compose: Option<bool>,
 }
 
 impl VerifyConfig {
     pub fn is_empty(&self) -> bool {
-        self.env.is_empty() && self.network.is_none() && self.services.is_empty()
+        self.env.is_empty() && self.network.is_none() && self.services.is_empty() && self.compose.is_none()
     }
 }
 
@@ -408,6 +412,24 @@ impl ServiceSpec {
         };
         spec.check()?;
         Ok(spec)
+    }
+
+    /// A service the compose file names (the app depends on it), with its compose environment,
+    /// command, healthcheck and build.
+    pub fn from_compose(c: &crate::scan::compose::ComposeService) -> ServiceSpec {
+        ServiceSpec {
+            name: c.name.clone(),
+            image: c.image.clone(),
+            aliases: c.aliases.clone(),
+            env: c.env.clone(),
+            command: c.command.clone(),
+            healthcheck: c.healthcheck.clone(),
+            build: c
+                .build_context
+                .as_ref()
+                .map(|ctx| ServiceBuild { context: ctx.clone(), dockerfile: c.dockerfile.clone() }),
+            source: c.source.clone(),
+        }
     }
 
     /// Checks the names: each must be a host name on the private network.
@@ -611,6 +633,9 @@ impl Config {
         self.verify.env.extend(other.verify.env.iter().map(|(k, v)| (k.clone(), v.clone())));
         if other.verify.network.is_some() {
             self.verify.network = other.verify.network.clone();
+        }
+        if other.verify.compose.is_some() {
+            self.verify.compose = other.verify.compose;
         }
         for svc in &other.verify.services {
             // a service with the same name replaces the configured one
@@ -1050,6 +1075,33 @@ impl BuildPlan {
             }
         }
         let as_of = deps_as_of(scan, c.deps_as_of.as_deref(), python)?;
+        // The compose file fills what the user did not set: its app environment under the
+        // user's, its services when the user named none. Re-read at every run, never saved.
+        let compose = scan.compose.as_ref().filter(|_| c.verify.compose != Some(false));
+        // Services the user names replace the compose file's, so the compose addresses of the
+        // variables those services offer (`DATABASE_URL` for a `--service postgres`) would name
+        // hosts that do not run: the services' own addresses win there.
+        let offered: BTreeSet<String> = c
+            .verify
+            .services
+            .iter()
+            .filter_map(|s| crate::sidecars::kind_of(&s.image, c.image_mirror.as_deref()))
+            .flat_map(|k| k.app_env.keys().cloned())
+            .collect();
+        let mut verify_env: BTreeMap<String, String> = compose
+            .map(|f| {
+                f.env.iter().map(|e| e.value.clone()).filter(|(k, _)| is_env_name(k) && !offered.contains(k)).collect()
+            })
+            .unwrap_or_default();
+        verify_env.extend(c.verify.env.clone());
+        let services: Vec<ServiceSpec> = if c.verify.services.is_empty() {
+            compose
+                .map(|f| f.services.iter().map(ServiceSpec::from_compose).filter(|s| s.check().is_ok()).collect())
+                .unwrap_or_default()
+        } else {
+            c.verify.services.iter().map(|s| s.check().map(|()| s.clone())).collect::<Result<_, PlanError>>()?
+        };
+        let services = services.into_iter().map(ServiceSpec::with_kind_defaults).collect();
         for (i, s) in c.build_secrets.iter().enumerate() {
             s.validate()?;
             if c.build_secrets[..i].iter().any(|b| b.id == s.id) {
@@ -1081,17 +1133,9 @@ impl BuildPlan {
             extra_requirements,
             build_packages,
             deps_as_of: as_of,
-            verify_env: c.verify.env.clone(),
+            verify_env,
             verify_network: c.verify.network.clone().filter(|n| !n.trim().is_empty()),
-            services: c
-                .verify
-                .services
-                .iter()
-                .map(|s| {
-                    s.check()?;
-                    Ok(s.clone().with_kind_defaults())
-                })
-                .collect::<Result<_, PlanError>>()?,
+            services,
             custom_images: custom,
             saved: Saved {
                 pre_start: c.pre_start.is_some(),

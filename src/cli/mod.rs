@@ -197,6 +197,11 @@ pub struct PlanArgs {
     /// when it sets none (docs/services.md).
     #[arg(long = "service", value_name = "[NAME=]IMAGE")]
     pub services: Vec<String>,
+    /// Ignore the project's compose file: without this, verify starts the services the app's
+    /// compose service depends on and gives the app its compose environment, unless --service,
+    /// --env or pyslim.toml set them (docs/services.md).
+    #[arg(long = "no-compose")]
+    pub no_compose: bool,
     /// Set from `--pull` by the commands that build (`dockerfile` has no such flag).
     #[arg(skip)]
     pub pull: Option<crate::plan::PullPolicy>,
@@ -287,6 +292,7 @@ impl PlanArgs {
                     .iter()
                     .map(|f| crate::plan::ServiceSpec::from_flag(f).map_err(|e| anyhow::anyhow!("--service: {e}")))
                     .collect::<Result<_>>()?,
+                compose: self.no_compose.then_some(false),
             },
             add_server: match self.add_server.as_deref() {
                 Some("gunicorn") => Some(crate::scan::AppServer::Gunicorn),

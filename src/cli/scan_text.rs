@@ -103,13 +103,41 @@ pub fn summary(r: &ScanReport) -> String {
     if !r.secrets_in_context.is_empty() {
         plain(&mut out, "secrets", &r.secrets_in_context.join(", "));
     }
-    if !r.warnings.is_empty() {
+    let mut warnings: Vec<&String> = r.warnings.iter().collect();
+    if let Some(c) = &r.compose {
+        compose(&mut out, c);
+        warnings.extend(&c.warnings);
+    }
+    if !warnings.is_empty() {
         let _ = writeln!(out, "Warnings:");
-        for w in &r.warnings {
+        for w in warnings {
             let _ = writeln!(out, "  - {w}");
         }
     }
     out
+}
+
+/// The compose file's facts: the file, the app's service, the services beside it and the names
+/// of the app's variables (values may be secrets), each with its source.
+fn compose(out: &mut String, c: &scan::compose::ComposeFacts) {
+    let mut file = c.file.clone();
+    if !c.overrides.is_empty() {
+        file = format!("{file} (+ {})", c.overrides.join(", "));
+    }
+    plain(out, "compose", &file);
+    plain(out, "  app service", &c.app_service);
+    for s in &c.services {
+        let built = if s.build_context.is_some() { ", built here" } else { "" };
+        let f = Fact::new(format!("{} ({}{built})", s.name, s.image), s.source.clone());
+        line(out, "  service", &Some(f), |v| v.clone());
+    }
+    for e in &c.env {
+        line(out, "  env", &Some(Fact::new(e.value.0.clone(), e.source.clone())), |v| v.clone());
+    }
+    line(out, "  port", &c.port, |v| v.to_string());
+    for s in &c.secrets {
+        line(out, "  secret", &Some(s.clone()), |v| v.clone());
+    }
 }
 
 #[cfg(test)]

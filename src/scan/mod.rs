@@ -16,11 +16,13 @@
 //! - [`build_deps`]: compilers and headers for what compiles from source (`assets/build_deps.toml`);
 //! - [`vcs`]: dependencies installed from a git repository (locks and requirement lines);
 //! - [`secrets`]: files that would enter the build context and should not;
-//! - [`writable`]: where the service writes at run time (SQLite files, upload folders).
+//! - [`writable`]: where the service writes at run time (SQLite files, upload folders);
+//! - [`compose`]: the compose file's app service, its settings and the services beside it.
 
 mod app;
 mod as_of;
 pub mod build_deps;
+pub mod compose;
 mod deps;
 mod django;
 mod dockerfile;
@@ -363,6 +365,10 @@ pub struct ScanReport {
     /// final images get those files without them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub index_credentials: Vec<String>,
+    /// What the project's compose file says about the app's service: its environment, port and
+    /// the services it depends on (verify starts them beside the app unless told otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compose: Option<compose::ComposeFacts>,
     pub warnings: Vec<String>,
 }
 
@@ -555,6 +561,10 @@ fn scan_folder(root: &Path) -> Result<ScanReport, ScanError> {
         report.git_ignore = secrets::load_git_ignore(&mut ctx);
         secrets::detect(&mut ctx, &mut report, files);
     });
+    match compose::detect(&report.root) {
+        Ok(facts) => report.compose = facts,
+        Err(why) => report.warnings.push(why),
+    }
 
     report.warnings.extend(ctx.into_warnings());
     Ok(report)

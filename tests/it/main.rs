@@ -15,6 +15,7 @@
 mod common;
 
 mod cleanup;
+mod compose;
 mod daemons;
 mod deps;
 mod diagnose;

@@ -131,8 +131,9 @@ fn an_app_that_migrates_postgres_at_start_verifies_with_service_flag() {
     assert_eq!(left_by(pid), Vec::<String>::new());
     assert!(err.contains("verifying in "), "{err}");
     assert_eq!(app_containers_left(&err), Vec::<String>::new());
-    // without the service the same app does not start: the database is what it needs
-    let (_, alone) = run(pyslim(&p, "pyslim-test/sidecars-pg:ms", &["--timeout", "20"]));
+    // without the service (and without the compose file's) the same app does not start: the
+    // database is what it needs
+    let (_, alone) = run(pyslim(&p, "pyslim-test/sidecars-pg:ms", &["--timeout", "20", "--no-compose"]));
     assert_eq!(alone.status.code(), Some(3), "{}", stderr(&alone));
     docker(&["rmi", "pyslim-test/sidecars-pg:ms"]);
 }

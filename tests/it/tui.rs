@@ -383,6 +383,30 @@ fn services_given_to_the_wizard_are_shown_and_saved() {
 }
 
 #[test]
+fn the_compose_files_services_are_shown_used_and_not_saved() {
+    let mut scan = demo_scan(Path::new(ROOT));
+    scan.compose = Some(pyslim::scan::compose::ComposeFacts {
+        file: "compose.yaml".into(),
+        app_service: "web".into(),
+        services: vec![pyslim::scan::compose::ComposeService {
+            name: "db".into(),
+            image: "postgres:16".into(),
+            source: "compose.yaml: services.db".into(),
+            ..Default::default()
+        }],
+        ..Default::default()
+    });
+    let mut app = App::new(PathBuf::from(ROOT), Config::default(), Theme::colored());
+    update(&mut app, Msg::Loaded(Ok(Box::new(Loaded { scan, config: None, existing_dockerfile: None }))));
+    let text = screen_text(&app, 120, 40);
+    assert!(text.contains("Compose") && text.contains("app service web, beside it: db (postgres:16)"), "{text}");
+    let plan = app.plan.clone().expect("plan").expect("plan resolves");
+    assert_eq!(plan.services.len(), 1);
+    let saved = toml::to_string(&plan.to_config()).unwrap();
+    assert!(!saved.contains("verify"), "compose is read again at every run, not saved: {saved}");
+}
+
+#[test]
 fn options_toggle_into_the_plan() {
     let mut app = loaded_app();
     for _ in 0..3 {

@@ -130,6 +130,15 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
         let what: Vec<String> = f.value.iter().map(|d| format!("{} ({})", d.package, d.debian.join(" "))).collect();
         rows.push(("Build deps", (Span::styled(what.join(", "), t.warning()), f.source.clone())));
     }
+    if let Some(c) = &s.compose {
+        let services: Vec<String> = c.services.iter().map(|v| format!("{} ({})", v.name, v.image)).collect();
+        let what = if services.is_empty() {
+            format!("app service {}", c.app_service)
+        } else {
+            format!("app service {}, beside it: {}", c.app_service, services.join(", "))
+        };
+        rows.push(("Compose", (Span::styled(what, t.text()), c.file.clone())));
+    }
     if app.config.is_some() {
         rows.push(("pyslim.toml", (Span::styled("found: its choices are used", t.text()), "pyslim.toml".into())));
     }
