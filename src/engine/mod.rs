@@ -51,6 +51,10 @@ pub const LABEL_VARIANT: &str = "org.pyslim.variant";
 pub const LABEL_PROJECT: &str = "org.pyslim.project";
 /// Label on every container pyslim starts.
 pub const LABEL_CONTAINER: &str = "org.pyslim";
+/// Label on every container and network of a sidecar set, and on every verify container: the id
+/// of the pyslim process that started it (what a test counts after killing or cancelling that
+/// process, whatever other pyslim runs do meanwhile).
+pub const LABEL_PID: &str = "org.pyslim.pid";
 
 /// Why an engine operation failed. Each message names the endpoint, image or step.
 #[derive(Debug, thiserror::Error)]

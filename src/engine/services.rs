@@ -29,7 +29,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::events::BuildEvent;
 use super::verify::{ProbeFrom, free_port};
-use super::{CancellationToken, Engine, EngineError, EventSender, LABEL_CONTAINER};
+use super::{CancellationToken, Engine, EngineError, EventSender, LABEL_CONTAINER, LABEL_PID};
 use crate::plan::{PullPolicy, ServiceSpec, Variant};
 use crate::report::ServiceResult;
 use crate::sidecars::{self, Probe};
@@ -37,11 +37,6 @@ use crate::sidecars::{self, Probe};
 /// Label on every container and network of a sidecar set: the service's name (the
 /// network carries the run's id).
 pub const LABEL_SIDECAR: &str = "org.pyslim.sidecar";
-
-/// Label on every container and network of a sidecar set, and on every verify container: the id
-/// of the pyslim process that started it (what a test counts after killing or cancelling that
-/// process, whatever other pyslim runs do meanwhile).
-pub const LABEL_PID: &str = "org.pyslim.pid";
 
 /// How many of a failed service's log lines are kept.
 const LOG_LINES: usize = 25;

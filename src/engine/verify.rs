@@ -260,7 +260,7 @@ impl Engine {
         let container_port = format!("{}/tcp", req.port);
         let mut labels = req.labels.clone();
         labels.insert(LABEL_CONTAINER.into(), "1".into());
-        labels.insert(super::services::LABEL_PID.into(), std::process::id().to_string());
+        labels.insert(super::LABEL_PID.into(), std::process::id().to_string());
         let (host_config, probe_port) =
             service_wiring(req.network.as_deref(), req.port, host_port, from == ProbeFrom::Host);
         let body = ContainerCreateBody {
@@ -383,7 +383,7 @@ impl Engine {
         };
         let mut labels = req.labels.clone();
         labels.insert(LABEL_CONTAINER.into(), "1".into());
-        labels.insert(super::services::LABEL_PID.into(), std::process::id().to_string());
+        labels.insert(super::LABEL_PID.into(), std::process::id().to_string());
         let body = ContainerCreateBody {
             image: Some(probe.image.clone()),
             entrypoint: Some(vec![probe.python.clone(), "-c".into(), PROBE_SCRIPT.into()]),

@@ -40,7 +40,9 @@ pub struct ComposeFacts {
     /// The app's own service (`web`).
     pub app_service: String,
     /// The app's environment (`environment` over `env_file`), each with where it came from.
-    /// Values may be secrets: front ends print the names only.
+    /// Values may be secrets (an `.env` file): front ends print the names only, and the JSON
+    /// has `{"name", "source"}` for each.
+    #[serde(serialize_with = "env_names")]
     pub env: Vec<Fact<(String, String)>>,
     /// The services the app depends on (`depends_on`, `links`, and theirs), with an image or a build.
     pub services: Vec<ComposeService>,
@@ -70,8 +72,9 @@ pub struct ComposeService {
     pub aliases: Vec<String>,
     /// Image reference, interpolated; for a service with only a `build`, the tag it gets.
     pub image: String,
-    /// Its environment (`environment` over `env_file`). Values may be secrets.
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    /// Its environment (`environment` over `env_file`). Values may be secrets: the JSON lists
+    /// the names only.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty", serialize_with = "map_names")]
     pub env: BTreeMap<String, String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub command: Option<Vec<String>>,
@@ -85,6 +88,21 @@ pub struct ComposeService {
     pub dockerfile: Option<String>,
     /// `compose.yaml: services.db`.
     pub source: String,
+}
+
+/// The app's variables as `{"name", "source"}`: never their values (they may be secrets).
+fn env_names<S: serde::Serializer>(env: &[Fact<(String, String)>], s: S) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeSeq;
+    let mut seq = s.serialize_seq(Some(env.len()))?;
+    for f in env {
+        seq.serialize_element(&BTreeMap::from([("name", f.value.0.as_str()), ("source", f.source.as_str())]))?;
+    }
+    seq.end()
+}
+
+/// A service's variable names, never their values.
+fn map_names<S: serde::Serializer>(env: &BTreeMap<String, String>, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(env.keys())
 }
 
 /// The compose facts of the project at `root`, with variables from this process's environment.

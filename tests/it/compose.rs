@@ -59,6 +59,20 @@ fn a_compose_file_at_the_root_gives_the_apps_env_and_its_database() {
     let json = r.to_json();
     assert_eq!(json["compose"]["app_service"], "web");
     assert_eq!(json["compose"]["services"][0]["image"], "postgres:16");
+    // the JSON too: names and sources, no value (s3cret, shop@example.com) anywhere
+    assert!(
+        json["compose"]["env"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["name"] == "MAIL_FROM" && e["source"] == "compose.yaml: services.web.env_file web.env")
+    );
+    assert_eq!(
+        json["compose"]["services"][0]["env"],
+        serde_json::json!(["POSTGRES_DB", "POSTGRES_PASSWORD", "POSTGRES_USER"])
+    );
+    let text = json.to_string();
+    assert!(!text.contains("s3cret") && !text.contains("shop@example.com"), "{text}");
 }
 
 #[test]
