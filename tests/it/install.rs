@@ -70,7 +70,8 @@ fn the_wheel_installs_into_a_fresh_venv_and_as_a_uv_tool_and_runs() {
     let bin = tools();
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("wheels");
-    // A dev-profile build reuses what the suite compiled (only the binary is linked again): the
+    // A dev-profile build reuses what the suite compiled (only the binary is linked again, which
+    // is why scripts/test.sh runs this test last, alone: the other tests run that binary): the
     // packaging is what is tested here, and the release workflow builds the release wheels.
     let log = run(Std::new(bin.join("maturin"))
         .args(["build", "--profile", "dev", "--locked", "--out"])
