@@ -399,7 +399,12 @@ impl Engine {
             helpers: Vec::new(),
             tag: tag.clone(),
             project: req.project.clone(),
-            labels: req.labels.clone(),
+            // the run's pid, as on its containers: whose image this is, whatever other runs build
+            labels: {
+                let mut l = req.labels.clone();
+                l.insert(LABEL_PID.into(), std::process::id().to_string());
+                l
+            },
             no_cache: false,
             secrets: Vec::new(),
             pull: req.pull,
