@@ -267,3 +267,45 @@ pub fn scan(dir: &Path) -> Result<pyslim::scan::ScanReport, pyslim::scan::ScanEr
     });
     pyslim::scan::scan(dir)
 }
+
+/// A package index on 127.0.0.1 (python3's http.server) serving `simple/NAME/index.html` with the
+/// given bodies (PEP 503 HTML, or recorded PEP 691 JSON, which the scan reads as JSON all the
+/// same); stopped on drop. `None` (or a failure under `CI`) without python3.
+pub struct LocalIndex {
+    child: Child,
+    pub url: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for LocalIndex {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn local_index(pages: &[(&str, String)]) -> Option<LocalIndex> {
+    if !have("python3") {
+        return missing("python3 is not installed (it serves the local index)");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    for (name, body) in pages {
+        let page = dir.path().join("simple").join(name);
+        std::fs::create_dir_all(&page).unwrap();
+        std::fs::write(page.join("index.html"), body).unwrap();
+    }
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let child = Std::new("python3")
+        .args(["-m", "http.server", "--bind", "127.0.0.1", &port.to_string(), "-d"])
+        .arg(dir.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let until = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < until, "the local index did not start");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Some(LocalIndex { child, url: format!("http://127.0.0.1:{port}/simple/"), _dir: dir })
+}

@@ -4,10 +4,9 @@
 //! most pins on wheels wins, the version the project's own Dockerfile runs wins a tie, and a
 //! compatible-release pin (`pandas~=1.5.3`) bounds the choice like an `==` pin.
 
-use crate::common;
+use crate::common::{self, LocalIndex};
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command as Std};
 
 use serde_json::Value;
 
@@ -15,48 +14,14 @@ fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
 }
 
-/// A PEP 691 index on 127.0.0.1 serving the recorded pages; stopped on drop.
-struct LocalIndex {
-    child: Child,
-    url: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for LocalIndex {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
+/// A PEP 691 index serving the recorded pages (http.server names them text/html; the scan reads a
+/// JSON body as PEP 691 all the same).
 fn local_index() -> Option<LocalIndex> {
-    if !common::have("python3") {
-        return common::missing("python3 is not installed (it serves the local index)");
-    }
-    let dir = tempfile::tempdir().unwrap();
-    for (name, page) in [
-        ("pandas", include_str!("../index-recorded/pandas.json")),
-        ("psycopg2-binary", include_str!("../index-recorded/psycopg2-binary.json")),
-        ("contourpy", include_str!("../index-recorded/contourpy.json")),
-    ] {
-        std::fs::create_dir_all(dir.path().join("simple").join(name)).unwrap();
-        // http.server names index.html text/html; the scan reads a JSON body as PEP 691 all the same
-        std::fs::write(dir.path().join("simple").join(name).join("index.html"), page).unwrap();
-    }
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let child = Std::new("python3")
-        .args(["-m", "http.server", "--bind", "127.0.0.1", &port.to_string(), "-d"])
-        .arg(dir.path())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let until = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(std::time::Instant::now() < until, "the local index did not start");
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
-    Some(LocalIndex { child, url: format!("http://127.0.0.1:{port}/simple/"), _dir: dir })
+    common::local_index(&[
+        ("pandas", include_str!("../index-recorded/pandas.json").to_string()),
+        ("psycopg2-binary", include_str!("../index-recorded/psycopg2-binary.json").to_string()),
+        ("contourpy", include_str!("../index-recorded/contourpy.json").to_string()),
+    ])
 }
 
 /// `pyslim scan --json DIR` asking only the local index, with an empty cache of its own.

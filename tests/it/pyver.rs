@@ -10,7 +10,7 @@
 use crate::common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command as Std};
+use std::process::Command as Std;
 
 use serde_json::Value;
 
@@ -130,25 +130,8 @@ fn unreachable_index_is_a_warning_not_a_failure() {
     );
 }
 
-/// A PEP 503 (HTML) index served by Python's http.server, with greenlet's recorded files.
-struct LocalIndex {
-    child: Child,
-    url: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for LocalIndex {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn local_index() -> Option<LocalIndex> {
-    if !common::have("python3") {
-        return common::missing("python3 is not installed (it serves the local index)");
-    }
-    let dir = tempfile::tempdir().unwrap();
+/// A PEP 503 (HTML) index with greenlet's recorded files.
+fn local_index() -> Option<common::LocalIndex> {
     let page: Value =
         serde_json::from_str(include_str!("../index-recorded/greenlet.json")).expect("recorded page is JSON");
     let links: String = page["files"]
@@ -160,24 +143,7 @@ fn local_index() -> Option<LocalIndex> {
             format!("<a href=\"../../files/{n}\">{n}</a><br/>\n")
         })
         .collect();
-    std::fs::create_dir_all(dir.path().join("simple/greenlet")).unwrap();
-    std::fs::write(dir.path().join("simple/greenlet/index.html"), format!("<html><body>\n{links}</body></html>\n"))
-        .unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let child = Std::new("python3")
-        .args(["-m", "http.server", "--bind", "127.0.0.1", &port.to_string(), "-d"])
-        .arg(dir.path())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let url = format!("http://127.0.0.1:{port}/simple/");
-    let until = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(std::time::Instant::now() < until, "the local index did not start");
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
-    Some(LocalIndex { child, url, _dir: dir })
+    common::local_index(&[("greenlet", format!("<html><body>\n{links}</body></html>\n"))])
 }
 
 #[test]
