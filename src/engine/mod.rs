@@ -51,10 +51,19 @@ pub const LABEL_VARIANT: &str = "org.pyslim.variant";
 pub const LABEL_PROJECT: &str = "org.pyslim.project";
 /// Label on every container pyslim starts.
 pub const LABEL_CONTAINER: &str = "org.pyslim";
-/// Label on every container and network of a sidecar set, and on every verify container: the id
+/// Label on every container pyslim starts and every network of a sidecar set: the id
 /// of the pyslim process that started it (what a test counts after killing or cancelling that
 /// process, whatever other pyslim runs do meanwhile).
 pub const LABEL_PID: &str = "org.pyslim.pid";
+
+/// The labels of a container (or network) pyslim creates: `extra` (a test's own), with
+/// [`LABEL_CONTAINER`] and this process's [`LABEL_PID`].
+pub(crate) fn own_labels(extra: &HashMap<String, String>) -> HashMap<String, String> {
+    let mut labels = extra.clone();
+    labels.insert(LABEL_CONTAINER.into(), "1".into());
+    labels.insert(LABEL_PID.into(), std::process::id().to_string());
+    labels
+}
 
 /// Why an engine operation failed. Each message names the endpoint, image or step.
 #[derive(Debug, thiserror::Error)]

@@ -29,7 +29,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::events::BuildEvent;
 use super::verify::{ProbeFrom, free_port};
-use super::{CancellationToken, Engine, EngineError, EventSender, LABEL_CONTAINER, LABEL_PID};
+use super::{CancellationToken, Engine, EngineError, EventSender, LABEL_PID};
 use crate::plan::{PullPolicy, ServiceSpec, Variant};
 use crate::report::ServiceResult;
 use crate::sidecars::{self, Probe};
@@ -221,10 +221,8 @@ impl Engine {
         let log = |line: String| {
             let _ = events.send(BuildEvent::Log { variant, line });
         };
-        let mut labels = req.labels.clone();
-        labels.insert(LABEL_CONTAINER.into(), "1".into());
+        let mut labels = super::own_labels(&req.labels);
         labels.insert(LABEL_SIDECAR.into(), id.to_string());
-        labels.insert(LABEL_PID.into(), std::process::id().to_string());
         let net = NetworkCreateRequest {
             name: id.to_string(),
             driver: Some("bridge".into()),

@@ -21,7 +21,7 @@ use futures_util::StreamExt;
 
 use super::events::BuildEvent;
 use super::verify::{ProbeFrom, free_port, http_status};
-use super::{CancellationToken, Engine, EngineError, EventSender, LABEL_CONTAINER};
+use super::{CancellationToken, Engine, EngineError, EventSender};
 use crate::plan::Variant;
 use crate::render::minimal::{TRACE_HOOK, knowledge};
 
@@ -118,8 +118,7 @@ impl Engine {
             env.push(format!("PYSLIM_TRACE_FILE={RAW_TRACE}"));
         }
         let container_port = format!("{}/tcp", run.port);
-        let mut labels = run.labels.clone();
-        labels.insert(LABEL_CONTAINER.into(), "1".into());
+        let labels = super::own_labels(&run.labels);
         let (host_config, probe_port) =
             super::verify::service_wiring(run.network.as_deref(), run.port, host_port, true);
         let body = ContainerCreateBody {
@@ -255,7 +254,7 @@ impl Engine {
     pub async fn read_image_file(&self, image: &str, path: &str) -> Result<Option<String>, EngineError> {
         let body = ContainerCreateBody {
             image: Some(image.to_string()),
-            labels: Some(HashMap::from([(LABEL_CONTAINER.to_string(), "1".to_string())])),
+            labels: Some(super::own_labels(&HashMap::new())),
             ..Default::default()
         };
         let id = self

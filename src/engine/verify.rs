@@ -19,7 +19,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use super::diagnose::{self, Diagnosis, Facts, StartFailure};
 use super::events::BuildEvent;
 use super::progress::LOG_TAIL;
-use super::{CancellationToken, Engine, EngineError, EventSender, LABEL_CONTAINER};
+use super::{CancellationToken, Engine, EngineError, EventSender};
 use crate::plan::Variant;
 
 /// Default time a service gets to answer.
@@ -258,9 +258,7 @@ impl Engine {
             source: bollard::errors::Error::IOError { err: e },
         })?;
         let container_port = format!("{}/tcp", req.port);
-        let mut labels = req.labels.clone();
-        labels.insert(LABEL_CONTAINER.into(), "1".into());
-        labels.insert(super::LABEL_PID.into(), std::process::id().to_string());
+        let labels = super::own_labels(&req.labels);
         let (host_config, probe_port) =
             service_wiring(req.network.as_deref(), req.port, host_port, from == ProbeFrom::Host);
         let body = ContainerCreateBody {
@@ -381,9 +379,7 @@ impl Engine {
         let Some(probe) = &req.probe else {
             return Ok(clock.outcome(false, "the daemon is remote and no Python image was given to probe from".into()));
         };
-        let mut labels = req.labels.clone();
-        labels.insert(LABEL_CONTAINER.into(), "1".into());
-        labels.insert(super::LABEL_PID.into(), std::process::id().to_string());
+        let labels = super::own_labels(&req.labels);
         let body = ContainerCreateBody {
             image: Some(probe.image.clone()),
             entrypoint: Some(vec![probe.python.clone(), "-c".into(), PROBE_SCRIPT.into()]),
