@@ -284,26 +284,16 @@ fn build_of(build: &Value, dir: &Path) -> Option<(PathBuf, Option<String>)> {
 }
 
 /// The image the last `FROM` of a Dockerfile names (`FROM postgres:16 AS db` -> `postgres:16`),
-/// when it is a plain reference (no `${ARG}`, not an earlier stage).
+/// when it is a plain reference (its `${ARG}`s resolved, not an earlier stage, not `scratch`).
 fn base_image(dockerfile: &Path) -> Option<String> {
     let text = std::fs::read_to_string(dockerfile).ok()?;
-    let mut stages = Vec::new();
-    let mut last = None;
-    for line in text.lines() {
-        let words: Vec<&str> = line.split_whitespace().collect();
-        if !words.first().is_some_and(|w| w.eq_ignore_ascii_case("FROM")) {
-            continue;
-        }
-        let rest: Vec<&str> = words[1..].iter().copied().filter(|w| !w.starts_with("--")).collect();
-        let image = rest.first()?.to_string();
-        if let (Some(kw), Some(alias)) = (rest.get(1), rest.get(2))
-            && kw.eq_ignore_ascii_case("AS")
-        {
-            stages.push(alias.to_string());
-        }
-        last = Some(image);
-    }
-    last.filter(|i| !i.contains('$') && !stages.contains(i) && i != "scratch")
+    let df = super::dockerfile::parse(&text, "Dockerfile");
+    let (image, _) = df.froms.last()?;
+    let plain = !image.is_empty()
+        && !image.contains('$')
+        && !image.eq_ignore_ascii_case("scratch")
+        && !df.stages.iter().any(|s| s.eq_ignore_ascii_case(image));
+    plain.then(|| image.clone())
 }
 
 /// The names a service depends on (`depends_on` as a list or a map, `links` as `NAME[:ALIAS]`),
@@ -738,6 +728,23 @@ mod tests {
         let want = [("A", "1"), ("B", "3"), ("C", "4")].map(|(k, v)| (k.to_string(), v.to_string()));
         assert_eq!(pairs, want);
         assert_eq!(base["services"]["db"]["image"], Value::from("postgres"));
+    }
+
+    #[test]
+    fn a_built_service_is_named_by_its_last_plain_from() {
+        let dir = tempfile::tempdir().unwrap();
+        let named = |text: &str| {
+            let f = dir.path().join("Dockerfile");
+            std::fs::write(&f, text).unwrap();
+            base_image(&f)
+        };
+        assert_eq!(named("FROM postgres:16\nADD x /y\n").as_deref(), Some("postgres:16"));
+        assert_eq!(named("FROM --platform=linux/amd64 redis:7 AS cache\n").as_deref(), Some("redis:7"));
+        assert_eq!(named("ARG V=11.8\nFROM mariadb:${V}\n").as_deref(), Some("mariadb:11.8"));
+        assert_eq!(named("FROM postgres:16 AS base\nFROM base\n"), None);
+        assert_eq!(named("FROM scratch\n"), None);
+        assert_eq!(named("FROM postgres:${TAG}\n"), None);
+        assert_eq!(named("# no FROM\n"), None);
     }
 
     #[test]

@@ -26,6 +26,8 @@ pub struct Dockerfile {
     pub path: String,
     /// Every `FROM` image with its line.
     pub froms: Vec<(String, usize)>,
+    /// The stage names `FROM ... AS NAME` gives, in order.
+    pub stages: Vec<String>,
     pub cmd: Option<Command>,
     pub entrypoint: Option<Command>,
     /// Ports of the final stage's `EXPOSE` with their line.
@@ -96,9 +98,14 @@ pub fn parse(text: &str, path: &str) -> Dockerfile {
         };
         match kw.as_str() {
             "FROM" => {
-                let image = rest.split_whitespace().find(|w| !w.starts_with("--")).unwrap_or("").to_string();
-                let image = substitute(&image, &df.env);
+                let words: Vec<&str> = rest.split_whitespace().filter(|w| !w.starts_with("--")).collect();
+                let image = substitute(words.first().copied().unwrap_or(""), &df.env);
                 df.froms.push((image, line));
+                if let (Some(kw), Some(name)) = (words.get(1), words.get(2))
+                    && kw.eq_ignore_ascii_case("AS")
+                {
+                    df.stages.push((*name).to_string());
+                }
                 // A new stage: the final stage's facts start over.
                 df.cmd = None;
                 df.entrypoint = None;
