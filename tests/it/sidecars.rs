@@ -75,6 +75,12 @@ fn docker(args: &[&str]) -> String {
 }
 
 /// Containers, networks and volumes a pyslim process labelled with its id.
+/// Appends `text` to the fixture copy's `pyslim.toml`.
+fn add_to_config(p: &Path, text: &str) {
+    let toml = std::fs::read_to_string(p.join("pyslim.toml")).unwrap() + text;
+    std::fs::write(p.join("pyslim.toml"), toml).unwrap();
+}
+
 fn left_by(pid: u32) -> Vec<String> {
     let label = format!("label=org.pyslim.pid={pid}");
     let mut left = Vec::new();
@@ -149,8 +155,9 @@ fn a_compose_style_service_built_from_its_context_is_ready_by_its_healthcheck() 
     let p = fixture(tmp.path(), "sidecar-postgres");
     // What the compose file says, written as [[verify.services]]: built FROM postgres:16 with an
     // init script adding the app's database, its own credentials and healthcheck.
-    let toml = std::fs::read_to_string(p.join("pyslim.toml")).unwrap()
-        + r#"
+    add_to_config(
+        &p,
+        r#"
 [verify.env]
 DATABASE_URL = "postgresql://blog:secret@db:5432/shop"
 
@@ -161,8 +168,8 @@ aliases = ["database"]
 healthcheck = ["CMD-SHELL", "pg_isready -U blog -d shop"]
 build = { context = "db" }
 env = { POSTGRES_USER = "blog", POSTGRES_PASSWORD = "secret" }
-"#;
-    std::fs::write(p.join("pyslim.toml"), toml).unwrap();
+"#,
+    );
     let (pid, out) = run(pyslim(&p, "pyslim-test/sidecars-pgbuilt:ms", &[]));
     let err = stderr(&out);
     assert!(out.status.success(), "{err}");
@@ -239,9 +246,10 @@ fn a_service_that_exits_is_the_cause_with_its_last_lines() {
     let tmp = tempfile::tempdir().unwrap();
     let p = fixture(tmp.path(), "sidecar-postgres");
     // no POSTGRES_PASSWORD: the server refuses to initialize, as the official image does
-    let toml = std::fs::read_to_string(p.join("pyslim.toml")).unwrap()
-        + "\n[[verify.services]]\nname = \"db\"\nimage = \"postgres:16\"\nenv = { POSTGRES_USER = \"x\" }\n";
-    std::fs::write(p.join("pyslim.toml"), toml).unwrap();
+    add_to_config(
+        &p,
+        "\n[[verify.services]]\nname = \"db\"\nimage = \"postgres:16\"\nenv = { POSTGRES_USER = \"x\" }\n",
+    );
     let (pid, out) = run(pyslim(&p, "pyslim-test/sidecars-pgfail:ms", &["--env", "DATABASE_URL=postgresql://x@db/x"]));
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
     let v = json(&out);
@@ -290,9 +298,10 @@ fn a_service_that_never_gets_ready_times_out_with_its_cause() {
     let tmp = tempfile::tempdir().unwrap();
     let p = fixture(tmp.path(), "sidecar-redis");
     // a healthcheck that never passes: the server runs, but is never ready
-    let toml = std::fs::read_to_string(p.join("pyslim.toml")).unwrap()
-        + "\n[[verify.services]]\nname = \"cache\"\nimage = \"redis:7\"\nhealthcheck = [\"CMD\", \"false\"]\n";
-    std::fs::write(p.join("pyslim.toml"), toml).unwrap();
+    add_to_config(
+        &p,
+        "\n[[verify.services]]\nname = \"cache\"\nimage = \"redis:7\"\nhealthcheck = [\"CMD\", \"false\"]\n",
+    );
     let (pid, out) = run(pyslim(&p, "pyslim-test/sidecars-timeout:ms", &["--timeout", "8"]));
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
     let v = json(&out);
